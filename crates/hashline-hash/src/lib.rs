@@ -1,0 +1,255 @@
+//! Hashing core of hashline: decode with hard limits, bit-exact PDQ (with its eight dihedral
+//! variants) and MD5/SHA-1/SHA-256 in one pass.
+//!
+//! Pure CPU: no async, no I/O beyond the bytes it is given. The main types:
+//!
+//! * [`Hasher`] — hashes one file's bytes into [`FileHashes`]; keep one per thread, it reuses
+//!   its buffers and its libjpeg-turbo handle.
+//! * [`HashOptions`] — [`Mode`] (`exact` or `fast`), dihedral on/off, and [`Limits`].
+//! * [`PdqHash`] — a 256-bit PDQ value with the reference's hex form and Hamming distance.
+//! * [`Digests`] / [`DigestHasher`] — the three digests, from a buffer or a stream.
+//! * [`sniff`] — what the bytes are, from their magic numbers.
+//!
+//! `exact` mode reproduces the reference PDQ (ThreatExchange C++, as `pdqhash` and
+//! Hasher-Matcher-Actioner run it on Pillow-decoded pixels) bit for bit. `fast` mode decodes
+//! JPEGs at a reduced size in the DCT domain first; it is a few bits away from `exact`.
+//!
+//! ```
+//! use hashline_hash::{HashOptions, Hasher, PdqOutcome};
+//!
+//! let mut hasher = Hasher::new(HashOptions::default());
+//!
+//! // Anything gets its digests; what is not an image is skipped for PDQ, not an error.
+//! let text = hasher.hash(b"hello");
+//! assert_eq!(text.digests.md5_hex(), "5d41402abc4b2a76b9719d911017c592");
+//! assert!(matches!(text.pdq, PdqOutcome::Skipped(reason) if reason == "not an image: text"));
+//!
+//! // An image gets a PDQ hash and quality.
+//! let (w, h) = (64u32, 48u32);
+//! let rgb: Vec<u8> = (0..w * h).flat_map(|i| {
+//!     let (x, y) = (i % w, i / w);
+//!     [(x * 4) as u8, (y * 5) as u8, ((x ^ y) * 3) as u8]
+//! }).collect();
+//! let pdq = hashline_hash::pdq_from_rgb(&rgb, w, h, true);
+//! assert_eq!(pdq.hash.to_hex().len(), 64);
+//! assert_eq!(pdq.dihedral.unwrap()[0], pdq.hash);
+//! ```
+
+#![deny(missing_docs)]
+
+mod decode;
+mod digest;
+mod error;
+mod limits;
+mod pdq;
+mod sniff;
+
+pub use decode::{Decoded, Pixels};
+pub use digest::{digests, hex, DigestHasher, Digests};
+pub use error::DecodeError;
+pub use limits::Limits;
+pub use pdq::{
+    luma_from_grey, luma_from_rgb, pdq_from_luma, Dihedral, Pdq, PdqHash, PdqParseError, Scratch,
+    MIN_HASHABLE_SIDE,
+};
+pub use sniff::{sniff, ImageFormat, Sniffed, SNIFF_LEN};
+
+use decode::{JpegDecoder, Scale};
+
+/// How PDQ is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Every pixel decoded; bit-identical to the reference on the same pixels.
+    #[default]
+    Exact,
+    /// JPEGs decoded at 1/2, 1/4 or 1/8 size in the DCT domain (longer side kept at least
+    /// [`FAST_MODE_TARGET`] pixels); other formats in full. A few bits from `exact`.
+    Fast,
+}
+
+impl Mode {
+    /// `"exact"` or `"fast"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Exact => "exact",
+            Mode::Fast => "fast",
+        }
+    }
+}
+
+/// In `fast` mode, a JPEG's longer side is reduced to no less than this.
+pub const FAST_MODE_TARGET: u32 = 512;
+
+/// What to compute for each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HashOptions {
+    /// Exact or fast PDQ.
+    pub mode: Mode,
+    /// Also compute the eight dihedral PDQ hashes.
+    pub dihedral: bool,
+    /// Decoding limits.
+    pub limits: Limits,
+}
+
+/// The PDQ side of a file's hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PdqOutcome {
+    /// The image was decoded and hashed.
+    Hashed {
+        /// The hash, quality and (if asked) dihedral hashes.
+        pdq: Pdq,
+        /// Decoded width (in `fast` mode, of the original image).
+        width: u32,
+        /// Decoded height (in `fast` mode, of the original image).
+        height: u32,
+        /// The format the bytes were sniffed as.
+        format: ImageFormat,
+    },
+    /// Not an image hashline decodes (video, document, text, empty …): not an error.
+    Skipped(&'static str),
+    /// An image that could not be decoded or broke a limit.
+    Failed {
+        /// The format the bytes were sniffed as.
+        format: ImageFormat,
+        /// Why.
+        error: DecodeError,
+    },
+}
+
+/// Everything hashline computes for one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHashes {
+    /// Size of the input in bytes.
+    pub bytes: u64,
+    /// MD5, SHA-1 and SHA-256 of the bytes.
+    pub digests: Digests,
+    /// PDQ, or why there is none.
+    pub pdq: PdqOutcome,
+}
+
+/// Hashes files. Not `Sync`: keep one per worker thread.
+pub struct Hasher {
+    options: HashOptions,
+    jpeg: JpegDecoder,
+    scratch: Scratch,
+}
+
+impl Hasher {
+    /// A hasher with these options.
+    pub fn new(options: HashOptions) -> Self {
+        Hasher {
+            options,
+            jpeg: JpegDecoder::default(),
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &HashOptions {
+        &self.options
+    }
+
+    /// Digests and PDQ of one file's bytes.
+    pub fn hash(&mut self, bytes: &[u8]) -> FileHashes {
+        let digests = digests(bytes);
+        let pdq = self.pdq(bytes);
+        FileHashes {
+            bytes: bytes.len() as u64,
+            digests,
+            pdq,
+        }
+    }
+
+    /// PDQ of one file's bytes (no digests).
+    pub fn pdq(&mut self, bytes: &[u8]) -> PdqOutcome {
+        let format = match sniff(&bytes[..bytes.len().min(SNIFF_LEN)]) {
+            Sniffed::Image(f) => f,
+            Sniffed::Other(what) => return PdqOutcome::Skipped(what),
+        };
+        let scale = match self.options.mode {
+            Mode::Exact => Scale::Full,
+            Mode::Fast => Scale::AtLeast(FAST_MODE_TARGET),
+        };
+        match self.decode_scaled(bytes, format, scale) {
+            Ok((decoded, width, height)) => {
+                let pdq = self.pdq_of_decoded(&decoded);
+                PdqOutcome::Hashed {
+                    pdq,
+                    width,
+                    height,
+                    format,
+                }
+            }
+            Err(error) => PdqOutcome::Failed { format, error },
+        }
+    }
+
+    /// Decodes to the pixels the reference would hash (exact mode), within the limits.
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Decoded, DecodeError> {
+        let format = match sniff(&bytes[..bytes.len().min(SNIFF_LEN)]) {
+            Sniffed::Image(f) => f,
+            Sniffed::Other(what) => {
+                return Err(DecodeError::Unsupported {
+                    format: "input",
+                    detail: what.to_string(),
+                })
+            }
+        };
+        decode::decode(
+            &mut self.jpeg,
+            bytes,
+            format,
+            &self.options.limits,
+            Scale::Full,
+        )
+    }
+
+    fn decode_scaled(
+        &mut self,
+        bytes: &[u8],
+        format: ImageFormat,
+        scale: Scale,
+    ) -> Result<(Decoded, u32, u32), DecodeError> {
+        let decoded = decode::decode(&mut self.jpeg, bytes, format, &self.options.limits, scale)?;
+        let (w, h) = match (scale, format) {
+            (Scale::AtLeast(_), ImageFormat::Jpeg) => {
+                let header = turbojpeg::read_header(bytes).map_err(|e| DecodeError::Corrupt {
+                    detail: e.to_string(),
+                })?;
+                (header.width as u32, header.height as u32)
+            }
+            _ => (decoded.width, decoded.height),
+        };
+        Ok((decoded, w, h))
+    }
+
+    /// PDQ of decoded pixels.
+    pub fn pdq_of_decoded(&mut self, decoded: &Decoded) -> Pdq {
+        match &decoded.pixels {
+            Pixels::Rgb(rgb) => luma_from_rgb(rgb, &mut self.scratch.luma),
+            Pixels::Grey(g) => luma_from_grey(g, &mut self.scratch.luma),
+        }
+        pdq_from_luma(
+            &mut self.scratch,
+            decoded.height as usize,
+            decoded.width as usize,
+            self.options.dihedral,
+        )
+    }
+}
+
+/// PDQ of interleaved 8-bit RGB pixels (`width` × `height`), as the reference computes it.
+///
+/// # Panics
+/// If `rgb` is not `3 × width × height` bytes long.
+pub fn pdq_from_rgb(rgb: &[u8], width: u32, height: u32, dihedral: bool) -> Pdq {
+    assert_eq!(
+        rgb.len(),
+        3 * width as usize * height as usize,
+        "rgb must hold 3 bytes per pixel"
+    );
+    let mut scratch = Scratch::default();
+    luma_from_rgb(rgb, &mut scratch.luma);
+    pdq_from_luma(&mut scratch, height as usize, width as usize, dihedral)
+}

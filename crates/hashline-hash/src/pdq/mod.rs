@@ -1,0 +1,266 @@
+//! PDQ, computed exactly as the reference implementation computes it.
+//!
+//! Steps: float luma → two Jarosz box-filter passes → 64×64 decimation → quality metric →
+//! 16×16 DCT → threshold at the median. Each step lives in its own module and is tested
+//! against a plain transcription of the reference algorithm.
+
+mod dct;
+mod hash;
+mod jarosz;
+
+use std::sync::LazyLock;
+
+pub use hash::{PdqHash, PdqParseError};
+pub use jarosz::Scratch;
+
+/// Images with a side shorter than this get the zero hash and quality 0, as in the reference.
+pub const MIN_HASHABLE_SIDE: usize = 5;
+
+/// The eight dihedral transforms, in the reference's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dihedral {
+    /// The image as it is.
+    Original,
+    /// Rotated 90°.
+    Rotate90,
+    /// Rotated 180°.
+    Rotate180,
+    /// Rotated 270°.
+    Rotate270,
+    /// Mirrored top to bottom.
+    FlipX,
+    /// Mirrored left to right.
+    FlipY,
+    /// Transposed (mirrored about the main diagonal).
+    FlipPlus1,
+    /// Mirrored about the anti-diagonal.
+    FlipMinus1,
+}
+
+impl Dihedral {
+    /// All eight, in the reference order.
+    pub const ALL: [Dihedral; 8] = [
+        Dihedral::Original,
+        Dihedral::Rotate90,
+        Dihedral::Rotate180,
+        Dihedral::Rotate270,
+        Dihedral::FlipX,
+        Dihedral::FlipY,
+        Dihedral::FlipPlus1,
+        Dihedral::FlipMinus1,
+    ];
+
+    /// The name used in JSON and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dihedral::Original => "original",
+            Dihedral::Rotate90 => "rotate90",
+            Dihedral::Rotate180 => "rotate180",
+            Dihedral::Rotate270 => "rotate270",
+            Dihedral::FlipX => "flip_x",
+            Dihedral::FlipY => "flip_y",
+            Dihedral::FlipPlus1 => "flip_plus1",
+            Dihedral::FlipMinus1 => "flip_minus1",
+        }
+    }
+}
+
+/// A PDQ hash with its quality (0–100; the reference treats < 50 as too featureless to trust).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pdq {
+    /// The hash.
+    pub hash: PdqHash,
+    /// The reference quality metric, 0–100.
+    pub quality: u8,
+    /// The hashes of the eight dihedral variants (index 0 is `hash`), when asked for.
+    pub dihedral: Option<[PdqHash; 8]>,
+}
+
+/// `x · 0.299`, `x · 0.587`, `x · 0.114` in `f64`, as the reference front end (numpy) computes
+/// them; luma is their sum in that order, rounded once to `f32`.
+static LUMA_TABLES: LazyLock<[[f64; 256]; 3]> = LazyLock::new(|| {
+    let mut t = [[0f64; 256]; 3];
+    for v in 0..256 {
+        t[0][v] = v as f64 * 0.299;
+        t[1][v] = v as f64 * 0.587;
+        t[2][v] = v as f64 * 0.114;
+    }
+    t
+});
+
+/// The luma of a grey pixel (R = G = B), through the same arithmetic.
+static GREY_LUMA: LazyLock<[f32; 256]> = LazyLock::new(|| {
+    let t = &*LUMA_TABLES;
+    let mut g = [0f32; 256];
+    for (v, x) in g.iter_mut().enumerate() {
+        *x = ((t[0][v] + t[1][v]) + t[2][v]) as f32;
+    }
+    g
+});
+
+/// Fills `out` with the luma of interleaved 8-bit RGB pixels.
+pub fn luma_from_rgb(rgb: &[u8], out: &mut Vec<f32>) {
+    let t = &*LUMA_TABLES;
+    out.clear();
+    out.reserve(rgb.len() / 3);
+    out.extend(
+        rgb.chunks_exact(3)
+            .map(|p| ((t[0][p[0] as usize] + t[1][p[1] as usize]) + t[2][p[2] as usize]) as f32),
+    );
+}
+
+/// Fills `out` with the luma of 8-bit grey pixels (what the reference sees after `L → RGB`).
+pub fn luma_from_grey(grey: &[u8], out: &mut Vec<f32>) {
+    let g = &*GREY_LUMA;
+    out.clear();
+    out.extend(grey.iter().map(|&v| g[v as usize]));
+}
+
+/// The reference quality metric over the 64×64 downsample: the sum of quantised gradients.
+fn quality(a: &[[f32; 64]; 64]) -> u8 {
+    let step = |u: f32, v: f32| (((u - v) * 100.0) / 255.0) as i32;
+    let mut sum: i64 = 0;
+    for i in 0..63 {
+        for j in 0..64 {
+            sum += i64::from(step(a[i][j], a[i + 1][j]).unsigned_abs());
+        }
+    }
+    for row in a {
+        for j in 0..63 {
+            sum += i64::from(step(row[j], row[j + 1]).unsigned_abs());
+        }
+    }
+    (sum / 90).min(100) as u8
+}
+
+/// The 128th smallest of the 256 coefficients: the value the reference's Torben median returns.
+fn median(b: &[[f32; 16]; 16]) -> f32 {
+    let mut v: Vec<f32> = b.iter().flatten().copied().collect();
+    let (_, m, _) = v.select_nth_unstable_by(127, f32::total_cmp);
+    *m
+}
+
+/// One bit per coefficient: set where it is above the median.
+fn bits(b: &[[f32; 16]; 16]) -> PdqHash {
+    let m = median(b);
+    let mut h = PdqHash::ZERO;
+    for (i, row) in b.iter().enumerate() {
+        for (j, &x) in row.iter().enumerate() {
+            if x > m {
+                h.set_bit(i * 16 + j);
+            }
+        }
+    }
+    h
+}
+
+/// The DCT coefficients of a dihedral variant, from the original's: sign flips of odd
+/// frequencies, and a transpose for the variants that swap the axes.
+fn transform(a: &[[f32; 16]; 16], d: Dihedral) -> [[f32; 16]; 16] {
+    let mut b = [[0f32; 16]; 16];
+    for i in 0..16 {
+        for j in 0..16 {
+            let x = a[i][j];
+            let (odd_i, odd_j, odd_sum) = (i & 1 == 1, j & 1 == 1, (i + j) & 1 == 1);
+            match d {
+                Dihedral::Original => b[i][j] = x,
+                Dihedral::Rotate90 => b[j][i] = if odd_j { x } else { -x },
+                Dihedral::Rotate180 => b[i][j] = if odd_sum { -x } else { x },
+                Dihedral::Rotate270 => b[j][i] = if odd_i { x } else { -x },
+                Dihedral::FlipX => b[i][j] = if odd_i { x } else { -x },
+                Dihedral::FlipY => b[i][j] = if odd_j { x } else { -x },
+                Dihedral::FlipPlus1 => b[j][i] = x,
+                Dihedral::FlipMinus1 => b[j][i] = if odd_sum { -x } else { x },
+            }
+        }
+    }
+    b
+}
+
+/// PDQ of the luma in `scratch.luma` (`rows` × `cols`, row-major). The buffer is consumed.
+pub fn pdq_from_luma(scratch: &mut Scratch, rows: usize, cols: usize, dihedral: bool) -> Pdq {
+    if rows < MIN_HASHABLE_SIDE || cols < MIN_HASHABLE_SIDE {
+        return Pdq {
+            hash: PdqHash::ZERO,
+            quality: 0,
+            dihedral: dihedral.then_some([PdqHash::ZERO; 8]),
+        };
+    }
+    let small = jarosz::downsample(rows, cols, scratch);
+    let quality = quality(&small);
+    let coefficients = dct::dct64_to_16(&small);
+    let hash = bits(&coefficients);
+    let dihedral = dihedral.then(|| {
+        let mut all = [hash; 8];
+        for (slot, d) in all.iter_mut().zip(Dihedral::ALL).skip(1) {
+            *slot = bits(&transform(&coefficients, d));
+        }
+        all
+    });
+    Pdq {
+        hash,
+        quality,
+        dihedral,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiny_images_get_the_zero_hash() {
+        let mut s = Scratch::default();
+        luma_from_grey(&[9u8; 16], &mut s.luma);
+        let p = pdq_from_luma(&mut s, 4, 4, true);
+        assert_eq!(p.hash, PdqHash::ZERO);
+        assert_eq!(p.quality, 0);
+        assert_eq!(p.dihedral, Some([PdqHash::ZERO; 8]));
+    }
+
+    #[test]
+    fn grey_luma_equals_rgb_luma_of_the_same_grey() {
+        let grey: Vec<u8> = (0..=255).collect();
+        let rgb: Vec<u8> = grey.iter().flat_map(|&v| [v, v, v]).collect();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        luma_from_grey(&grey, &mut a);
+        luma_from_rgb(&rgb, &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn median_is_the_128th_smallest() {
+        let mut b = [[0f32; 16]; 16];
+        for (k, x) in b.iter_mut().flatten().enumerate() {
+            *x = ((k * 97) % 256) as f32;
+        }
+        assert_eq!(median(&b), 127.0);
+        // Exactly 128 values lie above the median of distinct values.
+        assert_eq!(bits(&b).0.iter().map(|w| w.count_ones()).sum::<u32>(), 128);
+    }
+
+    #[test]
+    fn flat_image_has_quality_zero() {
+        let a = [[50f32; 64]; 64];
+        assert_eq!(quality(&a), 0);
+    }
+
+    #[test]
+    fn dihedral_transforms_compose_like_the_group() {
+        // Rotating 90° twice gives the 180° coefficients; flipping twice is the identity.
+        let mut a = [[0f32; 16]; 16];
+        for (k, x) in a.iter_mut().flatten().enumerate() {
+            *x = k as f32 - 100.5;
+        }
+        let r90 = transform(&a, Dihedral::Rotate90);
+        assert_eq!(
+            transform(&r90, Dihedral::Rotate90),
+            transform(&a, Dihedral::Rotate180)
+        );
+        let fx = transform(&a, Dihedral::FlipX);
+        assert_eq!(transform(&fx, Dihedral::FlipX), a);
+        let t = transform(&a, Dihedral::FlipPlus1);
+        assert_eq!(transform(&t, Dihedral::FlipPlus1), a);
+    }
+}
