@@ -1,1 +1,51 @@
-fn main() {}
+//! `hashline`: hash, match and report known media.
+
+mod cmd_hash;
+mod files;
+mod ordered;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Finds known media by hash: PDQ (bit-exact with the reference) and MD5/SHA-1/SHA-256.
+#[derive(Parser)]
+#[command(name = "hashline", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Hash files: digests and PDQ, one JSON line per file, in input order.
+    ///
+    /// Every file gets a line with its size and MD5, SHA-1 and SHA-256, whatever it is:
+    /// known-hash lists carry digests of videos and other media too. Images (JPEG, PNG, GIF,
+    /// WebP, BMP, TIFF, recognised by content, not by name) also get their PDQ hash and quality.
+    ///
+    /// Output fields: path, bytes, md5, sha1, sha256, pdq, quality, width, height, format, and
+    /// with --dihedral pdq_dihedral (8 hashes: original, rotate90, rotate180, rotate270, flip_x,
+    /// flip_y, flip_plus1, flip_minus1). A file that is not an image has "pdq": null and
+    /// "skipped" saying why; an image that cannot be decoded or breaks a limit has "pdq": null
+    /// and "error"; a file that cannot be read has "error" alone.
+    ///
+    /// Exit status: 0 when every file was read and every image hashed, 1 when any file had an
+    /// error (the run still finishes), 2 on bad usage.
+    #[command(verbatim_doc_comment)]
+    Hash(cmd_hash::HashArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hash(args) => cmd_hash::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("hashline: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -93,6 +93,9 @@ pub struct HashOptions {
 }
 
 /// The PDQ side of a file's hashes.
+// `Hashed` carries the eight dihedral hashes inline (256 bytes); one value per file, so an
+// allocation per file would cost more than the size difference.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PdqOutcome {
     /// The image was decoded and hashed.
@@ -138,11 +141,7 @@ pub struct Hasher {
 impl Hasher {
     /// A hasher with these options.
     pub fn new(options: HashOptions) -> Self {
-        Hasher {
-            options,
-            jpeg: JpegDecoder::default(),
-            scratch: Scratch::default(),
-        }
+        Hasher { options, jpeg: JpegDecoder::default(), scratch: Scratch::default() }
     }
 
     /// The options in force.
@@ -154,11 +153,7 @@ impl Hasher {
     pub fn hash(&mut self, bytes: &[u8]) -> FileHashes {
         let digests = digests(bytes);
         let pdq = self.pdq(bytes);
-        FileHashes {
-            bytes: bytes.len() as u64,
-            digests,
-            pdq,
-        }
+        FileHashes { bytes: bytes.len() as u64, digests, pdq }
     }
 
     /// PDQ of one file's bytes (no digests).
@@ -174,12 +169,7 @@ impl Hasher {
         match self.decode_scaled(bytes, format, scale) {
             Ok((decoded, width, height)) => {
                 let pdq = self.pdq_of_decoded(&decoded);
-                PdqOutcome::Hashed {
-                    pdq,
-                    width,
-                    height,
-                    format,
-                }
+                PdqOutcome::Hashed { pdq, width, height, format }
             }
             Err(error) => PdqOutcome::Failed { format, error },
         }
@@ -190,19 +180,10 @@ impl Hasher {
         let format = match sniff(&bytes[..bytes.len().min(SNIFF_LEN)]) {
             Sniffed::Image(f) => f,
             Sniffed::Other(what) => {
-                return Err(DecodeError::Unsupported {
-                    format: "input",
-                    detail: what.to_string(),
-                })
+                return Err(DecodeError::Unsupported { format: "input", detail: what.to_string() })
             }
         };
-        decode::decode(
-            &mut self.jpeg,
-            bytes,
-            format,
-            &self.options.limits,
-            Scale::Full,
-        )
+        decode::decode(&mut self.jpeg, bytes, format, &self.options.limits, Scale::Full)
     }
 
     fn decode_scaled(
@@ -214,9 +195,8 @@ impl Hasher {
         let decoded = decode::decode(&mut self.jpeg, bytes, format, &self.options.limits, scale)?;
         let (w, h) = match (scale, format) {
             (Scale::AtLeast(_), ImageFormat::Jpeg) => {
-                let header = turbojpeg::read_header(bytes).map_err(|e| DecodeError::Corrupt {
-                    detail: e.to_string(),
-                })?;
+                let header = turbojpeg::read_header(bytes)
+                    .map_err(|e| DecodeError::Corrupt { detail: e.to_string() })?;
                 (header.width as u32, header.height as u32)
             }
             _ => (decoded.width, decoded.height),
@@ -226,17 +206,18 @@ impl Hasher {
 
     /// PDQ of decoded pixels.
     pub fn pdq_of_decoded(&mut self, decoded: &Decoded) -> Pdq {
+        let (rows, cols, dihedral) = (decoded.height as usize, decoded.width as usize, self.options.dihedral);
         match &decoded.pixels {
-            Pixels::Rgb(rgb) => luma_from_rgb(rgb, &mut self.scratch.luma),
-            Pixels::Grey(g) => luma_from_grey(g, &mut self.scratch.luma),
+            Pixels::Rgb(rgb) => pdq::pdq_from_rgb_rows(rgb, rows, cols, dihedral, &mut self.scratch),
+            Pixels::Grey(g) => pdq::pdq_from_grey_rows(g, rows, cols, dihedral, &mut self.scratch),
         }
-        pdq_from_luma(
-            &mut self.scratch,
-            decoded.height as usize,
-            decoded.width as usize,
-            self.options.dihedral,
-        )
     }
+}
+
+/// The PDQ steps one by one, for benchmarks and conformance tools. Not a stable API.
+#[doc(hidden)]
+pub mod stages {
+    pub use crate::pdq::stages::*;
 }
 
 /// PDQ of interleaved 8-bit RGB pixels (`width` × `height`), as the reference computes it.
@@ -244,12 +225,6 @@ impl Hasher {
 /// # Panics
 /// If `rgb` is not `3 × width × height` bytes long.
 pub fn pdq_from_rgb(rgb: &[u8], width: u32, height: u32, dihedral: bool) -> Pdq {
-    assert_eq!(
-        rgb.len(),
-        3 * width as usize * height as usize,
-        "rgb must hold 3 bytes per pixel"
-    );
-    let mut scratch = Scratch::default();
-    luma_from_rgb(rgb, &mut scratch.luma);
-    pdq_from_luma(&mut scratch, height as usize, width as usize, dihedral)
+    assert_eq!(rgb.len(), 3 * width as usize * height as usize, "rgb must hold 3 bytes per pixel");
+    pdq::pdq_from_rgb_rows(rgb, height as usize, width as usize, dihedral, &mut Scratch::default())
 }

@@ -31,18 +31,10 @@ impl Limits {
             });
         }
         if width > u64::from(self.max_side) || height > u64::from(self.max_side) {
-            return Err(crate::DecodeError::SideTooLong {
-                width,
-                height,
-                limit: self.max_side,
-            });
+            return Err(crate::DecodeError::SideTooLong { width, height, limit: self.max_side });
         }
         if width.saturating_mul(height) > self.max_pixels {
-            return Err(crate::DecodeError::TooManyPixels {
-                width,
-                height,
-                limit: self.max_pixels,
-            });
+            return Err(crate::DecodeError::TooManyPixels { width, height, limit: self.max_pixels });
         }
         Ok(())
     }
@@ -50,9 +42,7 @@ impl Limits {
     /// Bytes a decoder may allocate for an image within the limits (RGBA at 16 bits, plus
     /// slack), handed to decoders that take an allocation limit.
     pub fn max_alloc(&self) -> u64 {
-        self.max_pixels
-            .saturating_mul(8)
-            .saturating_add(64 * 1024 * 1024)
+        self.max_pixels.saturating_mul(8).saturating_add(64 * 1024 * 1024)
     }
 }
 

@@ -168,9 +168,7 @@ fn looks_like_text(head: &[u8]) -> bool {
         Ok(_) => true,
         Err(e) => e.error_len().is_none(),
     };
-    utf8 && head
-        .iter()
-        .all(|&b| b >= 0x20 && b != 0x7F || matches!(b, b'\n' | b'\r' | b'\t' | 0x0C))
+    utf8 && head.iter().all(|&b| b >= 0x20 && b != 0x7F || matches!(b, b'\n' | b'\r' | b'\t' | 0x0C))
 }
 
 #[cfg(test)]
@@ -179,40 +177,19 @@ mod tests {
 
     #[test]
     fn images_by_magic() {
-        assert_eq!(
-            sniff(b"\xFF\xD8\xFF\xE0rest"),
-            Sniffed::Image(ImageFormat::Jpeg)
-        );
-        assert_eq!(
-            sniff(b"\x89PNG\r\n\x1a\nxxxx"),
-            Sniffed::Image(ImageFormat::Png)
-        );
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0rest"), Sniffed::Image(ImageFormat::Jpeg));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nxxxx"), Sniffed::Image(ImageFormat::Png));
         assert_eq!(sniff(b"GIF89a.."), Sniffed::Image(ImageFormat::Gif));
-        assert_eq!(
-            sniff(b"RIFF\0\0\0\0WEBPVP8 "),
-            Sniffed::Image(ImageFormat::Webp)
-        );
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Sniffed::Image(ImageFormat::Webp));
         assert_eq!(sniff(b"II*\0\x08\0\0\0"), Sniffed::Image(ImageFormat::Tiff));
     }
 
     #[test]
     fn other_media_is_named() {
-        assert_eq!(
-            sniff(b"\0\0\0\x18ftypisom\0\0"),
-            Sniffed::Other("not an image: MP4 video")
-        );
-        assert_eq!(
-            sniff(b"\0\0\0\x18ftypheic\0\0"),
-            Sniffed::Other("not a supported image: HEIF/HEIC")
-        );
+        assert_eq!(sniff(b"\0\0\0\x18ftypisom\0\0"), Sniffed::Other("not an image: MP4 video"));
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0"), Sniffed::Other("not a supported image: HEIF/HEIC"));
         assert_eq!(sniff(b""), Sniffed::Other("empty file"));
-        assert_eq!(
-            sniff(b"hello world\n"),
-            Sniffed::Other("not an image: text")
-        );
-        assert_eq!(
-            sniff(&[0x00, 0x01, 0x02, 0x9f, 0x00]),
-            Sniffed::Other("not an image: unrecognised data")
-        );
+        assert_eq!(sniff(b"hello world\n"), Sniffed::Other("not an image: text"));
+        assert_eq!(sniff(&[0x00, 0x01, 0x02, 0x9f, 0x00]), Sniffed::Other("not an image: unrecognised data"));
     }
 }

@@ -27,17 +27,14 @@ struct Row {
     fields: Vec<String>,
 }
 
-fn rows(dir: &PathBuf, table: &str) -> Vec<Row> {
+fn rows(dir: &std::path::Path, table: &str) -> Vec<Row> {
     let text = std::fs::read_to_string(dir.join(table)).expect("read the reference table");
     text.lines()
         .skip(1)
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
             let fields: Vec<String> = l.split('\t').map(str::to_string).collect();
-            Row {
-                path: fields[0].clone(),
-                fields,
-            }
+            Row { path: fields[0].clone(), fields }
         })
         .collect()
 }
@@ -46,15 +43,8 @@ fn rows(dir: &PathBuf, table: &str) -> Vec<Row> {
 fn every_reference_vector_is_bit_exact() {
     let dir = vectors_dir();
     let table = rows(&dir, "reference.tsv");
-    assert!(
-        table.len() >= 50,
-        "expected the full vector table, found {} rows",
-        table.len()
-    );
-    let mut hasher = Hasher::new(HashOptions {
-        dihedral: true,
-        ..HashOptions::default()
-    });
+    assert!(table.len() >= 50, "expected the full vector table, found {} rows", table.len());
+    let mut hasher = Hasher::new(HashOptions { dihedral: true, ..HashOptions::default() });
     let mut failures = Vec::new();
     for row in &table {
         let f = &row.fields;
@@ -64,24 +54,16 @@ fn every_reference_vector_is_bit_exact() {
         assert_eq!(got.digests.md5_hex(), f[2], "{}: md5", row.path);
         assert_eq!(got.digests.sha1_hex(), f[3], "{}: sha1", row.path);
         assert_eq!(got.digests.sha256_hex(), f[4], "{}: sha256", row.path);
-        let PdqOutcome::Hashed {
-            pdq, width, height, ..
-        } = got.pdq
-        else {
+        let PdqOutcome::Hashed { pdq, width, height, .. } = got.pdq else {
             failures.push(format!("{}: not hashed: {:?}", row.path, got.pdq));
             continue;
         };
         let want: PdqHash = f[8].parse().expect("reference hash");
-        let want_dihedral: Vec<PdqHash> = f[10]
-            .split(',')
-            .map(|h| h.parse().expect("dihedral hash"))
-            .collect();
+        let want_dihedral: Vec<PdqHash> =
+            f[10].split(',').map(|h| h.parse().expect("dihedral hash")).collect();
         let dihedral = pdq.dihedral.expect("dihedral requested");
         if (width.to_string(), height.to_string()) != (f[5].clone(), f[6].clone()) {
-            failures.push(format!(
-                "{}: size {width}x{height}, want {}x{}",
-                row.path, f[5], f[6]
-            ));
+            failures.push(format!("{}: size {width}x{height}, want {}x{}", row.path, f[5], f[6]));
         }
         if pdq.hash != want || pdq.quality.to_string() != f[9] {
             failures.push(format!(
@@ -113,59 +95,32 @@ fn published_expected_hashes_match() {
     // expected_hashes.tsv: hashes published in ThreatExchange's tests and READMEs, one row per
     // image: path, expected hex, expected quality (or "-"), producer, source.
     let dir = vectors_dir();
-    let text =
-        std::fs::read_to_string(dir.join("expected_hashes.tsv")).expect("read expected_hashes.tsv");
+    let text = std::fs::read_to_string(dir.join("expected_hashes.tsv")).expect("read expected_hashes.tsv");
     let mut hasher = Hasher::new(HashOptions::default());
     let mut checked = 0;
-    for line in text
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-    {
+    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
         let cols: Vec<&str> = line.split('\t').collect();
-        let (path, want, quality) = (
-            cols[0],
-            cols[1].parse::<PdqHash>().expect("expected hash"),
-            cols[2],
-        );
+        let (path, want, quality) = (cols[0], cols[1].parse::<PdqHash>().expect("expected hash"), cols[2]);
         let bytes = std::fs::read(dir.join(path)).expect("read vector image");
-        let PdqOutcome::Hashed { pdq, .. } = hasher.pdq(&bytes) else {
-            panic!("{path}: not hashed")
-        };
-        assert_eq!(
-            pdq.hash,
-            want,
-            "{path}: distance {}",
-            pdq.hash.distance(&want)
-        );
+        let PdqOutcome::Hashed { pdq, .. } = hasher.pdq(&bytes) else { panic!("{path}: not hashed") };
+        assert_eq!(pdq.hash, want, "{path}: distance {}", pdq.hash.distance(&want));
         if quality != "-" {
             assert_eq!(pdq.quality.to_string(), quality, "{path}: quality");
         }
         checked += 1;
     }
-    assert_eq!(
-        checked, 20,
-        "expected_hashes.tsv should hold 20 published hashes"
-    );
+    assert_eq!(checked, 20, "expected_hashes.tsv should hold 20 published hashes");
 }
 
 #[test]
 fn fast_mode_stays_close_to_exact() {
     let dir = vectors_dir();
     let mut exact = Hasher::new(HashOptions::default());
-    let mut fast = Hasher::new(HashOptions {
-        mode: Mode::Fast,
-        ..HashOptions::default()
-    });
+    let mut fast = Hasher::new(HashOptions { mode: Mode::Fast, ..HashOptions::default() });
     for row in rows(&dir, "reference.tsv") {
         let bytes = std::fs::read(dir.join(&row.path)).expect("read vector image");
-        let (
-            PdqOutcome::Hashed {
-                pdq: a, width: wa, ..
-            },
-            PdqOutcome::Hashed {
-                pdq: b, width: wb, ..
-            },
-        ) = (exact.pdq(&bytes), fast.pdq(&bytes))
+        let (PdqOutcome::Hashed { pdq: a, width: wa, .. }, PdqOutcome::Hashed { pdq: b, width: wb, .. }) =
+            (exact.pdq(&bytes), fast.pdq(&bytes))
         else {
             panic!("{}: not hashed", row.path)
         };

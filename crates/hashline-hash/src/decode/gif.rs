@@ -29,9 +29,7 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeErr
     let frame = decoder
         .read_next_frame()
         .map_err(error)?
-        .ok_or(DecodeError::Corrupt {
-            detail: "the GIF holds no image".into(),
-        })?;
+        .ok_or(DecodeError::Corrupt { detail: "the GIF holds no image".into() })?;
     let palette = frame.palette.clone().or(global);
     let fill = frame.transparent.unwrap_or(0);
     let mut indices = vec![fill; sw * sh];
@@ -70,9 +68,5 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeErr
         ),
         None => Pixels::Grey(indices),
     };
-    Ok(Decoded {
-        width: sw as u32,
-        height: sh as u32,
-        pixels,
-    })
+    Ok(Decoded { width: sw as u32, height: sh as u32, pixels })
 }

@@ -34,15 +34,9 @@ fn classify(message: String) -> DecodeError {
     if message.contains("Premature end of JPEG file") {
         return DecodeError::Truncated { format: "JPEG" };
     }
-    let detail = message
-        .strip_prefix("TurboJPEG error: ")
-        .unwrap_or(&message)
-        .to_string();
+    let detail = message.strip_prefix("TurboJPEG error: ").unwrap_or(&message).to_string();
     if detail.contains("Unsupported") || detail.contains("not supported") {
-        return DecodeError::Unsupported {
-            format: "JPEG",
-            detail,
-        };
+        return DecodeError::Unsupported { format: "JPEG", detail };
     }
     DecodeError::Corrupt { detail }
 }
@@ -50,9 +44,7 @@ fn classify(message: String) -> DecodeError {
 fn error(e: turbojpeg::Error) -> DecodeError {
     match e {
         turbojpeg::Error::TurboJpegError(m) => classify(m),
-        other => DecodeError::Corrupt {
-            detail: other.to_string(),
-        },
+        other => DecodeError::Corrupt { detail: other.to_string() },
     }
 }
 
@@ -63,9 +55,7 @@ impl JpegDecoder {
             d.set_scan_limit(MAX_SCANS).map_err(error)?;
             self.handle = Some(d);
         }
-        self.handle.as_mut().ok_or_else(|| DecodeError::Corrupt {
-            detail: "no decoder".into(),
-        })
+        self.handle.as_mut().ok_or_else(|| DecodeError::Corrupt { detail: "no decoder".into() })
     }
 
     pub(crate) fn decode(
@@ -115,11 +105,7 @@ impl JpegDecoder {
             PixelFormat::CMYK => Pixels::Rgb(cmyk_to_rgb(&image.pixels)),
             _ => Pixels::Rgb(image.pixels),
         };
-        Ok(Decoded {
-            width: width as u32,
-            height: height as u32,
-            pixels,
-        })
+        Ok(Decoded { width: width as u32, height: height as u32, pixels })
     }
 }
 

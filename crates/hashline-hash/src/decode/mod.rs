@@ -64,10 +64,7 @@ pub(crate) fn decode(
     scale: Scale,
 ) -> Result<Decoded, DecodeError> {
     if bytes.len() as u64 > limits.max_input_bytes {
-        return Err(DecodeError::InputTooLarge {
-            bytes: bytes.len() as u64,
-            limit: limits.max_input_bytes,
-        });
+        return Err(DecodeError::InputTooLarge { bytes: bytes.len() as u64, limit: limits.max_input_bytes });
     }
     match format {
         ImageFormat::Jpeg => jpeg.decode(bytes, limits, scale),

@@ -18,36 +18,26 @@ fn error(format: ImageFormat, e: ImageError) -> DecodeError {
             || t.contains("failed to fill whole buffer")
     };
     match e {
-        ImageError::Unsupported(u) => DecodeError::Unsupported {
-            format: format.name(),
-            detail: u.to_string(),
-        },
+        ImageError::Unsupported(u) => {
+            DecodeError::Unsupported { format: format.name(), detail: u.to_string() }
+        }
         ImageError::Limits(l) => DecodeError::Unsupported {
             format: format.name(),
             detail: format!("decoding would exceed the memory limit ({l})"),
         },
-        _ if truncated(&text) => DecodeError::Truncated {
-            format: format.name(),
-        },
+        _ if truncated(&text) => DecodeError::Truncated { format: format.name() },
         _ => DecodeError::Corrupt { detail: text },
     }
 }
 
-pub(crate) fn decode(
-    bytes: &[u8],
-    format: ImageFormat,
-    limits: &Limits,
-) -> Result<Decoded, DecodeError> {
+pub(crate) fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Decoded, DecodeError> {
     let f = match format {
         ImageFormat::Png => image::ImageFormat::Png,
         ImageFormat::Webp => image::ImageFormat::WebP,
         ImageFormat::Bmp => image::ImageFormat::Bmp,
         ImageFormat::Tiff => image::ImageFormat::Tiff,
         ImageFormat::Jpeg | ImageFormat::Gif => {
-            return Err(DecodeError::Unsupported {
-                format: format.name(),
-                detail: "wrong decoder".into(),
-            })
+            return Err(DecodeError::Unsupported { format: format.name(), detail: "wrong decoder".into() })
         }
     };
     let mut il = image::Limits::default();
@@ -72,30 +62,20 @@ fn to_pillow_rgb(image: DynamicImage) -> Decoded {
     let (width, height) = (image.width(), image.height());
     let pixels = match image {
         DynamicImage::ImageLuma8(i) => Pixels::Grey(i.into_raw()),
-        DynamicImage::ImageLumaA8(i) => {
-            Pixels::Grey(i.into_raw().chunks_exact(2).map(|p| p[0]).collect())
-        }
+        DynamicImage::ImageLumaA8(i) => Pixels::Grey(i.into_raw().chunks_exact(2).map(|p| p[0]).collect()),
         DynamicImage::ImageRgb8(i) => Pixels::Rgb(i.into_raw()),
-        DynamicImage::ImageRgba8(i) => Pixels::Rgb(
-            i.into_raw()
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect(),
-        ),
+        DynamicImage::ImageRgba8(i) => {
+            Pixels::Rgb(i.into_raw().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect())
+        }
         // Pillow opens 16-bit grey as "I;16" and converts it to 8 bits by clipping at 255.
         DynamicImage::ImageLuma16(i) => {
             Pixels::Grey(i.into_raw().iter().map(|&v| v.min(255) as u8).collect())
         }
         // 16-bit grey+alpha and colour are unpacked to 8 bits by keeping the high byte.
-        DynamicImage::ImageLumaA16(i) => Pixels::Grey(
-            i.into_raw()
-                .chunks_exact(2)
-                .map(|p| (p[0] >> 8) as u8)
-                .collect(),
-        ),
-        DynamicImage::ImageRgb16(i) => {
-            Pixels::Rgb(i.into_raw().iter().map(|&v| (v >> 8) as u8).collect())
+        DynamicImage::ImageLumaA16(i) => {
+            Pixels::Grey(i.into_raw().chunks_exact(2).map(|p| (p[0] >> 8) as u8).collect())
         }
+        DynamicImage::ImageRgb16(i) => Pixels::Rgb(i.into_raw().iter().map(|&v| (v >> 8) as u8).collect()),
         DynamicImage::ImageRgba16(i) => Pixels::Rgb(
             i.into_raw()
                 .chunks_exact(4)
@@ -104,9 +84,5 @@ fn to_pillow_rgb(image: DynamicImage) -> Decoded {
         ),
         other => Pixels::Rgb(other.to_rgb8().into_raw()),
     };
-    Decoded {
-        width,
-        height,
-        pixels,
-    }
+    Decoded { width, height, pixels }
 }

@@ -8,10 +8,9 @@ mod dct;
 mod hash;
 mod jarosz;
 
-use std::sync::LazyLock;
-
 pub use hash::{PdqHash, PdqParseError};
 pub use jarosz::Scratch;
+use jarosz::{LumaRows, RowSource};
 
 /// Images with a side shorter than this get the zero hash and quality 0, as in the reference.
 pub const MIN_HASHABLE_SIDE: usize = 5;
@@ -77,44 +76,55 @@ pub struct Pdq {
     pub dihedral: Option<[PdqHash; 8]>,
 }
 
-/// `x · 0.299`, `x · 0.587`, `x · 0.114` in `f64`, as the reference front end (numpy) computes
-/// them; luma is their sum in that order, rounded once to `f32`.
-static LUMA_TABLES: LazyLock<[[f64; 256]; 3]> = LazyLock::new(|| {
-    let mut t = [[0f64; 256]; 3];
-    for v in 0..256 {
-        t[0][v] = v as f64 * 0.299;
-        t[1][v] = v as f64 * 0.587;
-        t[2][v] = v as f64 * 0.114;
-    }
-    t
-});
-
-/// The luma of a grey pixel (R = G = B), through the same arithmetic.
-static GREY_LUMA: LazyLock<[f32; 256]> = LazyLock::new(|| {
-    let t = &*LUMA_TABLES;
-    let mut g = [0f32; 256];
-    for (v, x) in g.iter_mut().enumerate() {
-        *x = ((t[0][v] + t[1][v]) + t[2][v]) as f32;
-    }
-    g
-});
+/// Luma as the reference front end (numpy) computes it: `R·0.299 + G·0.587 + B·0.114`, each
+/// product and the sums in `f64`, left to right, then rounded once to `f32`.
+#[inline(always)]
+fn luma_of(r: u8, g: u8, b: u8) -> f32 {
+    ((f64::from(r) * 0.299 + f64::from(g) * 0.587) + f64::from(b) * 0.114) as f32
+}
 
 /// Fills `out` with the luma of interleaved 8-bit RGB pixels.
 pub fn luma_from_rgb(rgb: &[u8], out: &mut Vec<f32>) {
-    let t = &*LUMA_TABLES;
     out.clear();
     out.reserve(rgb.len() / 3);
-    out.extend(
-        rgb.chunks_exact(3)
-            .map(|p| ((t[0][p[0] as usize] + t[1][p[1] as usize]) + t[2][p[2] as usize]) as f32),
-    );
+    out.extend(rgb.chunks_exact(3).map(|p| luma_of(p[0], p[1], p[2])));
 }
 
 /// Fills `out` with the luma of 8-bit grey pixels (what the reference sees after `L → RGB`).
 pub fn luma_from_grey(grey: &[u8], out: &mut Vec<f32>) {
-    let g = &*GREY_LUMA;
     out.clear();
-    out.extend(grey.iter().map(|&v| g[v as usize]));
+    out.extend(grey.iter().map(|&v| luma_of(v, v, v)));
+}
+
+/// Rows of interleaved RGB, turned into luma as they are pulled.
+struct RgbRows<'a> {
+    rgb: &'a [u8],
+    cols: usize,
+}
+
+impl RowSource for RgbRows<'_> {
+    #[inline(always)]
+    fn fill(&self, r: usize, out: &mut [f32]) {
+        let row = &self.rgb[r * self.cols * 3..(r + 1) * self.cols * 3];
+        for (o, p) in out.iter_mut().zip(row.chunks_exact(3)) {
+            *o = luma_of(p[0], p[1], p[2]);
+        }
+    }
+}
+
+/// Rows of grey samples, turned into luma as they are pulled.
+struct GreyRows<'a> {
+    grey: &'a [u8],
+    cols: usize,
+}
+
+impl RowSource for GreyRows<'_> {
+    #[inline(always)]
+    fn fill(&self, r: usize, out: &mut [f32]) {
+        for (o, &v) in out.iter_mut().zip(&self.grey[r * self.cols..(r + 1) * self.cols]) {
+            *o = luma_of(v, v, v);
+        }
+    }
 }
 
 /// The reference quality metric over the 64×64 downsample: the sum of quantised gradients.
@@ -178,16 +188,49 @@ fn transform(a: &[[f32; 16]; 16], d: Dihedral) -> [[f32; 16]; 16] {
     b
 }
 
-/// PDQ of the luma in `scratch.luma` (`rows` × `cols`, row-major). The buffer is consumed.
+/// PDQ of the luma in `scratch.luma` (`rows` × `cols`, row-major; see
+/// [`Scratch::luma_mut`]).
 pub fn pdq_from_luma(scratch: &mut Scratch, rows: usize, cols: usize, dihedral: bool) -> Pdq {
+    let luma = std::mem::take(&mut scratch.luma);
+    assert_eq!(luma.len(), rows * cols, "the luma buffer must hold rows × cols floats");
+    let pdq = pdq_from_rows(&LumaRows { luma: &luma, cols }, rows, cols, dihedral, scratch);
+    scratch.luma = luma;
+    pdq
+}
+
+/// PDQ of interleaved RGB (`3 × rows × cols` bytes), luma computed on the fly.
+pub(crate) fn pdq_from_rgb_rows(
+    rgb: &[u8],
+    rows: usize,
+    cols: usize,
+    dihedral: bool,
+    scratch: &mut Scratch,
+) -> Pdq {
+    pdq_from_rows(&RgbRows { rgb, cols }, rows, cols, dihedral, scratch)
+}
+
+/// PDQ of grey samples (`rows × cols` bytes), luma computed on the fly.
+pub(crate) fn pdq_from_grey_rows(
+    grey: &[u8],
+    rows: usize,
+    cols: usize,
+    dihedral: bool,
+    scratch: &mut Scratch,
+) -> Pdq {
+    pdq_from_rows(&GreyRows { grey, cols }, rows, cols, dihedral, scratch)
+}
+
+fn pdq_from_rows<S: RowSource>(
+    src: &S,
+    rows: usize,
+    cols: usize,
+    dihedral: bool,
+    scratch: &mut Scratch,
+) -> Pdq {
     if rows < MIN_HASHABLE_SIDE || cols < MIN_HASHABLE_SIDE {
-        return Pdq {
-            hash: PdqHash::ZERO,
-            quality: 0,
-            dihedral: dihedral.then_some([PdqHash::ZERO; 8]),
-        };
+        return Pdq { hash: PdqHash::ZERO, quality: 0, dihedral: dihedral.then_some([PdqHash::ZERO; 8]) };
     }
-    let small = jarosz::downsample(rows, cols, scratch);
+    let small = jarosz::downsample(rows, cols, src, scratch);
     let quality = quality(&small);
     let coefficients = dct::dct64_to_16(&small);
     let hash = bits(&coefficients);
@@ -198,10 +241,31 @@ pub fn pdq_from_luma(scratch: &mut Scratch, rows: usize, cols: usize, dihedral: 
         }
         all
     });
-    Pdq {
-        hash,
-        quality,
-        dihedral,
+    Pdq { hash, quality, dihedral }
+}
+
+/// The steps, exposed for benchmarks.
+pub mod stages {
+    use super::*;
+
+    /// Blur and decimate `luma` (`rows` × `cols`) to 64×64.
+    pub fn downsample(luma: &[f32], rows: usize, cols: usize, scratch: &mut Scratch) -> [[f32; 64]; 64] {
+        jarosz::downsample(rows, cols, &LumaRows { luma, cols }, scratch)
+    }
+
+    /// Luma, blur and decimate straight from RGB, as [`Hasher`](crate::Hasher) does.
+    pub fn downsample_rgb(rgb: &[u8], rows: usize, cols: usize, scratch: &mut Scratch) -> [[f32; 64]; 64] {
+        jarosz::downsample(rows, cols, &RgbRows { rgb, cols }, scratch)
+    }
+
+    /// The 16×16 DCT of a 64×64 downsample.
+    pub fn dct(a: &[[f32; 64]; 64]) -> [[f32; 16]; 16] {
+        dct::dct64_to_16(a)
+    }
+
+    /// Quality, median threshold and bits.
+    pub fn quality_and_bits(a: &[[f32; 64]; 64], b: &[[f32; 16]; 16]) -> (u8, PdqHash) {
+        (quality(a), bits(b))
     }
 }
 
@@ -254,10 +318,7 @@ mod tests {
             *x = k as f32 - 100.5;
         }
         let r90 = transform(&a, Dihedral::Rotate90);
-        assert_eq!(
-            transform(&r90, Dihedral::Rotate90),
-            transform(&a, Dihedral::Rotate180)
-        );
+        assert_eq!(transform(&r90, Dihedral::Rotate90), transform(&a, Dihedral::Rotate180));
         let fx = transform(&a, Dihedral::FlipX);
         assert_eq!(transform(&fx, Dihedral::FlipX), a);
         let t = transform(&a, Dihedral::FlipPlus1);

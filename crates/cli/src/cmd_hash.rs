@@ -1,0 +1,244 @@
+//! `hashline hash`: digests and PDQ of files, one JSON line each, in input order.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use hashline_hash::{
+    sniff, DigestHasher, FileHashes, HashOptions, Hasher, Limits, Mode, PdqOutcome, Sniffed, SNIFF_LEN,
+};
+use serde::Serialize;
+
+use crate::files::{self, Entry};
+
+/// Arguments of `hashline hash` (documented on the subcommand in `main.rs`).
+#[derive(Args, Debug)]
+pub struct HashArgs {
+    /// Files or directories (walked recursively, sorted by name; links inside are not followed).
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// exact: bit-identical to the reference PDQ. fast: JPEGs decoded at reduced size first
+    /// (a few bits from exact, several times faster).
+    #[arg(long, value_enum, default_value = "exact")]
+    mode: ModeArg,
+
+    /// Also output the PDQ hashes of the 8 rotations and mirror images.
+    #[arg(long)]
+    dihedral: bool,
+
+    /// Worker threads (default: all cores; 1 hashes on one thread).
+    #[arg(long, short = 'j', value_name = "N")]
+    jobs: Option<usize>,
+
+    /// Largest file decoded for PDQ, in bytes (larger files are still digested).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_INPUT_BYTES)]
+    max_input_bytes: u64,
+
+    /// Most pixels an image may claim before it is refused unread.
+    #[arg(long, value_name = "PIXELS", default_value_t = Limits::DEFAULT_MAX_PIXELS)]
+    max_pixels: u64,
+
+    /// Longest side an image may claim, in pixels.
+    #[arg(long, value_name = "PIXELS", default_value_t = Limits::DEFAULT_MAX_SIDE)]
+    max_side: u32,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ModeArg {
+    Exact,
+    Fast,
+}
+
+/// One output line.
+#[derive(Serialize, Default)]
+struct Line {
+    path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    md5: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha1: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality: Option<Option<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<Option<u32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<Option<u32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<Option<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_dihedral: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl Line {
+    fn unreadable(path: String, error: String) -> Line {
+        Line { path, error: Some(error), ..Line::default() }
+    }
+
+    fn from_hashes(path: String, h: FileHashes, dihedral: bool) -> Line {
+        let mut line = Line {
+            path,
+            bytes: Some(h.bytes),
+            md5: Some(h.digests.md5_hex()),
+            sha1: Some(h.digests.sha1_hex()),
+            sha256: Some(h.digests.sha256_hex()),
+            pdq: Some(None),
+            quality: Some(None),
+            width: Some(None),
+            height: Some(None),
+            format: Some(None),
+            ..Line::default()
+        };
+        match h.pdq {
+            PdqOutcome::Hashed { pdq, width, height, format } => {
+                line.pdq = Some(Some(pdq.hash.to_hex()));
+                line.quality = Some(Some(pdq.quality));
+                line.width = Some(Some(width));
+                line.height = Some(Some(height));
+                line.format = Some(Some(format.as_str()));
+                if dihedral {
+                    line.pdq_dihedral = pdq.dihedral.map(|d| d.iter().map(|h| h.to_hex()).collect());
+                }
+            }
+            PdqOutcome::Skipped(reason) => line.skipped = Some(reason),
+            PdqOutcome::Failed { format, error } => {
+                line.format = Some(Some(format.as_str()));
+                line.error = Some(error.to_string());
+            }
+        }
+        line
+    }
+}
+
+/// Reads and hashes one file. Files over the decoding limit are streamed through the digests
+/// and never held in memory whole.
+pub(crate) fn hash_file(hasher: &mut Hasher, path: &std::path::Path) -> Result<FileHashes, String> {
+    let mut file = std::fs::File::open(path).map_err(|e| files::io_reason(Some(&e)))?;
+    let size = file.metadata().map_err(|e| files::io_reason(Some(&e)))?.len();
+    let limit = hasher.options().limits.max_input_bytes;
+    if size <= limit {
+        let mut bytes = Vec::with_capacity(size as usize + 1);
+        // Read at most one byte past the limit: a file that grows while we read stays bounded.
+        Read::by_ref(&mut file)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| files::io_reason(Some(&e)))?;
+        if bytes.len() as u64 <= limit {
+            return guarded(hasher, &bytes);
+        }
+        return stream(&mut std::io::Cursor::new(bytes).chain(file), limit);
+    }
+    stream(&mut file, limit)
+}
+
+/// Hashes in memory; a panic inside a decoder becomes an error for this file, not a crash.
+fn guarded(hasher: &mut Hasher, bytes: &[u8]) -> Result<FileHashes, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hasher.hash(bytes))) {
+        Ok(h) => Ok(h),
+        Err(_) => {
+            *hasher = Hasher::new(*hasher.options());
+            Err("internal error while decoding this file (a decoder bug; please report it)".into())
+        }
+    }
+}
+
+fn stream(reader: &mut dyn Read, limit: u64) -> Result<FileHashes, String> {
+    let mut digests = DigestHasher::new();
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(files::io_reason(Some(&e))),
+        };
+        if head.len() < SNIFF_LEN {
+            let take = (SNIFF_LEN - head.len()).min(n);
+            head.extend_from_slice(&buf[..take]);
+        }
+        digests.update(&buf[..n]);
+    }
+    let bytes = digests.len();
+    let pdq = match sniff(&head) {
+        Sniffed::Image(format) => {
+            PdqOutcome::Failed { format, error: hashline_hash::DecodeError::InputTooLarge { bytes, limit } }
+        }
+        Sniffed::Other(reason) => PdqOutcome::Skipped(reason),
+    };
+    Ok(FileHashes { bytes, digests: digests.finish(), pdq })
+}
+
+pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
+    let jobs =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let options = HashOptions {
+        mode: match args.mode {
+            ModeArg::Exact => Mode::Exact,
+            ModeArg::Fast => Mode::Fast,
+        },
+        dihedral: args.dihedral,
+        limits: Limits {
+            max_input_bytes: args.max_input_bytes,
+            max_pixels: args.max_pixels,
+            max_side: args.max_side,
+        },
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("hashline-hash-{i}"))
+        .build()
+        .context("starting the hashing threads")?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut any_error = false;
+    let mut write_error: Option<std::io::Error> = None;
+    let dihedral = args.dihedral;
+    crate::ordered::run(
+        &pool,
+        files::walk(&args.paths).collect::<Vec<_>>(),
+        jobs * 4,
+        move || Hasher::new(options),
+        move |hasher, entry| match entry {
+            Entry::File(path) => {
+                let shown = path.to_string_lossy().into_owned();
+                match hash_file(hasher, &path) {
+                    Ok(h) => Line::from_hashes(shown, h, dihedral),
+                    Err(e) => Line::unreadable(shown, e),
+                }
+            }
+            Entry::Unreadable(path, reason) => Line::unreadable(path.to_string_lossy().into_owned(), reason),
+        },
+        |line| {
+            any_error |= line.error.is_some();
+            if write_error.is_some() {
+                return;
+            }
+            let res = serde_json::to_writer(&mut out, &line)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = res {
+                write_error = Some(e);
+            }
+        },
+    );
+    if let Some(e) = write_error.or_else(|| out.flush().err()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e).context("writing to standard output");
+    }
+    Ok(if any_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,47 @@
+//! Expanding command-line paths into the files to read, in a stable order.
+
+use std::path::{Path, PathBuf};
+
+/// A file to hash, or a path that could not be listed.
+pub enum Entry {
+    /// A regular file.
+    File(PathBuf),
+    /// A path that could not be walked, with the reason.
+    Unreadable(PathBuf, String),
+}
+
+/// Files under `roots`, in the order given; directories are walked depth-first with entries
+/// sorted by name. Symbolic links inside a directory are not followed (a link given directly
+/// on the command line is).
+pub fn walk(roots: &[PathBuf]) -> impl Iterator<Item = Entry> + '_ {
+    roots.iter().flat_map(|root| -> Box<dyn Iterator<Item = Entry>> {
+        match std::fs::metadata(root) {
+            Ok(m) if m.is_dir() => Box::new(
+                walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_map(
+                    |e| match e {
+                        Ok(e) if e.file_type().is_file() => Some(Entry::File(e.into_path())),
+                        Ok(_) => None,
+                        Err(err) => {
+                            let path = err.path().map(Path::to_path_buf).unwrap_or_default();
+                            Some(Entry::Unreadable(path, io_reason(err.io_error())))
+                        }
+                    },
+                ),
+            ),
+            Ok(_) => Box::new(std::iter::once(Entry::File(root.clone()))),
+            Err(err) => Box::new(std::iter::once(Entry::Unreadable(root.clone(), io_reason(Some(&err))))),
+        }
+    })
+}
+
+/// A short sentence for an I/O error, without the path (the caller prints the path once).
+pub fn io_reason(err: Option<&std::io::Error>) -> String {
+    match err.map(std::io::Error::kind) {
+        Some(std::io::ErrorKind::NotFound) => "no such file or directory".into(),
+        Some(std::io::ErrorKind::PermissionDenied) => "permission denied".into(),
+        _ => match err {
+            Some(e) => format!("cannot read: {e}"),
+            None => "cannot read (a symbolic link loop?)".into(),
+        },
+    }
+}

@@ -1,0 +1,163 @@
+//! Helpers shared by the integration tests: temporary folders, generated images, running the
+//! binary.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// A folder under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!(
+            "hashline-test-{tag}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn path_str(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+    pub fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.0.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What a run of the binary printed.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    }
+}
+
+/// Runs the `hashline` binary built for these tests.
+pub fn hashline(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_hashline")).args(args).output().expect("run hashline");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A benign landscape-like picture: sky gradient, hills, a sun, some texture.
+pub fn bridge_like(w: usize, h: usize) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(w * h * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+            let hill = 0.6 + 0.15 * (fx * 9.0).sin() + 0.05 * (fx * 23.0).cos();
+            let sun = ((fx - 0.75).powi(2) + (fy - 0.25).powi(2)).sqrt() < 0.08;
+            let texture = ((x * 7 + y * 13) % 17) as f32;
+            // A tiled façade in the lower left: strong edges, so PDQ quality is high.
+            let facade = fx < 0.45 && fy > 0.35 && ((x / 9) + (y / 7)) % 3 == 0;
+            let px = if facade {
+                [200.0 - 80.0 * fx, 190.0, 170.0 + texture]
+            } else if sun {
+                [250.0, 220.0, 90.0]
+            } else if fy > hill {
+                [40.0 + texture, 120.0 + 60.0 * fy, 50.0]
+            } else {
+                [90.0 + 100.0 * fy, 150.0 + 60.0 * fy, 230.0 - 20.0 * fy]
+            };
+            rgb.extend(px.map(|v: f32| v.clamp(0.0, 255.0) as u8));
+        }
+    }
+    rgb
+}
+
+pub fn encode_jpeg(rgb: &[u8], w: usize, h: usize, quality: i32) -> Vec<u8> {
+    let image = turbojpeg::Image {
+        pixels: rgb,
+        width: w,
+        pitch: w * 3,
+        height: h,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    turbojpeg::compress(image, quality, turbojpeg::Subsamp::Sub2x2).unwrap().to_vec()
+}
+
+pub fn encode_png(rgb: &[u8], w: usize, h: usize) -> Vec<u8> {
+    encode_with(rgb, w, h, image::ImageFormat::Png)
+}
+
+pub fn encode_with(rgb: &[u8], w: usize, h: usize, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_raw(w as u32, h as u32, rgb.to_vec()).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, format).unwrap();
+    out.into_inner()
+}
+
+pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            // Avoid an accidental magic number at the start.
+            (s >> 24) as u8 | 0x01
+        })
+        .collect()
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = (data.len() as u32).to_be_bytes().to_vec();
+    c.extend_from_slice(kind);
+    c.extend_from_slice(data);
+    let mut crc_input = kind.to_vec();
+    crc_input.extend_from_slice(data);
+    c.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    c
+}
+
+/// A valid PNG header claiming `w`×`h` RGB pixels, followed by a tiny IDAT: a decompression
+/// bomb's signature without the payload.
+pub fn png_bomb_header(w: u32, h: u32) -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}
