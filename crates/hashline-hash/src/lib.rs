@@ -169,6 +169,8 @@ impl Hasher {
         match self.decode_scaled(bytes, format, scale) {
             Ok((decoded, width, height)) => {
                 let pdq = self.pdq_of_decoded(&decoded);
+                let (Pixels::Rgb(buffer) | Pixels::Grey(buffer)) = decoded.pixels;
+                self.jpeg.recycle(buffer);
                 PdqOutcome::Hashed { pdq, width, height, format }
             }
             Err(error) => PdqOutcome::Failed { format, error },

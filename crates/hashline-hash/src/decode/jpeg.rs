@@ -16,7 +16,13 @@ const MAX_SCANS: u32 = 500;
 #[derive(Default)]
 pub(crate) struct JpegDecoder {
     handle: Option<Decompressor>,
+    /// A pixel buffer kept from the previous image: reusing it spares zero-filling and page
+    /// faults on every image. Buffers over [`KEEP_BYTES`] are not kept.
+    spare: Vec<u8>,
 }
+
+/// Largest pixel buffer a decoder keeps between images (about 21 Mpx of RGB).
+const KEEP_BYTES: usize = 64 << 20;
 
 /// libjpeg warnings after which the image is complete and Pillow accepts it too.
 const BENIGN_WARNINGS: &[&str] = &[
@@ -58,6 +64,13 @@ impl JpegDecoder {
         self.handle.as_mut().ok_or_else(|| DecodeError::Corrupt { detail: "no decoder".into() })
     }
 
+    /// Gives a pixel buffer back for the next image.
+    pub(crate) fn recycle(&mut self, pixels: Vec<u8>) {
+        if pixels.capacity() <= KEEP_BYTES && pixels.capacity() > self.spare.capacity() {
+            self.spare = pixels;
+        }
+    }
+
     pub(crate) fn decode(
         &mut self,
         bytes: &[u8],
@@ -85,18 +98,22 @@ impl JpegDecoder {
             Colorspace::CMYK | Colorspace::YCCK => PixelFormat::CMYK,
             Colorspace::RGB | Colorspace::YCbCr => PixelFormat::RGB,
         };
-        let mut image = Image {
-            pixels: vec![0u8; width * height * format.size()],
-            width,
-            pitch: width * format.size(),
-            height,
-            format,
-        };
+        let mut pixels = std::mem::take(&mut self.spare);
+        let needed = width * height * format.size();
+        // Every byte is overwritten by the decoder, so stale contents need no clearing.
+        if pixels.len() >= needed {
+            pixels.truncate(needed);
+        } else {
+            pixels.resize(needed, 0);
+        }
+        let d = self.handle()?;
+        let mut image = Image { pixels, width, pitch: width * format.size(), height, format };
         if let Err(e) = d.decompress(bytes, image.as_deref_mut()) {
             // TurboJPEG reports warnings as errors after finishing the image; keep the
             // pixels for the warnings Pillow also shrugs off.
             let keep = matches!(&e, turbojpeg::Error::TurboJpegError(m) if BENIGN_WARNINGS.iter().any(|w| m.contains(w)));
             if !keep {
+                self.recycle(image.pixels);
                 return Err(error(e));
             }
         }

@@ -2,14 +2,15 @@
 //! (alpha dropped, palettes and CMYK converted, 16-bit samples cut to their high byte, no EXIF
 //! rotation, no resize).
 //!
-//! JPEG goes through libjpeg-turbo (the library inside Pillow, so the pixels are the same bit
-//! for bit); the other formats through pure-Rust decoders, which are lossless or, for lossy
-//! WebP, follow libwebp's arithmetic. Limits are checked on the header before the pixel buffer
+//! JPEG goes through libjpeg-turbo and WebP through libwebp (the libraries inside Pillow, so
+//! the pixels are the same bit for bit); PNG, GIF, BMP and TIFF, all lossless, through
+//! pure-Rust decoders. Limits are checked on the header before the pixel buffer
 //! is allocated.
 
 mod gif;
 mod jpeg;
 mod other;
+mod webp;
 
 use crate::{DecodeError, ImageFormat, Limits};
 
@@ -69,8 +70,7 @@ pub(crate) fn decode(
     match format {
         ImageFormat::Jpeg => jpeg.decode(bytes, limits, scale),
         ImageFormat::Gif => gif::decode(bytes, limits),
-        ImageFormat::Png | ImageFormat::Webp | ImageFormat::Bmp | ImageFormat::Tiff => {
-            other::decode(bytes, format, limits)
-        }
+        ImageFormat::Webp => webp::decode(bytes, limits),
+        ImageFormat::Png | ImageFormat::Bmp | ImageFormat::Tiff => other::decode(bytes, format, limits),
     }
 }

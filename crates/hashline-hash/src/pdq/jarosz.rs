@@ -305,6 +305,13 @@ pub(crate) fn downsample<S: RowSource>(
     scratch: &mut Scratch,
 ) -> [[f32; 64]; 64] {
     #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vl") {
+        // SAFETY: `downsample_avx512` only requires AVX-512F/VL, which the CPU was just checked
+        // to have.
+        #[allow(unsafe_code)]
+        return unsafe { downsample_avx512(rows, cols, src, scratch) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: `downsample_avx2` only requires AVX2, which the CPU was just checked to have.
         #[allow(unsafe_code)]
@@ -318,6 +325,18 @@ pub(crate) fn downsample<S: RowSource>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn downsample_avx2<S: RowSource>(
+    rows: usize,
+    cols: usize,
+    src: &S,
+    scratch: &mut Scratch,
+) -> [[f32; 64]; 64] {
+    downsample_generic(rows, cols, src, scratch)
+}
+
+/// The same code compiled with AVX-512 (wider `f64` luma arithmetic). No FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,avx512f,avx512vl")]
+fn downsample_avx512<S: RowSource>(
     rows: usize,
     cols: usize,
     src: &S,
