@@ -1,6 +1,8 @@
 //! `hashline`: hash, match and report known media.
 
 mod cmd_hash;
+mod cmd_lists;
+mod cmd_match;
 mod files;
 mod ordered;
 
@@ -34,12 +36,21 @@ enum Command {
     /// error (the run still finishes), 2 on bad usage.
     #[command(verbatim_doc_comment)]
     Hash(cmd_hash::HashArgs),
+    /// Manage known-hash lists: import, stats, verify, export, keygen, sign.
+    #[command(subcommand)]
+    Lists(cmd_lists::ListsCommand),
+    /// Look hashes up in the store's lists; prints a JSON line per value (or per `hashline
+    /// hash` line with --stdin) with every match and its provenance. Exit status: 0 nothing
+    /// matched, 1 something matched, 2 errors.
+    Match(cmd_match::MatchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hash(args) => cmd_hash::run(args),
+        Command::Lists(cmd) => cmd_lists::run(cmd),
+        Command::Match(args) => cmd_match::run(args),
     };
     match result {
         Ok(code) => code,

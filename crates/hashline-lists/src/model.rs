@@ -180,6 +180,9 @@ pub struct Manifest {
     /// Matching thresholds.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Id of the trusted key that signed the input of this version, if it was signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
     /// Number of entries (active and tombstoned) in this version.
     #[serde(default)]
     pub entries: u64,
@@ -210,16 +213,26 @@ pub struct Entry {
     /// When it was removed (a tombstone), if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub removed_at: Option<String>,
-    /// For allow-list entries: suppress only until this time (RFC 3339).
+    /// For allow-list entries: the entry suppresses matches only until this time (RFC 3339);
+    /// afterwards it is ignored and matches are reported again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub disabled_until: Option<String>,
+    pub until: Option<String>,
 }
 
 impl Entry {
     /// A new active entry; `id` defaults to `signal:value`.
     pub fn new(signal: SignalType, value: String) -> Entry {
         let id = format!("{signal}:{value}");
-        Entry { signal, value, id, classification: None, tags: Vec::new(), added_at: None, removed_at: None, disabled_until: None }
+        Entry {
+            signal,
+            value,
+            id,
+            classification: None,
+            tags: Vec::new(),
+            added_at: None,
+            removed_at: None,
+            until: None,
+        }
     }
 
     /// True unless the entry is a tombstone.
@@ -251,7 +264,9 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("list name {name:?} must be 1–64 characters of a-z, 0-9, '.', '_', '-' and not start with '.'"))
+        Err(format!(
+            "list name {name:?} must be 1–64 characters of a-z, 0-9, '.', '_', '-' and not start with '.'"
+        ))
     }
 }
 
@@ -277,7 +292,10 @@ mod tests {
 
     #[test]
     fn values_are_checked_and_lowercased() {
-        assert_eq!(normalize_value(&SignalType::Md5, " D41D8CD98F00B204E9800998ECF8427E ").unwrap(), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            normalize_value(&SignalType::Md5, " D41D8CD98F00B204E9800998ECF8427E ").unwrap(),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
         assert!(normalize_value(&SignalType::Md5, "abc").unwrap_err().contains("32 hex digits"));
         assert!(normalize_value(&SignalType::Sha1, &"z".repeat(40)).unwrap_err().contains("hex digits only"));
     }

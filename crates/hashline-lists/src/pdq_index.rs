@@ -42,7 +42,10 @@ fn chunk(h: &[u64; 4], k: usize) -> usize {
 
 #[inline(always)]
 fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
-    (a[0] ^ b[0]).count_ones() + (a[1] ^ b[1]).count_ones() + (a[2] ^ b[2]).count_ones() + (a[3] ^ b[3]).count_ones()
+    (a[0] ^ b[0]).count_ones()
+        + (a[1] ^ b[1]).count_ones()
+        + (a[2] ^ b[2]).count_ones()
+        + (a[3] ^ b[3]).count_ones()
 }
 
 /// All 16-bit masks with at most `r` bits set, fewest bits first.
@@ -175,7 +178,12 @@ mod tests {
 
     #[test]
     fn finds_planted_neighbours_at_the_boundary() {
-        let base = PdqHash([0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, 0x0f0f_0f0f_f0f0_f0f0, 0xdead_beef_cafe_f00d]);
+        let base = PdqHash([
+            0x0123_4567_89ab_cdef,
+            0xfedc_ba98_7654_3210,
+            0x0f0f_0f0f_f0f0_f0f0,
+            0xdead_beef_cafe_f00d,
+        ]);
         // 31 flipped bits spread so that every chunk differs by about two bits: the worst case
         // for multi-index hashing.
         let spread: Vec<usize> = (0..31).map(|i| (i * 8 + 3) % 256).collect();

@@ -1,0 +1,248 @@
+//! `hashline lists …`: import, stats, verify, export, keygen, sign.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use hashline_lists::formats::Format;
+use hashline_lists::{ImportRequest, ListKind, ListSet, SignalType, Store, Thresholds};
+
+/// Where the list store is: `--store`, else `$HASHLINE_STORE`.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArg {
+    /// The list store folder (default: $HASHLINE_STORE).
+    #[arg(long, value_name = "DIR", env = "HASHLINE_STORE")]
+    pub store: PathBuf,
+}
+
+impl StoreArg {
+    pub fn open(&self) -> anyhow::Result<Store> {
+        Store::open(&self.store).with_context(|| format!("opening the list store {}", self.store.display()))
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ListsCommand {
+    /// Import files into a new version of a list (added to the previous version; tombstones
+    /// remove entries). Bad records are reported and skipped, or with --strict fail the import.
+    Import(ImportArgs),
+    /// Per-list counts, versions and thresholds (no hash values), as JSON lines.
+    Stats(StoreArg),
+    /// Check every list against its manifest (and signatures when trusted keys are set).
+    Verify(StoreArg),
+    /// Write the active version of a list in the hashline format.
+    Export(ExportArgs),
+    /// Make an Ed25519 key pair for signing lists: KEY (secret) and KEY.pub.
+    Keygen {
+        /// Path of the secret key to write (the public key goes to PATH.pub).
+        #[arg(value_name = "PATH")]
+        out: PathBuf,
+    },
+    /// Sign a list file: writes FILE.sig (hex Ed25519 signature over the file's bytes).
+    Sign {
+        /// The secret key made by `keygen`.
+        #[arg(long, value_name = "PATH")]
+        key: PathBuf,
+        /// The file to sign.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    /// List name (a-z, 0-9, '.', '_', '-').
+    #[arg(long)]
+    name: String,
+    /// pytx-file, pytx-csv, ncmec-xml, vics-json, hex or hashline.
+    #[arg(long, value_parser = |s: &str| s.parse::<Format>())]
+    format: Format,
+    /// Signal type of bare values (pdq, md5, sha1, sha256).
+    #[arg(long = "type", value_name = "TYPE")]
+    signal: Option<String>,
+    /// Fail on the first bad record instead of skipping bad records.
+    #[arg(long)]
+    strict: bool,
+    /// Publisher of the list (ncmec-industry, iwf, local, …).
+    #[arg(long)]
+    source: Option<String>,
+    /// The list is an allow-list: its entries suppress matches on other lists.
+    #[arg(long)]
+    allow: bool,
+    /// Classification for entries that carry none (A1, A2, B1, B2, IWF-A, IWF-B, IWF-C, or a tag).
+    #[arg(long)]
+    classification: Option<String>,
+    /// Largest PDQ distance that matches (default 31).
+    #[arg(long, value_name = "BITS")]
+    pdq_distance: Option<u32>,
+    /// Smallest PDQ quality of an upload for this list's PDQ entries to be tried (default 50).
+    #[arg(long, value_name = "Q")]
+    pdq_min_quality: Option<u8>,
+    /// The new version holds only this import's entries.
+    #[arg(long)]
+    replace: bool,
+    /// Detached signature of the (single) input file, required when the store has trusted keys.
+    #[arg(long, value_name = "FILE")]
+    signature: Option<PathBuf>,
+    /// Files to import.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    /// List name.
+    #[arg(long)]
+    name: String,
+    /// Output file (default: standard output).
+    #[arg(long, short = 'o')]
+    out: Option<PathBuf>,
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+pub fn run(cmd: ListsCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ListsCommand::Import(a) => import(a),
+        ListsCommand::Stats(s) => {
+            let store = s.open()?;
+            let mut out = std::io::stdout().lock();
+            for st in ListSet::stats(&store)? {
+                serde_json::to_writer(&mut out, &st)?;
+                writeln!(out)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ListsCommand::Verify(s) => verify(s),
+        ListsCommand::Export(a) => {
+            let bytes = a.store.open()?.export(&a.name)?;
+            match a.out {
+                Some(p) => std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))?,
+                None => std::io::stdout().lock().write_all(&bytes)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ListsCommand::Keygen { out } => keygen(&out),
+        ListsCommand::Sign { key, file } => sign(&key, &file),
+    }
+}
+
+fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
+    let store = a.store.open()?;
+    let signal = a.signal.as_deref().map(SignalType::parse_lenient);
+    if let Some(SignalType::Other(t)) = &signal {
+        bail!("--type {t:?} is not a type hashline matches: use pdq, md5, sha1 or sha256");
+    }
+    if a.signature.is_some() && a.files.len() != 1 {
+        bail!("--signature signs one file: import signed files one at a time");
+    }
+    let files = a
+        .files
+        .iter()
+        .map(|p| Ok((p.display().to_string(), read(p)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let signatures = a.signature.as_deref().map(read).transpose()?.into_iter().collect();
+    let previous = store.current_version(&a.name)?.map(|_| store.load(&a.name)).transpose()?;
+    let thresholds = if a.pdq_distance.is_some() || a.pdq_min_quality.is_some() {
+        let base = previous.as_ref().map(|p| p.manifest.thresholds).unwrap_or_default();
+        let t = Thresholds {
+            pdq_distance: a.pdq_distance.unwrap_or(base.pdq_distance),
+            pdq_min_quality: a.pdq_min_quality.unwrap_or(base.pdq_min_quality),
+        };
+        if t.pdq_distance > 255 || t.pdq_min_quality > 100 {
+            bail!("--pdq-distance is 0–255 and --pdq-min-quality 0–100");
+        }
+        Some(t)
+    } else {
+        None
+    };
+    let report = store.import(ImportRequest {
+        name: a.name,
+        format: a.format,
+        signal,
+        strict: a.strict,
+        source: a.source,
+        kind: a.allow.then_some(ListKind::Allow),
+        classification: a
+            .classification
+            .map(|c| c.parse().unwrap_or_else(|never: std::convert::Infallible| match never {})),
+        thresholds,
+        replace: a.replace,
+        files,
+        signatures,
+    })?;
+    for e in &report.errors {
+        eprintln!("skipped: {e}");
+    }
+    serde_json::to_writer(std::io::stdout().lock(), &report)?;
+    println!();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(s: StoreArg) -> anyhow::Result<ExitCode> {
+    let store = s.open()?;
+    let keys = store.trusted_keys()?;
+    let mut bad = 0;
+    for name in store.names()? {
+        match store.load(&name) {
+            Ok(l) if !keys.is_empty() && l.manifest.signed_by.is_none() => {
+                bad += 1;
+                println!("{name} v{}: NOT SIGNED, but the store requires signatures", l.manifest.version);
+            }
+            Ok(l) => println!(
+                "{name} v{}: ok, {} entries{}",
+                l.manifest.version,
+                l.manifest.entries,
+                l.manifest.signed_by.map(|k| format!(", signed by {k}")).unwrap_or_default()
+            ),
+            Err(e) => {
+                bad += 1;
+                println!("{name}: DAMAGED: {e}");
+            }
+        }
+    }
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn keygen(out: &Path) -> anyhow::Result<ExitCode> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    if out.exists() {
+        bail!("{} exists; refusing to overwrite a key", out.display());
+    }
+    std::fs::write(out, hex::encode(seed)).with_context(|| format!("writing {}", out.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o600))?;
+    }
+    let public = out.with_extension("pub");
+    std::fs::write(&public, hex::encode(key.verifying_key().as_bytes()))?;
+    println!(
+        "secret key: {} (keep it offline)\npublic key: {} (copy it to STORE/trusted-keys/)",
+        out.display(),
+        public.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign(key: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+    use ed25519_dalek::Signer;
+    let seed =
+        hex::decode(std::fs::read_to_string(key)?.trim()).context("the secret key is 64 hex digits")?;
+    let seed: [u8; 32] = seed.try_into().map_err(|_| anyhow::anyhow!("the secret key is 32 bytes"))?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let sig = key.sign(&read(file)?);
+    let out = PathBuf::from(format!("{}.sig", file.display()));
+    std::fs::write(&out, hex::encode(sig.to_bytes()))?;
+    println!("{}", out.display());
+    Ok(ExitCode::SUCCESS)
+}

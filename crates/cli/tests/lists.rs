@@ -1,0 +1,265 @@
+//! `hashline lists` and `hashline match` end to end, on the synthetic sample lists.
+
+mod util;
+
+use util::{bridge_like, encode_jpeg, encode_png, hashline, TempDir};
+
+fn samples(name: &str) -> String {
+    format!("{}/../../hashlists/samples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn every_format_imports_its_sample() {
+    let store = TempDir::new("store-formats");
+    let s = store.path_str();
+    for (name, format) in [
+        ("pytx", "pytx-file"),
+        ("pytxcsv", "pytx-csv"),
+        ("ncmec", "ncmec-xml"),
+        ("vics", "vics-json"),
+        ("hex", "hex"),
+    ] {
+        let file = match format {
+            "pytx-file" => "pytx-file.txt",
+            "pytx-csv" => "pytx.csv",
+            "ncmec-xml" => "ncmec.xml",
+            "vics-json" => "vics.json",
+            _ => "plain.hex",
+        };
+        let path = samples(file);
+        let out = hashline(&[
+            "lists", "import", "--store", s, "--name", name, "--format", format, "--strict", &path,
+        ]);
+        assert_eq!(out.code, 0, "{format}: {}", out.stderr);
+        let report = &out.json_lines()[0];
+        assert_eq!(report["version"], 1);
+        assert!(report["active"].as_u64().unwrap() >= 2, "{format}: {report}");
+        assert_eq!(report["skipped"], 0);
+    }
+    let stats = hashline(&["lists", "stats", "--store", s]);
+    assert_eq!(stats.code, 0);
+    let lines = stats.json_lines();
+    assert_eq!(lines.len(), 5);
+    let ncmec = lines.iter().find(|l| l["manifest"]["name"] == "ncmec").unwrap();
+    // 2 images (md5+sha1+pdq+photodna, md5+pdq) and a video (md5): photodna is kept, not matched.
+    assert_eq!(ncmec["active"]["photodna"], 1);
+    assert_eq!(ncmec["active"]["pdq"], 2);
+    // Stats never print hash values.
+    assert!(!stats.stdout.contains(&std::fs::read_to_string(samples("plain.hex")).unwrap()[..32]));
+    assert_eq!(hashline(&["lists", "verify", "--store", s]).code, 0);
+
+    // Export round-trips through the hashline format.
+    let exported = store.path().join("ncmec.hll");
+    assert_eq!(
+        hashline(&["lists", "export", "--store", s, "--name", "ncmec", "-o", exported.to_str().unwrap()])
+            .code,
+        0
+    );
+    let out = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        s,
+        "--name",
+        "ncmec-copy",
+        "--format",
+        "hashline",
+        "--strict",
+        exported.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json_lines()[0]["active"], 7);
+}
+
+#[test]
+fn broken_input_is_reported_with_its_place_and_strict_keeps_the_old_version() {
+    let store = TempDir::new("store-broken");
+    let s = store.path_str();
+    let good = store.write("good.txt", format!("md5 {}\n", "a".repeat(32)).as_bytes());
+    let bad = store.write("bad.txt", format!("md5 {}\nmd5 nothex\n", "b".repeat(32)).as_bytes());
+    assert_eq!(
+        hashline(&[
+            "lists",
+            "import",
+            "--store",
+            s,
+            "--name",
+            "l",
+            "--format",
+            "pytx-file",
+            good.to_str().unwrap()
+        ])
+        .code,
+        0
+    );
+    let strict = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        s,
+        "--name",
+        "l",
+        "--format",
+        "pytx-file",
+        "--strict",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(strict.code, 2);
+    assert!(
+        strict.stderr.contains("bad.txt: line 2:") && strict.stderr.contains("32 hex digits"),
+        "{}",
+        strict.stderr
+    );
+    let stats = hashline(&["lists", "stats", "--store", s]).json_lines();
+    assert_eq!(stats[0]["manifest"]["version"], 1, "strict failure left the old version active");
+    let lenient = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        s,
+        "--name",
+        "l",
+        "--format",
+        "pytx-file",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(lenient.code, 0);
+    assert!(lenient.stderr.contains("skipped: "));
+    assert_eq!(lenient.json_lines()[0]["active"], 2);
+}
+
+#[test]
+fn ncmec_tombstones_remove_entries_in_the_next_version() {
+    let store = TempDir::new("store-tomb");
+    let s = store.path_str();
+    let v1 = store.write("v1.xml", br#"<queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2"><images><image><id>a</id><fingerprints><md5>00000000000000000000000000000001</md5></fingerprints></image><image><id>b</id><fingerprints><md5>00000000000000000000000000000002</md5></fingerprints></image></images></queryResult>"#);
+    let v2 = store.write("v2.xml", br#"<queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2"><deletedImages><deletedImage><id>a</id></deletedImage></deletedImages></queryResult>"#);
+    for f in [&v1, &v2] {
+        assert_eq!(
+            hashline(&[
+                "lists",
+                "import",
+                "--store",
+                s,
+                "--name",
+                "n",
+                "--format",
+                "ncmec-xml",
+                "--strict",
+                f.to_str().unwrap()
+            ])
+            .code,
+            0
+        );
+    }
+    let out = hashline(&[
+        "match",
+        "--store",
+        s,
+        "00000000000000000000000000000001",
+        "00000000000000000000000000000002",
+    ]);
+    let lines = out.json_lines();
+    assert_eq!(lines[0]["matched"], false, "tombstoned entry no longer matches");
+    assert_eq!(lines[1]["matched"], true);
+    assert_eq!(lines[1]["matches"][0]["entry_id"], "ncmec:b");
+    assert_eq!(lines[1]["matches"][0]["list_version"], 2);
+}
+
+#[test]
+fn hash_then_match_finds_near_duplicates_with_provenance_and_allow_lists_silence_them() {
+    let dir = TempDir::new("match-e2e");
+    let (w, h) = (400usize, 260usize);
+    let rgb = bridge_like(w, h);
+    let original = dir.write("media/original.png", &encode_png(&rgb, w, h));
+    let _copy = dir.write("media/copy.jpg", &encode_jpeg(&rgb, w, h, 70));
+    // List the original's PDQ with a classification.
+    let hashed = hashline(&["hash", original.to_str().unwrap()]).json_lines();
+    let pdq = hashed[0]["pdq"].as_str().unwrap().to_string();
+    let list = dir.write("list.txt", format!("pdq {pdq}\n").as_bytes());
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let out = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        s,
+        "--name",
+        "demo",
+        "--source",
+        "local",
+        "--classification",
+        "A1",
+        "--format",
+        "pytx-file",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let media = dir.path().join("media");
+    let hash_out = hashline(&["hash", media.to_str().unwrap()]);
+    let matched = util::run_with_stdin(&["match", "--store", s, "--stdin"], &hash_out.stdout);
+    assert_eq!(matched.code, 1, "matches → exit 1: {}", matched.stderr);
+    let lines = matched.json_lines();
+    assert_eq!(lines.len(), 2);
+    for l in &lines {
+        assert_eq!(l["matched"], true, "{l}");
+        let m = &l["matches"][0];
+        assert_eq!(
+            (m["list"].as_str(), m["source"].as_str(), m["classification"].as_str()),
+            (Some("demo"), Some("local"), Some("A1"))
+        );
+        assert!(m["distance"].as_u64().unwrap() <= 31);
+    }
+
+    // An allow-list entry for the same PDQ suppresses both.
+    let allow = dir.write("allow.txt", format!("pdq {pdq}\n").as_bytes());
+    assert_eq!(
+        hashline(&[
+            "lists",
+            "import",
+            "--store",
+            s,
+            "--name",
+            "fp",
+            "--allow",
+            "--format",
+            "pytx-file",
+            allow.to_str().unwrap()
+        ])
+        .code,
+        0
+    );
+    let silenced = util::run_with_stdin(&["match", "--store", s, "--stdin"], &hash_out.stdout);
+    assert_eq!(silenced.code, 0);
+    for l in silenced.json_lines() {
+        assert_eq!(l["matched"], false);
+        assert_eq!(l["suppressed_by_allow_list"], 1);
+    }
+}
+
+#[test]
+fn signatures_are_enforced_once_a_key_is_trusted() {
+    let dir = TempDir::new("sig");
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let key = dir.path().join("pub.key");
+    assert_eq!(hashline(&["lists", "keygen", key.to_str().unwrap()]).code, 0);
+    std::fs::create_dir_all(store.join("trusted-keys")).unwrap();
+    std::fs::copy(key.with_extension("pub"), store.join("trusted-keys/pub.pub")).unwrap();
+    let list = dir.write("l.txt", format!("md5 {}\n", "c".repeat(32)).as_bytes());
+    let args = ["lists", "import", "--store", s, "--name", "signed", "--format", "pytx-file"];
+    let unsigned = hashline(&[&args[..], &[list.to_str().unwrap()]].concat());
+    assert_eq!(unsigned.code, 2);
+    assert!(unsigned.stderr.contains("unsigned"), "{}", unsigned.stderr);
+    assert_eq!(hashline(&["lists", "sign", "--key", key.to_str().unwrap(), list.to_str().unwrap()]).code, 0);
+    let sig = format!("{}.sig", list.display());
+    let signed = hashline(&[&args[..], &["--signature", &sig, list.to_str().unwrap()]].concat());
+    assert_eq!(signed.code, 0, "{}", signed.stderr);
+    // Tampering after signing is caught.
+    std::fs::write(&list, format!("md5 {}\n", "d".repeat(32))).unwrap();
+    let tampered = hashline(&[&args[..], &["--signature", &sig, list.to_str().unwrap()]].concat());
+    assert_eq!(tampered.code, 2);
+    assert!(tampered.stderr.contains("does not verify"), "{}", tampered.stderr);
+    assert_eq!(hashline(&["lists", "verify", "--store", s]).code, 0);
+}

@@ -1,0 +1,518 @@
+//! Importers: each reads one outside format into entries and tombstones. Every parser treats
+//! its input as untrusted: a bad record gets an error naming the file, the line or record, and
+//! what is wrong; it is skipped, or the whole import fails when the user asks for `strict`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::model::{normalize_value, Classification, Entry, Manifest, SignalType};
+
+/// Formats hashline imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// python-threatexchange / HMA local file: `<signal_type> <value>` per line, or bare values
+    /// with a given type.
+    PytxFile,
+    /// python-threatexchange dataset CSV: `signal_type,signal_str,collab,category,tags`.
+    PytxCsv,
+    /// NCMEC hash-sharing API v2 entries XML.
+    NcmecXml,
+    /// Project VIC VICS JSON.
+    VicsJson,
+    /// Plain hex, one value per line, type by length.
+    Hex,
+    /// hashline's own list file (what `export` writes).
+    Hashline,
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "pytx-file" => Format::PytxFile,
+            "pytx-csv" => Format::PytxCsv,
+            "ncmec-xml" => Format::NcmecXml,
+            "vics-json" => Format::VicsJson,
+            "hex" => Format::Hex,
+            "hashline" => Format::Hashline,
+            other => {
+                return Err(format!(
+                    "unknown list format {other:?}: use pytx-file, pytx-csv, ncmec-xml, vics-json, hex or hashline"
+                ))
+            }
+        })
+    }
+}
+
+/// One bad record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// The file it came from, as given.
+    pub file: String,
+    /// Where in the file: `line 12`, `record 3`, `<image> 7`.
+    pub place: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.place, self.message)
+    }
+}
+
+/// What an importer read from one file.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// Entries to add or update (keyed by signal and id).
+    pub entries: Vec<Entry>,
+    /// Ids whose entries the publisher removed (NCMEC tombstones).
+    pub tombstones: Vec<String>,
+    /// Bad records, skipped.
+    pub errors: Vec<RecordError>,
+    /// The manifest, when the format carries one (the hashline format).
+    pub manifest: Option<Manifest>,
+}
+
+/// Options that some formats need.
+#[derive(Debug, Clone, Default)]
+pub struct ParseOptions {
+    /// The signal type of bare values (`pytx-file` without types, `hex` of 64 digits).
+    pub signal: Option<SignalType>,
+}
+
+/// Reads `text` (the contents of `file`) in `format`.
+pub fn parse(format: Format, file: &str, text: &str, options: &ParseOptions) -> Parsed {
+    let mut p = Parser { file, out: Parsed::default() };
+    match format {
+        Format::PytxFile => p.pytx_file(text, options),
+        Format::PytxCsv => p.pytx_csv(text),
+        Format::NcmecXml => p.ncmec_xml(text),
+        Format::VicsJson => p.vics_json(text),
+        Format::Hex => p.hex(text, options),
+        Format::Hashline => p.hashline(text),
+    }
+    p.out
+}
+
+struct Parser<'a> {
+    file: &'a str,
+    out: Parsed,
+}
+
+impl Parser<'_> {
+    fn error(&mut self, place: String, message: impl Into<String>) {
+        self.out.errors.push(RecordError { file: self.file.to_string(), place, message: message.into() });
+    }
+
+    /// Adds an entry of a matched or kept type, checking the value.
+    fn push(&mut self, place: &str, signal: SignalType, raw: &str, fill: impl FnOnce(&mut Entry)) {
+        match normalize_value(&signal, raw) {
+            Ok(value) if !value.is_empty() => {
+                let mut e = Entry::new(signal, value);
+                fill(&mut e);
+                self.out.entries.push(e);
+            }
+            Ok(_) => self.error(place.to_string(), "the value is empty"),
+            Err(m) => self.error(place.to_string(), m),
+        }
+    }
+
+    fn pytx_file(&mut self, text: &str, options: &ParseOptions) {
+        for (i, line) in text.lines().enumerate() {
+            let place = format!("line {}", i + 1);
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let (signal, value) = match (parts.next(), parts.next(), &options.signal) {
+                (Some(v), None, Some(t)) => (t.clone(), v),
+                (Some(_), None, None) => {
+                    self.error(place, "a bare value needs --type (or write \"<signal_type> <value>\")");
+                    continue;
+                }
+                (Some(t), Some(v), _) => (SignalType::parse_lenient(t), v),
+                (None, ..) => continue,
+            };
+            if parts.next().is_some() {
+                self.error(place, "expected \"<signal_type> <value>\", found more fields");
+                continue;
+            }
+            self.push(&place, signal, value, |_| ());
+        }
+    }
+
+    fn pytx_csv(&mut self, text: &str) {
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+        let headers = match reader.headers() {
+            Ok(h) => h.iter().map(|s| s.trim().to_ascii_lowercase()).collect::<Vec<_>>(),
+            Err(e) => {
+                self.error("line 1".into(), format!("cannot read the header: {e}"));
+                return;
+            }
+        };
+        let col = |name: &str| headers.iter().position(|h| h == name);
+        let (Some(ti), Some(vi)) = (col("signal_type"), col("signal_str")) else {
+            self.error("line 1".into(), "the header must name signal_type and signal_str (signal_type,signal_str,collab,category,tags)");
+            return;
+        };
+        let (ci, ki, gi) = (col("collab"), col("category"), col("tags"));
+        for (i, record) in reader.records().enumerate() {
+            let place = format!("line {}", i + 2);
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    self.error(place, format!("not a CSV record: {e}"));
+                    continue;
+                }
+            };
+            let field = |i: Option<usize>| i.and_then(|i| record.get(i)).map(str::trim).unwrap_or("");
+            let signal = SignalType::parse_lenient(field(Some(ti)));
+            let (collab, category, tags) =
+                (field(ci).to_string(), field(ki).to_string(), field(gi).to_string());
+            self.push(&place, signal, field(Some(vi)), |e| {
+                if !category.is_empty() {
+                    e.classification = category.parse().ok();
+                }
+                e.tags = tags.split([' ', ',', ';']).filter(|t| !t.is_empty()).map(str::to_string).collect();
+                if !collab.is_empty() {
+                    e.tags.push(format!("collab:{collab}"));
+                }
+            });
+        }
+    }
+
+    fn hex(&mut self, text: &str, options: &ParseOptions) {
+        for (i, line) in text.lines().enumerate() {
+            let place = format!("line {}", i + 1);
+            let v = line.trim();
+            if v.is_empty() || v.starts_with('#') {
+                continue;
+            }
+            let signal = match (v.len(), &options.signal) {
+                (_, Some(t)) => t.clone(),
+                (32, None) => SignalType::Md5,
+                (40, None) => SignalType::Sha1,
+                (64, None) => {
+                    self.error(
+                        place,
+                        "64 hex digits may be SHA-256 or PDQ: give --type sha256 or --type pdq",
+                    );
+                    continue;
+                }
+                (n, None) => {
+                    self.error(
+                        place,
+                        format!("{n} characters is no known hash length (MD5 32, SHA-1 40, SHA-256/PDQ 64)"),
+                    );
+                    continue;
+                }
+            };
+            self.push(&place, signal, v, |_| ());
+        }
+    }
+
+    fn vics_json(&mut self, text: &str) {
+        let doc: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                self.error(format!("line {}", e.line()), format!("not JSON: {e}"));
+                return;
+            }
+        };
+        let Some(items) = doc.get("value").and_then(|v| v.as_array()) else {
+            self.error("document".into(), "a VICS file has a top-level \"value\" array of media");
+            return;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let place = format!("record {}", i + 1);
+            let get = |k: &str| {
+                item.as_object().and_then(|o| {
+                    o.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone())
+                })
+            };
+            let id = match get("MediaID") {
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                Some(serde_json::Value::String(s)) => s,
+                _ => String::new(),
+            };
+            let category = get("Category").map(|c| match c {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            });
+            let mut any = false;
+            for (key, signal) in
+                [("MD5", SignalType::Md5), ("SHA1", SignalType::Sha1), ("SHA256", SignalType::Sha256)]
+            {
+                if let Some(serde_json::Value::String(v)) = get(key) {
+                    any = true;
+                    let id = id.clone();
+                    let category = category.clone();
+                    self.push(&place, signal, &v, move |e| {
+                        if !id.is_empty() {
+                            e.id = format!("vics:{id}");
+                        }
+                        e.classification = category.map(|c| Classification::Other(format!("vics-{c}")));
+                    });
+                }
+            }
+            if !any {
+                self.error(place, "the record has no MD5, SHA1 or SHA256");
+            }
+        }
+    }
+
+    fn ncmec_xml(&mut self, text: &str) {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(text);
+        reader.config_mut().trim_text(true);
+        // The element path inside the current <image>/<video>/<deleted…>, and what it holds.
+        #[derive(Default)]
+        struct Item {
+            deleted: bool,
+            fields: BTreeMap<String, String>,
+            fingerprints: Vec<(String, String)>,
+        }
+        let mut item: Option<Item> = None;
+        let mut path: Vec<String> = Vec::new();
+        let mut count = 0usize;
+        loop {
+            let place = format!("byte {}", reader.buffer_position());
+            match reader.read_event() {
+                Ok(Event::Start(e)) => {
+                    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                    match name.as_str() {
+                        "image" | "video" | "deletedImage" | "deletedVideo" if item.is_none() => {
+                            count += 1;
+                            item = Some(Item { deleted: name.starts_with("deleted"), ..Item::default() });
+                            path.clear();
+                        }
+                        _ => {
+                            if let Some(it) = item.as_mut() {
+                                if name == "member" {
+                                    for a in e.attributes().flatten() {
+                                        if a.key.local_name().as_ref() == b"id" {
+                                            it.fields.insert(
+                                                "member_id".into(),
+                                                String::from_utf8_lossy(&a.value).into_owned(),
+                                            );
+                                        }
+                                    }
+                                }
+                            }
+                            path.push(name);
+                        }
+                    }
+                }
+                Ok(Event::Text(t)) => {
+                    if let (Some(it), Some(leaf)) = (item.as_mut(), path.last()) {
+                        let value = match t.unescape() {
+                            Ok(v) => v.into_owned(),
+                            Err(e) => {
+                                self.error(place, format!("bad text: {e}"));
+                                continue;
+                            }
+                        };
+                        if path.iter().any(|p| p == "fingerprints") && leaf != "fingerprints" {
+                            it.fingerprints.push((leaf.clone(), value));
+                        } else {
+                            it.fields.insert(leaf.clone(), value);
+                        }
+                    }
+                }
+                Ok(Event::End(e)) => {
+                    let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                    if matches!(name.as_str(), "image" | "video" | "deletedImage" | "deletedVideo")
+                        && path.is_empty()
+                    {
+                        if let Some(it) = item.take() {
+                            self.ncmec_item(count, &name, it.deleted, &it.fields, &it.fingerprints);
+                        }
+                    } else {
+                        path.pop();
+                    }
+                }
+                Ok(Event::Eof) => break,
+                Err(e) => {
+                    self.error(place, format!("not well-formed XML: {e}"));
+                    return;
+                }
+                Ok(_) => {}
+            }
+        }
+        if item.is_some() {
+            self.error("end of file".into(), "the file ends inside an entry (truncated?)");
+        }
+    }
+
+    fn ncmec_item(
+        &mut self,
+        n: usize,
+        kind: &str,
+        deleted: bool,
+        fields: &BTreeMap<String, String>,
+        fingerprints: &[(String, String)],
+    ) {
+        let place = format!("<{kind}> {n}");
+        let Some(id) = fields.get("id").filter(|s| !s.trim().is_empty()).map(|s| s.trim().to_string()) else {
+            self.error(place, "the entry has no <id>");
+            return;
+        };
+        if deleted {
+            self.out.tombstones.push(format!("ncmec:{id}"));
+            return;
+        }
+        if fingerprints.is_empty() {
+            self.error(place, "the entry has no <fingerprints>");
+            return;
+        }
+        let classification = fields.get("classification").and_then(|c| c.parse::<Classification>().ok());
+        let member = fields.get("member").cloned();
+        let member_id = fields.get("member_id").cloned();
+        let timestamp = fields.get("timestamp").cloned();
+        for (signal, value) in fingerprints {
+            let signal = SignalType::parse_lenient(signal);
+            let (classification, member, member_id, timestamp) =
+                (classification.clone(), member.clone(), member_id.clone(), timestamp.clone());
+            let id = id.clone();
+            let kind = kind.to_string();
+            self.push(&place, signal, value, move |e| {
+                e.id = format!("ncmec:{id}");
+                e.classification = classification;
+                e.added_at = timestamp;
+                e.tags.push(format!("media:{kind}"));
+                if let Some(m) = member_id.or(member) {
+                    e.tags.push(format!("member:{m}"));
+                }
+            });
+        }
+    }
+
+    fn hashline(&mut self, text: &str) {
+        let mut lines = text.lines().enumerate();
+        match lines.next() {
+            Some((_, first)) => match serde_json::from_str::<ManifestLine>(first) {
+                Ok(m) => self.out.manifest = Some(m.manifest),
+                Err(e) => {
+                    self.error("line 1".into(), format!("the first line must be {{\"manifest\": …}}: {e}"));
+                    return;
+                }
+            },
+            None => {
+                self.error("line 1".into(), "the file is empty");
+                return;
+            }
+        }
+        for (i, line) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let place = format!("line {}", i + 1);
+            match serde_json::from_str::<Entry>(line) {
+                Ok(mut e) => match normalize_value(&e.signal, &e.value) {
+                    Ok(v) => {
+                        e.value = v;
+                        self.out.entries.push(e);
+                    }
+                    Err(m) => self.error(place, m),
+                },
+                Err(e) => self.error(place, format!("not an entry: {e}")),
+            }
+        }
+    }
+}
+
+/// The first line of a hashline list file.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ManifestLine {
+    pub(crate) manifest: Manifest,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(format: Format, text: &str) -> Parsed {
+        parse(format, "test", text, &ParseOptions::default())
+    }
+
+    #[test]
+    fn pytx_file_with_types_and_bare_values() {
+        let p = run(Format::PytxFile, "# comment\npdq f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22\nmd5 D41D8CD98F00B204E9800998ECF8427E\n\nbogus\n");
+        assert_eq!(p.entries.len(), 2);
+        assert_eq!(p.entries[1].value, "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].place, "line 5");
+        let bare = parse(
+            Format::PytxFile,
+            "f",
+            "d41d8cd98f00b204e9800998ecf8427e\n",
+            &ParseOptions { signal: Some(SignalType::Md5) },
+        );
+        assert_eq!(bare.entries.len(), 1);
+    }
+
+    #[test]
+    fn hex_needs_a_type_for_64_digits() {
+        let p =
+            run(Format::Hex, &format!("{}\n{}\n{}\nxyz\n", "a".repeat(32), "b".repeat(40), "c".repeat(64)));
+        assert_eq!(
+            p.entries.iter().map(|e| e.signal.clone()).collect::<Vec<_>>(),
+            vec![SignalType::Md5, SignalType::Sha1]
+        );
+        assert_eq!(p.errors.len(), 2);
+        assert!(p.errors[0].message.contains("--type"));
+    }
+
+    #[test]
+    fn pytx_csv_keeps_category_and_tags() {
+        let p = run(
+            Format::PytxCsv,
+            "signal_type,signal_str,collab,category,tags\npdq,f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22,demo,A1,\"t1 t2\"\nmd5,nothex,demo,,\n",
+        );
+        assert_eq!(p.entries.len(), 1);
+        assert_eq!(p.entries[0].classification, Some(Classification::A1));
+        assert_eq!(p.entries[0].tags, vec!["t1", "t2", "collab:demo"]);
+        assert_eq!(p.errors[0].place, "line 3");
+    }
+
+    #[test]
+    fn vics_json_upper_case_hex_and_categories() {
+        let p = run(
+            Format::VicsJson,
+            r#"{"value":[{"MediaID":7,"Category":1,"MD5":"D41D8CD98F00B204E9800998ECF8427E","SHA1":"DA39A3EE5E6B4B0D3255BFEF95601890AFD80709"},{"MediaID":8}]}"#,
+        );
+        assert_eq!(p.entries.len(), 2);
+        assert_eq!(p.entries[0].id, "vics:7");
+        assert_eq!(p.entries[0].classification, Some(Classification::Other("vics-1".into())));
+        assert_eq!(p.errors.len(), 1);
+    }
+
+    #[test]
+    fn ncmec_xml_entries_and_tombstones() {
+        let xml = r#"<?xml version="1.0"?>
+<queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2">
+  <images>
+    <image><member id="42">Example ESP</member><timestamp>2024-01-02T03:04:05Z</timestamp><id>img-1</id>
+      <classification>A2</classification>
+      <fingerprints><md5>d41d8cd98f00b204e9800998ecf8427e</md5><pdq>f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22</pdq><photodna>AAAA</photodna></fingerprints>
+    </image>
+  </images>
+  <deletedImages><deletedImage><member id="42">Example ESP</member><id>img-0</id><timestamp>2024-01-03T00:00:00Z</timestamp></deletedImage></deletedImages>
+</queryResult>"#;
+        let p = run(Format::NcmecXml, xml);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.entries.len(), 3);
+        assert!(p
+            .entries
+            .iter()
+            .all(|e| e.id == "ncmec:img-1" && e.classification == Some(Classification::A2)));
+        assert_eq!(p.entries[2].signal, SignalType::Other("photodna".into()));
+        assert_eq!(p.tombstones, vec!["ncmec:img-0"]);
+        let broken = run(Format::NcmecXml, "<queryResult><images><image><id>x</id>");
+        assert!(!broken.errors.is_empty());
+    }
+}

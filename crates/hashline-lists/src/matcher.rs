@@ -1,0 +1,298 @@
+//! The match index over every active list of a store: exact sets for digests, the multi-index
+//! for PDQ, allow-lists that suppress, and per-list thresholds.
+
+use std::collections::HashMap;
+use std::time::SystemTime;
+
+use hashline_hash::{Dihedral, PdqHash};
+
+use crate::model::{Entry, ListKind, Manifest, SignalType};
+use crate::pdq_index::{PdqHit, PdqIndex};
+use crate::store::{Store, StoreError, StoredList};
+
+/// One match, with its provenance.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Match {
+    /// List name.
+    pub list: String,
+    /// The list's publisher.
+    pub source: String,
+    /// The list version that matched.
+    pub list_version: u64,
+    /// The entry's id.
+    pub entry_id: String,
+    /// The entry's classification (or the list's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification: Option<String>,
+    /// Signal type matched.
+    pub signal: String,
+    /// The list's value that matched.
+    pub value: String,
+    /// Hamming distance (0 for digests).
+    pub distance: u32,
+    /// For PDQ: which dihedral variant of the upload matched (`original` unless rotated or
+    /// mirrored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dihedral: Option<Dihedral>,
+}
+
+/// The hashes of one upload to match.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// MD5 of the bytes.
+    pub md5: Option<[u8; 16]>,
+    /// SHA-1 of the bytes.
+    pub sha1: Option<[u8; 20]>,
+    /// SHA-256 of the bytes.
+    pub sha256: Option<[u8; 32]>,
+    /// PDQ and its quality.
+    pub pdq: Option<(PdqHash, u8)>,
+    /// The eight dihedral PDQ hashes, to match rotated and mirrored copies too.
+    pub pdq_dihedral: Option<[PdqHash; 8]>,
+}
+
+/// What matching one upload found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Outcome {
+    /// Matches on known lists that no allow-list suppressed.
+    pub matches: Vec<Match>,
+    /// Matches suppressed by an allow-list entry (kept for audit, never reported).
+    pub suppressed: Vec<Match>,
+    /// Lists whose PDQ entries were not tried because the upload's PDQ quality was below the
+    /// list's minimum.
+    pub pdq_low_quality: bool,
+}
+
+struct ListMeta {
+    manifest: Manifest,
+}
+
+#[derive(Default)]
+struct Side {
+    md5: HashMap<[u8; 16], Vec<u32>>,
+    sha1: HashMap<[u8; 20], Vec<u32>>,
+    sha256: HashMap<[u8; 32], Vec<u32>>,
+    pdq_entries: Vec<u32>,
+    pdq: Option<PdqIndex>,
+    max_distance: u32,
+}
+
+/// An immutable snapshot of every active list, ready to match. Build a new one to change it;
+/// [`crate::LiveLists`] swaps snapshots while queries run.
+pub struct ListSet {
+    lists: Vec<ListMeta>,
+    entries: Vec<(u32, Entry)>,
+    known: Side,
+    allow: Side,
+    /// When the snapshot was built.
+    pub built_at: SystemTime,
+}
+
+/// Counts per list, for `lists stats` and metrics (no hash values).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListStats {
+    /// The manifest of the active version.
+    pub manifest: Manifest,
+    /// Active entries by signal type.
+    pub active: std::collections::BTreeMap<String, usize>,
+    /// Tombstoned entries.
+    pub removed: usize,
+}
+
+fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let v = hex::decode(s).ok()?;
+    v.try_into().ok()
+}
+
+fn in_force(e: &Entry, now: &str) -> bool {
+    // RFC 3339 UTC strings of the same shape compare in time order.
+    e.is_active() && e.until.as_deref().is_none_or(|u| u > now)
+}
+
+impl ListSet {
+    /// An empty set (matches nothing).
+    pub fn empty() -> ListSet {
+        ListSet {
+            lists: Vec::new(),
+            entries: Vec::new(),
+            known: Side::default(),
+            allow: Side::default(),
+            built_at: SystemTime::now(),
+        }
+    }
+
+    /// Builds the index from lists.
+    pub fn build(lists: Vec<StoredList>) -> ListSet {
+        let now = crate::store::now_rfc3339();
+        let mut set = ListSet::empty();
+        let mut pdq_hashes: [Vec<PdqHash>; 2] = [Vec::new(), Vec::new()];
+        for (li, list) in lists.into_iter().enumerate() {
+            let kind = list.manifest.kind;
+            let t = list.manifest.thresholds.pdq_distance;
+            let side = if kind == ListKind::Allow { &mut set.allow } else { &mut set.known };
+            side.max_distance = side.max_distance.max(t);
+            for e in list.entries.into_iter().filter(|e| in_force(e, &now)) {
+                let id = set.entries.len() as u32;
+                let ok = match e.signal {
+                    SignalType::Md5 => {
+                        decode_hex(&e.value).map(|k| side.md5.entry(k).or_default().push(id)).is_some()
+                    }
+                    SignalType::Sha1 => {
+                        decode_hex(&e.value).map(|k| side.sha1.entry(k).or_default().push(id)).is_some()
+                    }
+                    SignalType::Sha256 => {
+                        decode_hex(&e.value).map(|k| side.sha256.entry(k).or_default().push(id)).is_some()
+                    }
+                    SignalType::Pdq => match e.value.parse::<PdqHash>() {
+                        Ok(h) => {
+                            pdq_hashes[usize::from(kind == ListKind::Allow)].push(h);
+                            side.pdq_entries.push(id);
+                            true
+                        }
+                        Err(_) => false,
+                    },
+                    SignalType::Other(_) => false,
+                };
+                if ok {
+                    set.entries.push((li as u32, e));
+                }
+            }
+            set.lists.push(ListMeta { manifest: list.manifest });
+        }
+        let [known, allow] = pdq_hashes;
+        set.known.pdq = Some(PdqIndex::build(&known));
+        set.allow.pdq = Some(PdqIndex::build(&allow));
+        set
+    }
+
+    /// Loads every list of a store and builds the index.
+    pub fn load(store: &Store) -> Result<ListSet, StoreError> {
+        let lists = store.names()?.iter().map(|n| store.load(n)).collect::<Result<Vec<_>, _>>()?;
+        Ok(ListSet::build(lists))
+    }
+
+    /// The (name, version) of every list in the snapshot.
+    pub fn versions(&self) -> Vec<(String, u64)> {
+        self.lists.iter().map(|l| (l.manifest.name.clone(), l.manifest.version)).collect()
+    }
+
+    /// Active entries that can match (digests and PDQ).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when nothing can match.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn to_match(&self, id: u32, distance: u32, dihedral: Option<Dihedral>) -> Match {
+        let (li, e) = &self.entries[id as usize];
+        let m = &self.lists[*li as usize].manifest;
+        Match {
+            list: m.name.clone(),
+            source: m.source.clone(),
+            list_version: m.version,
+            entry_id: e.id.clone(),
+            classification: e
+                .classification
+                .as_ref()
+                .or(m.default_classification.as_ref())
+                .map(|c| c.label().to_string()),
+            signal: e.signal.to_string(),
+            value: e.value.clone(),
+            distance,
+            dihedral,
+        }
+    }
+
+    fn side_hits(
+        &self,
+        side: &Side,
+        q: &Query,
+        out: &mut Vec<(u32, u32, Option<Dihedral>)>,
+        low_quality: &mut bool,
+    ) {
+        let digest_hits = [
+            q.md5.and_then(|k| side.md5.get(&k)),
+            q.sha1.and_then(|k| side.sha1.get(&k)),
+            q.sha256.and_then(|k| side.sha256.get(&k)),
+        ];
+        for ids in digest_hits.into_iter().flatten() {
+            out.extend(ids.iter().map(|&id| (id, 0, None)));
+        }
+        let (Some((pdq, quality)), Some(index)) = (q.pdq, side.pdq.as_ref()) else { return };
+        if index.is_empty() {
+            return;
+        }
+        let queries: Vec<(PdqHash, Dihedral)> = match &q.pdq_dihedral {
+            Some(all) => all.iter().copied().zip(Dihedral::ALL).collect(),
+            None => vec![(pdq, Dihedral::Original)],
+        };
+        let mut hits: Vec<PdqHit> = Vec::new();
+        let mut best: HashMap<u32, (u32, Dihedral)> = HashMap::new();
+        for (h, d) in queries {
+            index.search(&h, side.max_distance, &mut hits);
+            for hit in &hits {
+                let id = side.pdq_entries[hit.id as usize];
+                let (li, _) = &self.entries[id as usize];
+                let th = self.lists[*li as usize].manifest.thresholds;
+                if hit.distance > th.pdq_distance {
+                    continue;
+                }
+                if quality < th.pdq_min_quality {
+                    *low_quality = true;
+                    continue;
+                }
+                let slot = best.entry(id).or_insert((hit.distance, d));
+                if hit.distance < slot.0 {
+                    *slot = (hit.distance, d);
+                }
+            }
+        }
+        let mut found: Vec<_> = best.into_iter().collect();
+        found.sort_unstable_by_key(|(id, _)| *id);
+        out.extend(found.into_iter().map(|(id, (dist, d))| (id, dist, Some(d))));
+    }
+
+    /// Matches one upload's hashes.
+    pub fn match_query(&self, q: &Query) -> Outcome {
+        let mut outcome = Outcome::default();
+        let mut known = Vec::new();
+        self.side_hits(&self.known, q, &mut known, &mut outcome.pdq_low_quality);
+        if known.is_empty() {
+            return outcome;
+        }
+        let mut allow = Vec::new();
+        let mut ignored = false;
+        self.side_hits(&self.allow, q, &mut allow, &mut ignored);
+        for (id, distance, d) in known {
+            let m = self.to_match(id, distance, d);
+            if allow.is_empty() {
+                outcome.matches.push(m);
+            } else {
+                outcome.suppressed.push(m);
+            }
+        }
+        outcome
+    }
+
+    /// Per-list counts.
+    pub fn stats(store: &Store) -> Result<Vec<ListStats>, StoreError> {
+        let mut out = Vec::new();
+        for name in store.names()? {
+            let l = store.load(&name)?;
+            let mut active = std::collections::BTreeMap::new();
+            let mut removed = 0;
+            for e in &l.entries {
+                if e.is_active() {
+                    *active.entry(e.signal.to_string()).or_insert(0) += 1;
+                } else {
+                    removed += 1;
+                }
+            }
+            out.push(ListStats { manifest: l.manifest, active, removed });
+        }
+        Ok(out)
+    }
+}
