@@ -47,7 +47,7 @@ pub struct HashArgs {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum ModeArg {
+pub enum ModeArg {
     Exact,
     Fast,
 }

@@ -1,8 +1,10 @@
 //! `hashline`: hash, match and report known media.
 
+mod cmd_demo;
 mod cmd_hash;
 mod cmd_lists;
 mod cmd_match;
+mod cmd_scan;
 mod files;
 mod ordered;
 
@@ -43,6 +45,11 @@ enum Command {
     /// hash` line with --stdin) with every match and its provenance. Exit status: 0 nothing
     /// matched, 1 something matched, 2 errors.
     Match(cmd_match::MatchArgs),
+    /// Scan files against the store's lists: one report per matched file in --out, and
+    /// summary.json. Exit status: 0 nothing matched, 1 matches found, 2 errors and no match.
+    Scan(cmd_scan::ScanArgs),
+    /// The whole chain on generated, benign pictures and synthetic lists, in about a second.
+    Demo(cmd_demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +58,8 @@ fn main() -> ExitCode {
         Command::Hash(args) => cmd_hash::run(args),
         Command::Lists(cmd) => cmd_lists::run(cmd),
         Command::Match(args) => cmd_match::run(args),
+        Command::Scan(args) => cmd_scan::run(args),
+        Command::Demo(args) => cmd_demo::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,7 @@
 //! End-to-end tests of the `hashline` binary on generated, benign files.
 
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its message.
+
 mod util;
 
 use serde_json::Value;

@@ -1,5 +1,7 @@
 //! `hashline lists` and `hashline match` end to end, on the synthetic sample lists.
 
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its message.
+
 mod util;
 
 use util::{bridge_like, encode_jpeg, encode_png, hashline, TempDir};

@@ -1,0 +1,379 @@
+//! `hashline scan`: a folder in, reports out, no services.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Args;
+use hashline_hash::{FileHashes, HashOptions, Hasher, Limits, Mode, PdqOutcome};
+use hashline_lists::{ListSet, Match, Query};
+use serde::Serialize;
+
+use crate::cmd_lists::StoreArg;
+use crate::files::{self, Entry};
+
+/// Arguments of `hashline scan`.
+#[derive(Args, Debug, Clone)]
+pub struct ScanArgs {
+    /// Files or folders to scan (walked recursively; links inside are not followed).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Folder for reports and summary.json (created with owner-only permissions).
+    #[arg(long, value_name = "DIR", default_value = "hashline-reports")]
+    pub out: PathBuf,
+    /// exact (bit-identical PDQ) or fast (reduced-size JPEG decoding).
+    #[arg(long, value_enum, default_value = "exact")]
+    pub mode: crate::cmd_hash::ModeArg,
+    /// Also match rotated and mirrored copies (the 8 dihedral PDQ hashes).
+    #[arg(long)]
+    pub dihedral: bool,
+    /// Worker threads (default: all cores).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Stream one JSON line per match and per error to standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The report written for each matched file (`hashline.scan-report/1`).
+#[derive(Serialize)]
+pub struct ScanReport<'a> {
+    schema: &'static str,
+    report_id: String,
+    detected_at: String,
+    host: String,
+    file: FileFacts<'a>,
+    matches: &'a [Match],
+}
+
+#[derive(Serialize)]
+struct FileFacts<'a> {
+    path: &'a str,
+    bytes: u64,
+    md5: String,
+    sha1: String,
+    sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quality: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    format: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_skipped: Option<String>,
+}
+
+/// Totals for `summary.json`. Counts only: no path or hash of a file that did not match.
+#[derive(Serialize, Default)]
+pub struct Summary {
+    pub started_at: String,
+    pub finished_at: String,
+    pub lists: Vec<(String, u64)>,
+    pub files: u64,
+    pub bytes: u64,
+    pub matched_files: u64,
+    pub matches_by_list: BTreeMap<String, u64>,
+    pub matches_by_classification: BTreeMap<String, u64>,
+    pub suppressed_by_allow_list: u64,
+    pub pdq_skipped_not_image: u64,
+    pub pdq_below_quality: u64,
+    pub errors: u64,
+    pub errors_by_kind: BTreeMap<String, u64>,
+    pub elapsed_s: f64,
+    pub files_per_s: f64,
+    pub mb_per_s: f64,
+    pub reports: Vec<String>,
+}
+
+/// One file's result, computed on a worker thread.
+enum Scanned {
+    Hashed {
+        path: PathBuf,
+        hashes: Box<FileHashes>,
+        matches: Vec<Match>,
+        suppressed: usize,
+        low_quality: bool,
+    },
+    Unreadable {
+        path: PathBuf,
+        reason: String,
+    },
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn query(h: &FileHashes) -> Query {
+    let mut q = Query {
+        md5: Some(h.digests.md5),
+        sha1: Some(h.digests.sha1),
+        sha256: Some(h.digests.sha256),
+        ..Query::default()
+    };
+    if let PdqOutcome::Hashed { pdq, .. } = &h.pdq {
+        q.pdq = Some((pdq.hash, pdq.quality));
+        q.pdq_dihedral = pdq.dihedral;
+    }
+    q
+}
+
+/// Creates `dir` readable by its owner only.
+fn private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Writes a file readable by its owner only, atomically.
+fn private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Runs a scan; returns the summary (also written to `OUT/summary.json`).
+pub fn scan(args: &ScanArgs, quiet: bool) -> anyhow::Result<Summary> {
+    let store = args.store.open()?;
+    let lists = std::sync::Arc::new(ListSet::load(&store).context("loading the lists")?);
+    private_dir(&args.out)?;
+    let started = Instant::now();
+    let mut summary =
+        Summary { started_at: hashline_lists::now_rfc3339(), lists: lists.versions(), ..Summary::default() };
+    let jobs =
+        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let options = HashOptions {
+        mode: match args.mode {
+            crate::cmd_hash::ModeArg::Exact => Mode::Exact,
+            crate::cmd_hash::ModeArg::Fast => Mode::Fast,
+        },
+        dihedral: args.dihedral,
+        limits: Limits::default(),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("hashline-scan-{i}"))
+        .build()?;
+    let entries: Vec<Entry> = files::walk(&args.paths).collect();
+    let total = entries.len();
+    let host = hostname();
+    let progress = !quiet && std::io::stderr().is_terminal();
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failure: Option<anyhow::Error> = None;
+    let worker_lists = std::sync::Arc::clone(&lists);
+    crate::ordered::run(
+        &pool,
+        entries,
+        jobs * 4,
+        move || Hasher::new(options),
+        move |hasher, entry| match entry {
+            Entry::File(path) => match crate::cmd_hash::hash_file(hasher, &path) {
+                Ok(hashes) => {
+                    let o = worker_lists.match_query(&query(&hashes));
+                    Scanned::Hashed {
+                        path,
+                        hashes: Box::new(hashes),
+                        matches: o.matches,
+                        suppressed: o.suppressed.len(),
+                        low_quality: o.pdq_low_quality,
+                    }
+                }
+                Err(reason) => Scanned::Unreadable { path, reason },
+            },
+            Entry::Unreadable(path, reason) => Scanned::Unreadable { path, reason },
+        },
+        |scanned| {
+            if failure.is_some() {
+                return;
+            }
+            if let Err(e) = record(&mut summary, scanned, args, &host, &mut stdout) {
+                failure = Some(e);
+            }
+            if progress {
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                let done = summary.files + summary.errors_by_kind.get("unreadable").copied().unwrap_or(0);
+                let rate = done as f64 / secs;
+                let eta = if rate > 0.0 { (total as f64 - done as f64) / rate } else { 0.0 };
+                eprint!(
+                    "\r{done}/{total} files, {:.0} MB, {rate:.1} files/s, {} matched, ETA {eta:.0} s   ",
+                    summary.bytes as f64 / 1e6,
+                    summary.matched_files
+                );
+            }
+        },
+    );
+    if progress {
+        eprintln!();
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    stdout.flush()?;
+    let elapsed = started.elapsed().as_secs_f64();
+    summary.finished_at = hashline_lists::now_rfc3339();
+    summary.elapsed_s = (elapsed * 1000.0).round() / 1000.0;
+    summary.files_per_s = (summary.files as f64 / elapsed.max(1e-9) * 10.0).round() / 10.0;
+    summary.mb_per_s = (summary.bytes as f64 / 1e6 / elapsed.max(1e-9) * 10.0).round() / 10.0;
+    private_file(&args.out.join("summary.json"), &serde_json::to_vec_pretty(&summary)?)?;
+    Ok(summary)
+}
+
+fn record(
+    summary: &mut Summary,
+    scanned: Scanned,
+    args: &ScanArgs,
+    host: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match scanned {
+        Scanned::Unreadable { path, reason } => {
+            summary.errors += 1;
+            *summary.errors_by_kind.entry("unreadable".into()).or_default() += 1;
+            if args.json {
+                serde_json::to_writer(
+                    &mut *out,
+                    &serde_json::json!({"type": "error", "path": path.to_string_lossy(), "error": reason}),
+                )?;
+                out.write_all(b"\n")?;
+            }
+        }
+        Scanned::Hashed { path, hashes, matches, suppressed, low_quality } => {
+            summary.files += 1;
+            summary.bytes += hashes.bytes;
+            summary.suppressed_by_allow_list += suppressed as u64;
+            summary.pdq_below_quality += u64::from(low_quality);
+            let shown = path.to_string_lossy().into_owned();
+            let (mut pdq_skipped, mut error) = (None, None);
+            match &hashes.pdq {
+                PdqOutcome::Skipped(reason) => {
+                    summary.pdq_skipped_not_image += 1;
+                    pdq_skipped = Some(reason.to_string());
+                }
+                PdqOutcome::Failed { error: e, .. } => {
+                    summary.errors += 1;
+                    *summary.errors_by_kind.entry(e.kind().into()).or_default() += 1;
+                    pdq_skipped = Some(e.to_string());
+                    error = Some(e.to_string());
+                }
+                PdqOutcome::Hashed { .. } => {}
+            }
+            if let (Some(e), true) = (&error, args.json) {
+                serde_json::to_writer(
+                    &mut *out,
+                    &serde_json::json!({"type": "error", "path": shown, "error": e}),
+                )?;
+                out.write_all(b"\n")?;
+            }
+            if matches.is_empty() {
+                return Ok(());
+            }
+            summary.matched_files += 1;
+            for m in &matches {
+                *summary.matches_by_list.entry(m.list.clone()).or_default() += 1;
+                *summary
+                    .matches_by_classification
+                    .entry(m.classification.clone().unwrap_or_else(|| "unclassified".into()))
+                    .or_default() += 1;
+            }
+            let (pdq, quality, width, height, format) = match &hashes.pdq {
+                PdqOutcome::Hashed { pdq, width, height, format } => (
+                    Some(pdq.hash.to_hex()),
+                    Some(pdq.quality),
+                    Some(*width),
+                    Some(*height),
+                    Some(format.as_str()),
+                ),
+                _ => (None, None, None, None, None),
+            };
+            let sha256 = hashes.digests.sha256_hex();
+            let report_id = hashline_hash::hex(
+                &hashline_hash::digests(format!("{shown}\0{sha256}").as_bytes()).sha256[..16],
+            );
+            let report = ScanReport {
+                schema: "hashline.scan-report/1",
+                report_id: report_id.clone(),
+                detected_at: hashline_lists::now_rfc3339(),
+                host: host.to_string(),
+                file: FileFacts {
+                    path: &shown,
+                    bytes: hashes.bytes,
+                    md5: hashes.digests.md5_hex(),
+                    sha1: hashes.digests.sha1_hex(),
+                    sha256,
+                    pdq,
+                    quality,
+                    width,
+                    height,
+                    format,
+                    pdq_skipped,
+                },
+                matches: &matches,
+            };
+            let name = format!("{report_id}.json");
+            private_file(&args.out.join(&name), &serde_json::to_vec_pretty(&report)?)?;
+            summary.reports.push(name.clone());
+            if args.json {
+                serde_json::to_writer(
+                    &mut *out,
+                    &serde_json::json!({"type": "match", "path": shown, "report": name, "matches": matches}),
+                )?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let summary = scan(&args, false)?;
+    if !args.json {
+        eprintln!(
+            "scanned {} files ({:.1} MB) in {:.1} s: {} matched, {} errors; reports in {}",
+            summary.files,
+            summary.bytes as f64 / 1e6,
+            summary.elapsed_s,
+            summary.matched_files,
+            summary.errors,
+            args.out.display()
+        );
+    }
+    Ok(exit_code(&summary))
+}
+
+/// 0 nothing matched, 1 matches found, 2 errors and no match.
+pub fn exit_code(s: &Summary) -> ExitCode {
+    if s.matched_files > 0 {
+        ExitCode::from(1)
+    } else if s.errors > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,135 @@
+//! `hashline scan` and `hashline demo` end to end.
+
+#![allow(clippy::unwrap_used)] // Tests unwrap: a panic is a failure with its message.
+
+mod util;
+
+use util::{bridge_like, encode_jpeg, encode_png, hashline, TempDir};
+
+#[test]
+fn demo_finds_every_planted_copy_and_nothing_else() {
+    let dir = TempDir::new("demo");
+    let demo = dir.path().join("d");
+    let out = hashline(&["demo", "--dir", demo.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let matched: Vec<&str> = out.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).collect();
+    assert_eq!(matched.len(), 13, "{}", out.stdout);
+    for planted in ["exact-copy", "reencoded", "resized", "rotated", "mirrored", "greyscale", "watermarked"] {
+        assert!(matched.iter().any(|l| l.contains(planted)), "{planted} not found:\n{}", out.stdout);
+    }
+    assert!(matched.iter().any(|l| l.contains("rotate90")), "rotation found through the dihedral hashes");
+    for distinct in ["rings", "marble", "notes"] {
+        assert!(!matched.iter().any(|l| l.contains(distinct)), "{distinct} must not match");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(demo.join("reports/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["matched_files"], 13);
+    assert_eq!(summary["files"], 16);
+    assert_eq!(summary["errors"], 0);
+    assert_eq!(summary["pdq_skipped_not_image"], 1);
+    // Running it again replaces the earlier demo and gives the same result.
+    let again = hashline(&["demo", "--dir", demo.to_str().unwrap()]);
+    assert_eq!(again.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).count(), 13);
+}
+
+fn store_with(dir: &TempDir, pdq: &str) -> String {
+    let list = dir.write("list.txt", format!("pdq {pdq}\n").as_bytes());
+    let store = dir.path().join("store");
+    let out = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        store.to_str().unwrap(),
+        "--name",
+        "l",
+        "--format",
+        "pytx-file",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    store.to_str().unwrap().to_string()
+}
+
+#[test]
+fn exit_codes_reports_and_summary_add_up() {
+    let dir = TempDir::new("scan");
+    let (w, h) = (360usize, 240usize);
+    let rgb = bridge_like(w, h);
+    let listed = dir.write("listed.png", &encode_png(&rgb, w, h));
+    let pdq =
+        hashline(&["hash", listed.to_str().unwrap()]).json_lines()[0]["pdq"].as_str().unwrap().to_string();
+    let store = store_with(&dir, &pdq);
+
+    // Nothing matches: exit 0, no report.
+    let clean = dir.path().join("clean");
+    std::fs::create_dir_all(&clean).unwrap();
+    std::fs::write(clean.join("a.txt"), "text").unwrap();
+    let mut other = bridge_like(w, h);
+    other.reverse();
+    std::fs::write(clean.join("b.png"), encode_png(&other, w, h)).unwrap();
+    let out_dir = dir.path().join("r0");
+    let out =
+        hashline(&["scan", clean.to_str().unwrap(), "--store", &store, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let names: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec!["summary.json"], "a file that does not match leaves no trace");
+
+    // Errors only: exit 2.
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    let jpeg = encode_jpeg(&rgb, w, h, 90);
+    std::fs::write(broken.join("t.jpg"), &jpeg[..jpeg.len() / 3]).unwrap();
+    let out = hashline(&[
+        "scan",
+        broken.to_str().unwrap(),
+        "--store",
+        &store,
+        "--out",
+        dir.path().join("r1").to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+
+    // Matches (and an error): exit 1, one report per matched file, --json lines.
+    let mixed = dir.path().join("mixed");
+    std::fs::create_dir_all(&mixed).unwrap();
+    std::fs::write(mixed.join("copy.jpg"), encode_jpeg(&rgb, w, h, 75)).unwrap();
+    std::fs::write(mixed.join("t.jpg"), &jpeg[..jpeg.len() / 3]).unwrap();
+    std::fs::write(mixed.join("n.txt"), "x").unwrap();
+    let r2 = dir.path().join("r2");
+    let out = hashline(&[
+        "scan",
+        mixed.to_str().unwrap(),
+        "--store",
+        &store,
+        "--out",
+        r2.to_str().unwrap(),
+        "--json",
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let lines = out.json_lines();
+    assert_eq!(lines.iter().filter(|l| l["type"] == "match").count(), 1);
+    assert_eq!(lines.iter().filter(|l| l["type"] == "error").count(), 1);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(r2.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["files"], 3);
+    assert_eq!(summary["matched_files"], 1);
+    assert_eq!(summary["errors"], 1);
+    assert_eq!(summary["errors_by_kind"]["truncated"], 1);
+    assert_eq!(summary["pdq_skipped_not_image"], 1);
+    assert_eq!(summary["matches_by_list"]["l"], 1);
+    let report_name = summary["reports"][0].as_str().unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(r2.join(report_name)).unwrap()).unwrap();
+    assert_eq!(report["schema"], "hashline.scan-report/1");
+    assert_eq!(report["matches"][0]["list"], "l");
+    assert!(report["file"]["sha256"].as_str().unwrap().len() == 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(r2.join(report_name)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "reports are readable by their owner only");
+        assert_eq!(std::fs::metadata(&r2).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+}
