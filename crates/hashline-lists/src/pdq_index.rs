@@ -1,29 +1,47 @@
 //! Exact PDQ range search: every entry within the distance, none missed.
 //!
-//! Multi-index hashing (Norouzi, Punjani and Fleet, 2012), as the reference C++ MIH lays it
-//! out: the 256 bits are cut into 16 chunks of 16 bits, and each chunk value has a bucket of
-//! the entries that carry it. If two hashes are at most `t` bits apart, then by pigeonhole at
-//! least one chunk differs in at most `⌊t/16⌋` bits, so probing, in every chunk, the buckets of
-//! all values within `⌊t/16⌋` bits of the query's chunk finds every answer (for `t ≤ 31`: the
-//! chunk itself and its 16 one-bit neighbours). Candidates are checked with the full distance.
+//! Multi-index hashing (Norouzi, Punjani and Fleet, 2012). The 256 bits are cut into `m`
+//! chunks, and each chunk value has a bucket of the entries that carry it. If two hashes are at
+//! most `t` bits apart, then by pigeonhole at least one chunk differs in at most `⌊t/m⌋` bits,
+//! so probing, in every chunk, the buckets of all values within `⌊t/m⌋` bits of the query's
+//! chunk finds every answer; candidates are then checked with the full distance.
 //!
-//! The buckets are stored as one compressed-sparse-row table per chunk: `offsets` (65,537
-//! entries) into a flat array of `u32` entry numbers. Memory: 64 bytes per entry plus 4 MiB,
-//! besides the 32 bytes of the hash itself.
+//! The reference C++ MIH (and FAISS as HMA uses it) fixes 16 chunks of 16 bits, which at 10M
+//! entries leaves ~150 entries in every bucket, so each query checks ~40,000 candidates. Here
+//! the chunk width follows the index size: [`PdqIndex::build`] picks the number of chunks that
+//! minimises the expected work at `t = 31` (probes × bucket size), within a memory budget —
+//! at 10M entries, 11 chunks of 23–24 bits, radius 2, about one entry per bucket.
 //!
-//! When probing would touch more candidates than a linear scan (very large `t` on a small
-//! index), the search scans linearly instead; both are exact.
+//! Buckets are stored as one compressed-sparse-row table per chunk: `offsets` (2^len + 1
+//! entries) into a flat array of `u32` entry numbers. When probing would touch more candidates
+//! than a linear scan (very large `t`, tiny index), the search scans instead; both are exact.
+
+use std::sync::OnceLock;
 
 use hashline_hash::PdqHash;
 
-const CHUNKS: usize = 16;
-const BUCKETS: usize = 1 << 16;
+/// Upper bound on the bucket tables and entry lists, besides the hashes themselves.
+const MEMORY_BUDGET: usize = 1 << 30;
+/// Radii whose probe masks are built once per chunk width.
+const CACHED_RADII: usize = 4;
+
+/// One chunk: `len` bits starting at bit `start` (bit `b` is bit `b % 64` of word `b / 64`).
+#[derive(Debug, Clone, Copy)]
+struct Chunk {
+    start: usize,
+    len: usize,
+}
 
 /// The exact PDQ index. Immutable once built; share it across threads.
 pub struct PdqIndex {
     hashes: Vec<[u64; 4]>,
-    offsets: Vec<u32>,
-    ids: Vec<u32>,
+    chunks: Vec<Chunk>,
+    /// Per chunk, `2^len + 1` offsets into `ids`.
+    offsets: Vec<Vec<u32>>,
+    /// Per chunk, entry numbers grouped by chunk value.
+    ids: Vec<Vec<u32>>,
+    /// Probe masks per chunk width and radius (0..CACHED_RADII), built on first use.
+    masks: Vec<(usize, [OnceLock<Vec<u32>>; CACHED_RADII])>,
 }
 
 /// One answer: the entry's position (as given to [`PdqIndex::build`]) and its distance.
@@ -36,8 +54,13 @@ pub struct PdqHit {
 }
 
 #[inline(always)]
-fn chunk(h: &[u64; 4], k: usize) -> usize {
-    ((h[k / 4] >> (16 * (k % 4))) & 0xFFFF) as usize
+fn extract(h: &[u64; 4], c: Chunk) -> usize {
+    let (wi, off) = (c.start / 64, c.start % 64);
+    let mut v = h[wi] >> off;
+    if off + c.len > 64 {
+        v |= h[wi + 1] << (64 - off);
+    }
+    (v & ((1u64 << c.len) - 1)) as usize
 }
 
 #[inline(always)]
@@ -48,11 +71,74 @@ fn distance(a: &[u64; 4], b: &[u64; 4]) -> u32 {
         + (a[3] ^ b[3]).count_ones()
 }
 
-/// All 16-bit masks with at most `r` bits set, fewest bits first.
-fn masks(r: u32) -> Vec<u16> {
-    let mut m: Vec<u16> = (0..=u16::MAX).filter(|x| x.count_ones() <= r).collect();
-    m.sort_by_key(|x| x.count_ones());
-    m
+fn binomial(n: usize, k: usize) -> usize {
+    if k > n {
+        return 0;
+    }
+    (0..k).fold(1usize, |acc, i| acc.saturating_mul(n - i) / (i + 1))
+}
+
+/// Probes for one chunk of `len` bits at radius `r`.
+fn probes(len: usize, r: usize) -> usize {
+    (0..=r.min(len)).map(|i| binomial(len, i)).fold(0usize, usize::saturating_add)
+}
+
+/// All `len`-bit masks with at most `r` bits set, fewest bits first.
+fn masks(len: usize, r: usize) -> Vec<u32> {
+    let mut out = vec![0u32];
+    let mut frontier = vec![(0u32, 0usize)]; // (mask, lowest bit index allowed next)
+    for _ in 0..r.min(len) {
+        let mut next = Vec::new();
+        for &(m, from) in &frontier {
+            for b in from..len {
+                let nm = m | (1 << b);
+                out.push(nm);
+                next.push((nm, b + 1));
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+/// Splits 256 bits into `m` chunks as evenly as possible.
+fn layout(m: usize) -> Vec<Chunk> {
+    let (base, extra) = (256 / m, 256 % m);
+    let mut start = 0;
+    (0..m)
+        .map(|k| {
+            let len = base + usize::from(k < extra);
+            let c = Chunk { start, len };
+            start += len;
+            c
+        })
+        .collect()
+}
+
+/// The number of chunks for `n` entries: least expected work at `t = 31` (probes times the
+/// bucket size, plus the bucket lookup), with bucket tables no larger than 4 slots per entry
+/// and all tables within the memory budget.
+fn choose_chunks(n: usize) -> usize {
+    let mut best = (f64::INFINITY, 16);
+    for m in 10..=32usize {
+        let chunks = layout(m);
+        let longest = chunks.iter().map(|c| c.len).max().unwrap_or(32);
+        if longest > 26 || (1usize << longest) > 4 * n.max(1 << 16) {
+            continue;
+        }
+        let memory: usize = chunks.iter().map(|c| 4 << c.len).sum::<usize>() + m * n * 4;
+        if memory > MEMORY_BUDGET {
+            continue;
+        }
+        let r = 31 / m;
+        // Each probe costs a bucket lookup plus the expected number of entries in the bucket.
+        let work: f64 =
+            chunks.iter().map(|c| probes(c.len, r) as f64 * (1.0 + n as f64 / (1u64 << c.len) as f64)).sum();
+        if work < best.0 {
+            best = (work, m);
+        }
+    }
+    best.1
 }
 
 impl PdqIndex {
@@ -61,28 +147,41 @@ impl PdqIndex {
     /// # Panics
     /// With more than `u32::MAX` entries.
     pub fn build(hashes: &[PdqHash]) -> PdqIndex {
+        Self::build_with_chunks(hashes, choose_chunks(hashes.len()))
+    }
+
+    /// Builds the index with `m` chunks (10 to 64: chunks of at most 26 bits).
+    pub fn build_with_chunks(hashes: &[PdqHash], m: usize) -> PdqIndex {
         assert!(hashes.len() < u32::MAX as usize, "a PDQ index holds fewer than 2^32 entries");
+        let m = m.clamp(10, 64);
+        let chunks = layout(m);
         let hashes: Vec<[u64; 4]> = hashes.iter().map(|h| h.0).collect();
-        let n = hashes.len();
-        let mut offsets = vec![0u32; CHUNKS * (BUCKETS + 1)];
-        let mut ids = vec![0u32; CHUNKS * n];
-        for k in 0..CHUNKS {
-            let off = &mut offsets[k * (BUCKETS + 1)..(k + 1) * (BUCKETS + 1)];
+        let mut offsets = Vec::with_capacity(m);
+        let mut ids = Vec::with_capacity(m);
+        for &c in &chunks {
+            let buckets = 1usize << c.len;
+            let mut off = vec![0u32; buckets + 1];
             for h in &hashes {
-                off[chunk(h, k) + 1] += 1;
+                off[extract(h, c) + 1] += 1;
             }
-            for v in 0..BUCKETS {
+            for v in 0..buckets {
                 off[v + 1] += off[v];
             }
-            let mut fill: Vec<u32> = off[..BUCKETS].to_vec();
-            let out = &mut ids[k * n..(k + 1) * n];
+            let mut fill: Vec<u32> = off[..buckets].to_vec();
+            let mut list = vec![0u32; hashes.len()];
             for (i, h) in hashes.iter().enumerate() {
-                let c = chunk(h, k);
-                out[fill[c] as usize] = i as u32;
-                fill[c] += 1;
+                let v = extract(h, c);
+                list[fill[v] as usize] = i as u32;
+                fill[v] += 1;
             }
+            offsets.push(off);
+            ids.push(list);
         }
-        PdqIndex { hashes, offsets, ids }
+        let mut lens: Vec<usize> = chunks.iter().map(|c| c.len).collect();
+        lens.sort_unstable();
+        lens.dedup();
+        let masks = lens.into_iter().map(|l| (l, std::array::from_fn(|_| OnceLock::new()))).collect();
+        PdqIndex { hashes, chunks, offsets, ids, masks }
     }
 
     /// Number of entries.
@@ -95,9 +194,16 @@ impl PdqIndex {
         self.hashes.is_empty()
     }
 
-    /// Bytes held by the index (hashes, offsets and buckets).
+    /// Number of chunks the index was built with.
+    pub fn chunks(&self) -> usize {
+        self.chunks.len()
+    }
+
+    /// Bytes held by the index (hashes, bucket tables and entry lists).
     pub fn memory_bytes(&self) -> usize {
-        self.hashes.len() * 32 + self.offsets.len() * 4 + self.ids.len() * 4
+        self.hashes.len() * 32
+            + self.offsets.iter().map(|o| o.len() * 4).sum::<usize>()
+            + self.ids.iter().map(|i| i.len() * 4).sum::<usize>()
     }
 
     /// Every entry within `max_distance` bits of `query`, sorted by id, each once.
@@ -106,24 +212,39 @@ impl PdqIndex {
         if self.hashes.is_empty() {
             return;
         }
-        let r = max_distance / CHUNKS as u32;
-        // Probing cost grows with the number of masks; past the point where it would look at
-        // more candidates than there are entries, a scan is cheaper (and just as exact).
-        let probes: usize = (0..=r.min(16)).map(|i| binomial(16, i)).sum::<usize>() * CHUNKS;
-        let per_bucket = self.hashes.len() / BUCKETS + 1;
-        if r >= 16 || probes.saturating_mul(per_bucket) >= self.hashes.len() {
+        let r = max_distance as usize / self.chunks.len();
+        // Past the point where probing looks at more candidates than there are entries, a
+        // scan is cheaper (and just as exact).
+        let work: usize = self
+            .chunks
+            .iter()
+            .map(|c| probes(c.len, r).saturating_mul(1 + self.hashes.len() / (1usize << c.len)))
+            .fold(0usize, usize::saturating_add);
+        if work >= self.hashes.len() {
             self.scan(query, max_distance, out);
-            return;
+        } else {
+            self.probe(query, max_distance, out);
         }
-        let masks = masks_for(r);
+    }
+
+    /// The multi-index search proper (no scan fallback).
+    pub(crate) fn probe(&self, query: &PdqHash, max_distance: u32, out: &mut Vec<PdqHit>) {
+        out.clear();
+        let r = max_distance as usize / self.chunks.len();
         let q = &query.0;
-        let n = self.hashes.len();
-        for k in 0..CHUNKS {
-            let off = &self.offsets[k * (BUCKETS + 1)..(k + 1) * (BUCKETS + 1)];
-            let ids = &self.ids[k * n..(k + 1) * n];
-            let c = chunk(q, k);
-            for &m in masks.iter() {
-                let v = c ^ m as usize;
+        for (k, &c) in self.chunks.iter().enumerate() {
+            let (off, ids) = (&self.offsets[k], &self.ids[k]);
+            let value = extract(q, c);
+            let owned;
+            let masks: &[u32] = match self.masks.iter().find(|(l, _)| *l == c.len) {
+                Some((_, cache)) if r < CACHED_RADII => cache[r].get_or_init(|| masks(c.len, r)),
+                _ => {
+                    owned = masks(c.len, r);
+                    &owned
+                }
+            };
+            for &mask in masks {
+                let v = value ^ mask as usize;
                 for &id in &ids[off[v] as usize..off[v + 1] as usize] {
                     let d = distance(q, &self.hashes[id as usize]);
                     if d <= max_distance {
@@ -149,20 +270,6 @@ impl PdqIndex {
     }
 }
 
-fn binomial(n: u32, k: u32) -> usize {
-    (0..k).fold(1usize, |acc, i| acc * (n - i) as usize / (i + 1) as usize)
-}
-
-/// Masks for radius 0..=3 are built once; larger radii (rare) are built per query.
-fn masks_for(r: u32) -> std::borrow::Cow<'static, [u16]> {
-    use std::sync::LazyLock;
-    static SMALL: LazyLock<[Vec<u16>; 4]> = LazyLock::new(|| [masks(0), masks(1), masks(2), masks(3)]);
-    match r {
-        0..=3 => std::borrow::Cow::Borrowed(&SMALL[r as usize]),
-        _ => std::borrow::Cow::Owned(masks(r)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +281,25 @@ mod tests {
             w[b / 64] ^= 1 << (b % 64);
         }
         PdqHash(w)
+    }
+
+    #[test]
+    fn masks_enumerate_every_pattern_once() {
+        let m = masks(10, 3);
+        assert_eq!(m.len(), 1 + 10 + 45 + 120);
+        let mut sorted = m.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), m.len());
+        assert!(m.iter().all(|x| x.count_ones() <= 3 && *x < 1024));
+    }
+
+    #[test]
+    fn chunk_count_follows_the_index_size() {
+        assert_eq!(choose_chunks(10_000_000), 11);
+        assert!(choose_chunks(1_000_000) >= 11);
+        let total: usize = layout(11).iter().map(|c| c.len).sum();
+        assert_eq!(total, 256);
     }
 
     #[test]
@@ -189,12 +315,18 @@ mod tests {
         let spread: Vec<usize> = (0..31).map(|i| (i * 8 + 3) % 256).collect();
         let far = flip(base, &spread);
         let farther = flip(far, &[255]);
-        let index = PdqIndex::build(&[far, farther, base]);
-        let mut out = Vec::new();
-        index.search(&base, 31, &mut out);
-        assert_eq!(out, vec![PdqHit { id: 0, distance: 31 }, PdqHit { id: 2, distance: 0 }]);
-        index.search(&base, 32, &mut out);
-        assert_eq!(out.len(), 3);
+        for m in [13, 16, 20, 32] {
+            let index = PdqIndex::build_with_chunks(&[far, farther, base], m);
+            let mut out = Vec::new();
+            index.probe(&base, 31, &mut out);
+            assert_eq!(
+                out,
+                vec![PdqHit { id: 0, distance: 31 }, PdqHit { id: 2, distance: 0 }],
+                "{m} chunks"
+            );
+            index.probe(&base, 32, &mut out);
+            assert_eq!(out.len(), 3, "{m} chunks");
+        }
     }
 
     proptest! {
@@ -216,11 +348,17 @@ mod tests {
                 let bits: Vec<usize> = (0..k).map(|_| (next() % 256) as usize).collect();
                 hashes[i] = flip(query, &bits);
             }
+            let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
             let index = PdqIndex::build(&hashes);
-            let (mut a, mut b) = (Vec::new(), Vec::new());
             index.search(&query, t, &mut a);
             index.scan(&query, t, &mut b);
-            prop_assert_eq!(a, b);
+            prop_assert_eq!(&a, &b);
+            // The probing path itself, with layouts of several widths (radius up to 8).
+            if t <= 70 {
+                let m = [13usize, 16, 20, 32][(seed % 4) as usize];
+                PdqIndex::build_with_chunks(&hashes, m).probe(&query, t, &mut c);
+                prop_assert_eq!(&c, &b);
+            }
         }
     }
 }
