@@ -64,7 +64,7 @@ impl DigestHasher {
     /// Adds bytes.
     pub fn update(&mut self, bytes: &[u8]) {
         for block in bytes.chunks(BLOCK) {
-            self.md5.update(block);
+            md5::Digest::update(&mut self.md5, block);
             self.sha1.update(block);
             self.sha256.update(block);
         }
@@ -84,7 +84,7 @@ impl DigestHasher {
     /// The digests of everything added.
     pub fn finish(self) -> Digests {
         Digests {
-            md5: self.md5.finalize().into(),
+            md5: md5::Digest::finalize(self.md5).into(),
             sha1: self.sha1.finalize().into(),
             sha256: self.sha256.finalize().into(),
         }
