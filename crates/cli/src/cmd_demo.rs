@@ -232,7 +232,7 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {}", dir.join(name).display()))
 }
 
-pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<ExitCode> {
     let dir = &args.dir;
     if dir.join(".hashline-demo").is_file() {
         std::fs::remove_dir_all(dir)
@@ -315,14 +315,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let out = dir.join("reports");
     let scan_args = ScanArgs {
         paths: vec![media.clone()],
-        store: StoreArg { store: store_dir.clone() },
-        out: out.clone(),
-        mode: crate::cmd_hash::ModeArg::Exact,
+        store: StoreArg { store: Some(store_dir.clone()) },
+        out: Some(out.clone()),
+        mode: Some(crate::cmd_hash::ModeArg::Exact),
         dihedral: true,
         jobs: None,
         json: false,
     };
-    let summary = scan(&scan_args, true)?;
+    let summary = scan(&scan_args, config, true)?;
 
     println!(
         "hashline demo — every picture here is procedurally drawn and benign; every list is synthetic.\n"

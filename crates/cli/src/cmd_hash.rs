@@ -21,9 +21,9 @@ pub struct HashArgs {
     paths: Vec<PathBuf>,
 
     /// exact: bit-identical to the reference PDQ. fast: JPEGs decoded at reduced size first
-    /// (a few bits from exact, several times faster).
-    #[arg(long, value_enum, default_value = "exact")]
-    mode: ModeArg,
+    /// (a few bits from exact). Default: `scan.mode` of the configuration, else exact.
+    #[arg(long, value_enum)]
+    mode: Option<ModeArg>,
 
     /// Also output the PDQ hashes of the 8 rotations and mirror images.
     #[arg(long)]
@@ -33,17 +33,18 @@ pub struct HashArgs {
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
 
-    /// Largest file decoded for PDQ, in bytes (larger files are still digested).
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_INPUT_BYTES)]
-    max_input_bytes: u64,
+    /// Largest file decoded for PDQ, in bytes (larger files are still digested). Default:
+    /// `limits.max_input_bytes` of the configuration, else 256 MiB.
+    #[arg(long, value_name = "BYTES")]
+    max_input_bytes: Option<u64>,
 
-    /// Most pixels an image may claim before it is refused unread.
-    #[arg(long, value_name = "PIXELS", default_value_t = Limits::DEFAULT_MAX_PIXELS)]
-    max_pixels: u64,
+    /// Most pixels an image may claim before it is refused unread (default 100 million).
+    #[arg(long, value_name = "PIXELS")]
+    max_pixels: Option<u64>,
 
-    /// Longest side an image may claim, in pixels.
-    #[arg(long, value_name = "PIXELS", default_value_t = Limits::DEFAULT_MAX_SIDE)]
-    max_side: u32,
+    /// Longest side an image may claim, in pixels (default 65,535).
+    #[arg(long, value_name = "PIXELS")]
+    max_side: Option<u32>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -181,20 +182,37 @@ fn stream(reader: &mut dyn Read, limit: u64) -> Result<FileHashes, String> {
     Ok(FileHashes { bytes, digests: digests.finish(), pdq })
 }
 
-pub fn run(args: HashArgs) -> anyhow::Result<ExitCode> {
-    let jobs =
-        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+/// The limits: flags over the configuration.
+pub(crate) fn limits(
+    config: &crate::config::Config,
+    bytes: Option<u64>,
+    pixels: Option<u64>,
+    side: Option<u32>,
+) -> Limits {
+    Limits {
+        max_input_bytes: bytes.unwrap_or(config.limits.max_input_bytes),
+        max_pixels: pixels.unwrap_or(config.limits.max_pixels),
+        max_side: side.unwrap_or(config.limits.max_side),
+    }
+}
+
+impl ModeArg {
+    /// The flag, else the configuration's `scan.mode`.
+    pub(crate) fn or_config(arg: Option<ModeArg>, config: &crate::config::Config) -> Mode {
+        match arg {
+            Some(ModeArg::Exact) => Mode::Exact,
+            Some(ModeArg::Fast) => Mode::Fast,
+            None => config.scan.mode,
+        }
+    }
+}
+
+pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<ExitCode> {
+    let jobs = config.jobs(args.jobs).max(1);
     let options = HashOptions {
-        mode: match args.mode {
-            ModeArg::Exact => Mode::Exact,
-            ModeArg::Fast => Mode::Fast,
-        },
+        mode: ModeArg::or_config(args.mode, config),
         dihedral: args.dihedral,
-        limits: Limits {
-            max_input_bytes: args.max_input_bytes,
-            max_pixels: args.max_pixels,
-            max_side: args.max_side,
-        },
+        limits: limits(config, args.max_input_bytes, args.max_pixels, args.max_side),
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)

@@ -9,17 +9,20 @@ use clap::{Args, Subcommand};
 use hashline_lists::formats::Format;
 use hashline_lists::{ImportRequest, ListKind, ListSet, SignalType, Store, Thresholds};
 
-/// Where the list store is: `--store`, else `$HASHLINE_STORE`.
+use crate::config::Config;
+
+/// Where the list store is: `--store`, else `$HASHLINE_STORE`, else `store` in hashline.toml.
 #[derive(Args, Debug, Clone)]
 pub struct StoreArg {
-    /// The list store folder (default: $HASHLINE_STORE).
-    #[arg(long, value_name = "DIR", env = "HASHLINE_STORE")]
-    pub store: PathBuf,
+    /// The list store folder (default: $HASHLINE_STORE, then `store` in hashline.toml).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
 }
 
 impl StoreArg {
-    pub fn open(&self) -> anyhow::Result<Store> {
-        Store::open(&self.store).with_context(|| format!("opening the list store {}", self.store.display()))
+    pub fn open(&self, config: &Config) -> anyhow::Result<Store> {
+        let dir = config.store(self.store.as_deref())?;
+        Store::open(&dir).with_context(|| format!("opening the list store {}", dir.display()))
     }
 }
 
@@ -108,11 +111,11 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
-pub fn run(cmd: ListsCommand) -> anyhow::Result<ExitCode> {
+pub fn run(cmd: ListsCommand, config: &Config) -> anyhow::Result<ExitCode> {
     match cmd {
-        ListsCommand::Import(a) => import(a),
+        ListsCommand::Import(a) => import(a, config),
         ListsCommand::Stats(s) => {
-            let store = s.open()?;
+            let store = s.open(config)?;
             let mut out = std::io::stdout().lock();
             for st in ListSet::stats(&store)? {
                 serde_json::to_writer(&mut out, &st)?;
@@ -120,9 +123,9 @@ pub fn run(cmd: ListsCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        ListsCommand::Verify(s) => verify(s),
+        ListsCommand::Verify(s) => verify(s, config),
         ListsCommand::Export(a) => {
-            let bytes = a.store.open()?.export(&a.name)?;
+            let bytes = a.store.open(config)?.export(&a.name)?;
             match a.out {
                 Some(p) => std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))?,
                 None => std::io::stdout().lock().write_all(&bytes)?,
@@ -134,8 +137,8 @@ pub fn run(cmd: ListsCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
-    let store = a.store.open()?;
+fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = a.store.open(config)?;
     let signal = a.signal.as_deref().map(SignalType::parse_lenient);
     if let Some(SignalType::Other(t)) = &signal {
         bail!("--type {t:?} is not a type hashline matches: use pdq, md5, sha1 or sha256");
@@ -160,6 +163,12 @@ fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
             bail!("--pdq-distance is 0–255 and --pdq-min-quality 0–100");
         }
         Some(t)
+    } else if previous.is_none() {
+        // A new list takes the configured defaults.
+        Some(Thresholds {
+            pdq_distance: config.lists.pdq_distance,
+            pdq_min_quality: config.lists.pdq_min_quality,
+        })
     } else {
         None
     };
@@ -186,8 +195,8 @@ fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(s: StoreArg) -> anyhow::Result<ExitCode> {
-    let store = s.open()?;
+fn verify(s: StoreArg, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = s.open(config)?;
     let keys = store.trusted_keys()?;
     let mut bad = 0;
     for name in store.names()? {

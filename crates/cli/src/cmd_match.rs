@@ -109,8 +109,8 @@ pub(crate) fn query_for_hash_line(v: &serde_json::Value) -> Query {
     q
 }
 
-pub fn run(args: MatchArgs) -> anyhow::Result<ExitCode> {
-    let store = args.store.open()?;
+pub fn run(args: MatchArgs, config: &crate::config::Config) -> anyhow::Result<ExitCode> {
+    let store = args.store.open(config)?;
     let lists = ListSet::load(&store).context("loading the lists")?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let (mut any_match, mut any_error) = (false, false);

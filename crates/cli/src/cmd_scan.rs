@@ -8,11 +8,12 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use hashline_hash::{FileHashes, HashOptions, Hasher, Limits, Mode, PdqOutcome};
+use hashline_hash::{FileHashes, HashOptions, Hasher, PdqOutcome};
 use hashline_lists::{ListSet, Match, Query};
 use serde::Serialize;
 
 use crate::cmd_lists::StoreArg;
+use crate::config::Config;
 use crate::files::{self, Entry};
 
 /// Arguments of `hashline scan`.
@@ -23,16 +24,18 @@ pub struct ScanArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub store: StoreArg,
-    /// Folder for reports and summary.json (created with owner-only permissions).
-    #[arg(long, value_name = "DIR", default_value = "hashline-reports")]
-    pub out: PathBuf,
-    /// exact (bit-identical PDQ) or fast (reduced-size JPEG decoding).
-    #[arg(long, value_enum, default_value = "exact")]
-    pub mode: crate::cmd_hash::ModeArg,
-    /// Also match rotated and mirrored copies (the 8 dihedral PDQ hashes).
+    /// Folder for reports and summary.json, created owner-only (default: `scan.out` of the
+    /// configuration, else ./hashline-reports).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// exact (bit-identical PDQ) or fast (reduced-size JPEG decoding); default `scan.mode`.
+    #[arg(long, value_enum)]
+    pub mode: Option<crate::cmd_hash::ModeArg>,
+    /// Also match rotated and mirrored copies (the 8 dihedral PDQ hashes); also on with
+    /// `scan.dihedral = true`.
     #[arg(long)]
     pub dihedral: bool,
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: `scan.jobs`, else all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Stream one JSON line per match and per error to standard output.
@@ -160,22 +163,19 @@ fn private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Runs a scan; returns the summary (also written to `OUT/summary.json`).
-pub fn scan(args: &ScanArgs, quiet: bool) -> anyhow::Result<Summary> {
-    let store = args.store.open()?;
+pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Summary> {
+    let store = args.store.open(config)?;
     let lists = std::sync::Arc::new(ListSet::load(&store).context("loading the lists")?);
-    private_dir(&args.out)?;
+    let out_dir = args.out.clone().unwrap_or_else(|| config.scan.out.clone());
+    private_dir(&out_dir)?;
     let started = Instant::now();
     let mut summary =
         Summary { started_at: hashline_lists::now_rfc3339(), lists: lists.versions(), ..Summary::default() };
-    let jobs =
-        args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let jobs = config.jobs(args.jobs).max(1);
     let options = HashOptions {
-        mode: match args.mode {
-            crate::cmd_hash::ModeArg::Exact => Mode::Exact,
-            crate::cmd_hash::ModeArg::Fast => Mode::Fast,
-        },
-        dihedral: args.dihedral,
-        limits: Limits::default(),
+        mode: crate::cmd_hash::ModeArg::or_config(args.mode, config),
+        dihedral: args.dihedral || config.scan.dihedral,
+        limits: config.limits,
     };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
@@ -213,7 +213,7 @@ pub fn scan(args: &ScanArgs, quiet: bool) -> anyhow::Result<Summary> {
             if failure.is_some() {
                 return;
             }
-            if let Err(e) = record(&mut summary, scanned, args, &host, &mut stdout) {
+            if let Err(e) = record(&mut summary, scanned, args.json, &out_dir, &host, &mut stdout) {
                 failure = Some(e);
             }
             if progress {
@@ -241,14 +241,15 @@ pub fn scan(args: &ScanArgs, quiet: bool) -> anyhow::Result<Summary> {
     summary.elapsed_s = (elapsed * 1000.0).round() / 1000.0;
     summary.files_per_s = (summary.files as f64 / elapsed.max(1e-9) * 10.0).round() / 10.0;
     summary.mb_per_s = (summary.bytes as f64 / 1e6 / elapsed.max(1e-9) * 10.0).round() / 10.0;
-    private_file(&args.out.join("summary.json"), &serde_json::to_vec_pretty(&summary)?)?;
+    private_file(&out_dir.join("summary.json"), &serde_json::to_vec_pretty(&summary)?)?;
     Ok(summary)
 }
 
 fn record(
     summary: &mut Summary,
     scanned: Scanned,
-    args: &ScanArgs,
+    json: bool,
+    out_dir: &Path,
     host: &str,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
@@ -256,7 +257,7 @@ fn record(
         Scanned::Unreadable { path, reason } => {
             summary.errors += 1;
             *summary.errors_by_kind.entry("unreadable".into()).or_default() += 1;
-            if args.json {
+            if json {
                 serde_json::to_writer(
                     &mut *out,
                     &serde_json::json!({"type": "error", "path": path.to_string_lossy(), "error": reason}),
@@ -284,7 +285,7 @@ fn record(
                 }
                 PdqOutcome::Hashed { .. } => {}
             }
-            if let (Some(e), true) = (&error, args.json) {
+            if let (Some(e), true) = (&error, json) {
                 serde_json::to_writer(
                     &mut *out,
                     &serde_json::json!({"type": "error", "path": shown, "error": e}),
@@ -337,9 +338,9 @@ fn record(
                 matches: &matches,
             };
             let name = format!("{report_id}.json");
-            private_file(&args.out.join(&name), &serde_json::to_vec_pretty(&report)?)?;
+            private_file(&out_dir.join(&name), &serde_json::to_vec_pretty(&report)?)?;
             summary.reports.push(name.clone());
-            if args.json {
+            if json {
                 serde_json::to_writer(
                     &mut *out,
                     &serde_json::json!({"type": "match", "path": shown, "report": name, "matches": matches}),
@@ -351,8 +352,8 @@ fn record(
     Ok(())
 }
 
-pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let summary = scan(&args, false)?;
+pub fn run(args: ScanArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let summary = scan(&args, config, false)?;
     if !args.json {
         eprintln!(
             "scanned {} files ({:.1} MB) in {:.1} s: {} matched, {} errors; reports in {}",
@@ -361,7 +362,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             summary.elapsed_s,
             summary.matched_files,
             summary.errors,
-            args.out.display()
+            args.out.as_ref().unwrap_or(&config.scan.out).display()
         );
     }
     Ok(exit_code(&summary))

@@ -5,6 +5,7 @@ mod cmd_hash;
 mod cmd_lists;
 mod cmd_match;
 mod cmd_scan;
+mod config;
 mod files;
 mod ordered;
 
@@ -16,6 +17,9 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "hashline", version, about, long_about = None, propagate_version = true)]
 struct Cli {
+    /// Configuration file (default: $HASHLINE_CONFIG, else ./hashline.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -50,17 +54,27 @@ enum Command {
     Scan(cmd_scan::ScanArgs),
     /// The whole chain on generated, benign pictures and synthetic lists, in about a second.
     Demo(cmd_demo::DemoArgs),
+    /// Show the effective configuration (file, then environment overrides) as TOML.
+    Config {
+        /// Print it (the only action for now).
+        #[arg(long)]
+        print: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Hash(args) => cmd_hash::run(args),
-        Command::Lists(cmd) => cmd_lists::run(cmd),
-        Command::Match(args) => cmd_match::run(args),
-        Command::Scan(args) => cmd_scan::run(args),
-        Command::Demo(args) => cmd_demo::run(args),
-    };
+    let result = config::Config::load(cli.config.as_deref()).and_then(|config| match cli.command {
+        Command::Hash(args) => cmd_hash::run(args, &config),
+        Command::Lists(cmd) => cmd_lists::run(cmd, &config),
+        Command::Match(args) => cmd_match::run(args, &config),
+        Command::Scan(args) => cmd_scan::run(args, &config),
+        Command::Demo(args) => cmd_demo::run(args, &config),
+        Command::Config { .. } => {
+            print!("{}", config.to_toml()?);
+            Ok(ExitCode::SUCCESS)
+        }
+    });
     match result {
         Ok(code) => code,
         Err(err) => {

@@ -133,3 +133,49 @@ fn exit_codes_reports_and_summary_add_up() {
         assert_eq!(std::fs::metadata(&r2).unwrap().permissions().mode() & 0o777, 0o700);
     }
 }
+
+#[test]
+fn configuration_file_environment_and_flags_in_that_order() {
+    let dir = TempDir::new("config");
+    let defaults = util::hashline_in(dir.path(), &[], &["config", "--print"]);
+    assert_eq!(defaults.code, 0, "{}", defaults.stderr);
+    assert!(
+        defaults.stdout.contains("pdq_distance = 31") && defaults.stdout.contains("mode = \"exact\""),
+        "{}",
+        defaults.stdout
+    );
+
+    // ./hashline.toml is read; the environment overrides it.
+    dir.write("hashline.toml", b"store = \"from-file\"\n[scan]\nmode = \"fast\"\n");
+    let printed =
+        util::hashline_in(dir.path(), &[("HASHLINE_STORE", "from-env")], &["config", "--print"]).stdout;
+    assert!(printed.contains("store = \"from-env\"") && printed.contains("mode = \"fast\""), "{printed}");
+
+    // Unknown keys are refused with their name.
+    dir.write("bad.toml", b"[scan]\nmodee = \"fast\"\n");
+    let bad = util::hashline_in(dir.path(), &[], &["--config", "bad.toml", "config", "--print"]);
+    assert_eq!(bad.code, 2);
+    assert!(bad.stderr.contains("modee"), "{}", bad.stderr);
+
+    // A scan takes its store and output folder from the file.
+    let (w, h) = (300usize, 200usize);
+    let rgb = bridge_like(w, h);
+    let img = dir.write("media/a.png", &encode_png(&rgb, w, h));
+    let pdq = hashline(&["hash", img.to_str().unwrap()]).json_lines()[0]["pdq"].as_str().unwrap().to_string();
+    dir.write("l.txt", format!("pdq {pdq}\n").as_bytes());
+    dir.write("hashline.toml", b"store = \"st\"\n[scan]\nout = \"rep\"\n");
+    let imported = util::hashline_in(
+        dir.path(),
+        &[],
+        &["lists", "import", "--name", "x", "--format", "pytx-file", "l.txt"],
+    );
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let scanned = util::hashline_in(dir.path(), &[], &["scan", "media"]);
+    assert_eq!(scanned.code, 1, "{}", scanned.stderr);
+    assert!(dir.path().join("rep/summary.json").is_file());
+    // Without any store configured, the error says how to give one.
+    std::fs::remove_file(dir.path().join("hashline.toml")).unwrap();
+    let none = util::hashline_in(dir.path(), &[], &["scan", "media"]);
+    assert_eq!(none.code, 2);
+    assert!(none.stderr.contains("--store"), "{}", none.stderr);
+}

@@ -181,3 +181,18 @@ pub fn run_with_stdin(args: &[&str], input: &str) -> Output {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Runs the binary with extra environment variables, in `cwd`.
+pub fn hashline_in(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hashline"));
+    cmd.current_dir(cwd).args(args).env_remove("HASHLINE_STORE").env_remove("HASHLINE_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run hashline");
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

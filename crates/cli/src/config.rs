@@ -1,0 +1,187 @@
+//! `hashline.toml`: defaults for every command, overridden by environment variables, which
+//! command-line flags override in turn. Validated once, here.
+//!
+//! Where it is read from: `--config FILE`, else `$HASHLINE_CONFIG`, else `./hashline.toml` if
+//! it exists; with none, the documented defaults apply.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use hashline_hash::{Limits, Mode};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The list store folder (`HASHLINE_STORE`). No default: lists are never guessed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<PathBuf>,
+    /// `hashline scan` defaults.
+    pub scan: ScanConfig,
+    /// Decoding limits for `hash`, `scan` and `demo`.
+    pub limits: Limits,
+    /// Defaults for lists imported without explicit thresholds.
+    pub lists: ListDefaults,
+}
+
+/// `[scan]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanConfig {
+    /// Folder for reports (`HASHLINE_OUT`; default `hashline-reports`).
+    pub out: PathBuf,
+    /// `exact` or `fast` (`HASHLINE_MODE`; default `exact`).
+    pub mode: Mode,
+    /// Match rotated and mirrored copies too (`HASHLINE_DIHEDRAL`; default false).
+    pub dihedral: bool,
+    /// Worker threads, 0 for all cores (`HASHLINE_JOBS`; default 0).
+    pub jobs: usize,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        ScanConfig { out: PathBuf::from("hashline-reports"), mode: Mode::Exact, dihedral: false, jobs: 0 }
+    }
+}
+
+/// `[lists]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListDefaults {
+    /// Largest PDQ distance that matches (default 31, as the reference).
+    pub pdq_distance: u32,
+    /// Smallest upload PDQ quality that is matched (default 50).
+    pub pdq_min_quality: u8,
+}
+
+impl Default for ListDefaults {
+    fn default() -> Self {
+        ListDefaults { pdq_distance: 31, pdq_min_quality: 50 }
+    }
+}
+
+impl Config {
+    /// Reads the file (if any), applies environment overrides and validates.
+    pub fn load(explicit: Option<&Path>) -> anyhow::Result<Config> {
+        let path = explicit
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("HASHLINE_CONFIG").map(PathBuf::from))
+            .or_else(|| {
+                let p = PathBuf::from("hashline.toml");
+                p.is_file().then_some(p)
+            });
+        let mut config = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading the configuration {}", p.display()))?;
+                toml::from_str::<Config>(&text)
+                    .with_context(|| format!("{}: not a valid hashline configuration", p.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = get("HASHLINE_STORE") {
+            self.store = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("HASHLINE_OUT") {
+            self.scan.out = PathBuf::from(v);
+        }
+        if let Some(v) = get("HASHLINE_MODE") {
+            self.scan.mode = match v.as_str() {
+                "exact" => Mode::Exact,
+                "fast" => Mode::Fast,
+                other => bail!("HASHLINE_MODE={other:?}: use exact or fast"),
+            };
+        }
+        if let Some(v) = get("HASHLINE_DIHEDRAL") {
+            self.scan.dihedral = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("HASHLINE_JOBS") {
+            self.scan.jobs = v.parse().with_context(|| format!("HASHLINE_JOBS={v:?} is not a number"))?;
+        }
+        for (key, slot) in [
+            ("HASHLINE_MAX_PIXELS", &mut self.limits.max_pixels),
+            ("HASHLINE_MAX_INPUT_BYTES", &mut self.limits.max_input_bytes),
+        ] {
+            if let Some(v) = get(key) {
+                *slot = v.parse().with_context(|| format!("{key}={v:?} is not a number"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.lists.pdq_distance > 255 {
+            bail!("lists.pdq_distance is {}: a PDQ distance is 0–255", self.lists.pdq_distance);
+        }
+        if self.lists.pdq_min_quality > 100 {
+            bail!("lists.pdq_min_quality is {}: PDQ quality is 0–100", self.lists.pdq_min_quality);
+        }
+        if self.limits.max_pixels == 0 || self.limits.max_side == 0 || self.limits.max_input_bytes == 0 {
+            bail!("limits must be positive (max_pixels, max_side, max_input_bytes)");
+        }
+        Ok(())
+    }
+
+    /// The store: the flag, else the configuration, else an error that says what to do.
+    pub fn store(&self, flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+        flag.map(Path::to_path_buf).or_else(|| self.store.clone()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no list store: give --store DIR, set HASHLINE_STORE, or set `store` in hashline.toml"
+            )
+        })
+    }
+
+    /// Worker threads, resolving 0 to all cores.
+    pub fn jobs(&self, flag: Option<usize>) -> usize {
+        match flag.unwrap_or(self.scan.jobs) {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// The effective configuration as TOML.
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_round_trip_and_unknown_keys_are_refused() {
+        let c = Config::default();
+        let text = c.to_toml().unwrap();
+        assert_eq!(toml::from_str::<Config>(&text).unwrap(), c);
+        let err = toml::from_str::<Config>("[scan]\nmodee = \"fast\"\n").unwrap_err().to_string();
+        assert!(err.contains("modee"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c: Config = toml::from_str("store = \"a\"\n[scan]\nmode = \"fast\"\njobs = 3\n").unwrap();
+        c.apply_env(|k| match k {
+            "HASHLINE_STORE" => Some("b".into()),
+            "HASHLINE_JOBS" => Some("1".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.store, Some(PathBuf::from("b")));
+        assert_eq!((c.scan.mode, c.scan.jobs), (Mode::Fast, 1));
+        assert!(c.apply_env(|k| (k == "HASHLINE_MODE").then(|| "slow".into())).is_err());
+    }
+
+    #[test]
+    fn out_of_range_thresholds_are_refused() {
+        let c: Config = toml::from_str("[lists]\npdq_distance = 300\n").unwrap();
+        assert!(c.validate().unwrap_err().to_string().contains("0–255"));
+    }
+}
