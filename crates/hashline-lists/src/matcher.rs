@@ -67,11 +67,15 @@ struct ListMeta {
     manifest: Manifest,
 }
 
+/// Digest sets hash with foldhash (fast, seeded per process, so crafted list values cannot
+/// aim at collisions).
+type DigestMap<const N: usize> = HashMap<[u8; N], Vec<u32>, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 struct Side {
-    md5: HashMap<[u8; 16], Vec<u32>>,
-    sha1: HashMap<[u8; 20], Vec<u32>>,
-    sha256: HashMap<[u8; 32], Vec<u32>>,
+    md5: DigestMap<16>,
+    sha1: DigestMap<20>,
+    sha256: DigestMap<32>,
     pdq_entries: Vec<u32>,
     pdq: Option<PdqIndex>,
     max_distance: u32,
