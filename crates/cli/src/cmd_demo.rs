@@ -320,6 +320,7 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         mode: Some(crate::cmd_hash::ModeArg::Exact),
         dihedral: true,
         jobs: None,
+        follow_links: false,
         json: false,
     };
     let summary = scan(&scan_args, config, true)?;

@@ -29,6 +29,10 @@ pub struct HashArgs {
     #[arg(long)]
     dihedral: bool,
 
+    /// Follow symbolic links inside folders (links given on the command line always are).
+    #[arg(long)]
+    follow_links: bool,
+
     /// Worker threads (default: all cores; 1 hashes on one thread).
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<usize>,
@@ -224,9 +228,10 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let mut any_error = false;
     let mut write_error: Option<std::io::Error> = None;
     let dihedral = args.dihedral;
+    let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
     crate::ordered::run(
         &pool,
-        files::walk(&args.paths).collect::<Vec<_>>(),
+        entries,
         jobs * 4,
         move || Hasher::new(options),
         move |hasher, entry| match entry {
@@ -238,6 +243,10 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
                 }
             }
             Entry::Unreadable(path, reason) => Line::unreadable(path.to_string_lossy().into_owned(), reason),
+            // Links are counted and left out before the walk reaches the workers.
+            Entry::Link(path) => {
+                Line::unreadable(path.to_string_lossy().into_owned(), files::LINK_NOT_FOLLOWED.into())
+            }
         },
         |line| {
             any_error |= line.error.is_some();
@@ -252,6 +261,9 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
             }
         },
     );
+    if links > 0 {
+        eprintln!("hashline: {links} symbolic link(s) inside folders were not followed (use --follow-links)");
+    }
     if let Some(e) = write_error.or_else(|| out.flush().err()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Ok(ExitCode::SUCCESS);

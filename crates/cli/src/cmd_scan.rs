@@ -38,6 +38,9 @@ pub struct ScanArgs {
     /// Worker threads (default: `scan.jobs`, else all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Follow symbolic links inside folders (links given on the command line always are).
+    #[arg(long)]
+    pub follow_links: bool,
     /// Stream one JSON line per match and per error to standard output.
     #[arg(long)]
     pub json: bool,
@@ -89,6 +92,7 @@ pub struct Summary {
     pub suppressed_by_allow_list: u64,
     pub pdq_skipped_not_image: u64,
     pub pdq_below_quality: u64,
+    pub links_not_followed: u64,
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
     pub elapsed_s: f64,
@@ -181,7 +185,8 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
         .num_threads(jobs)
         .thread_name(|i| format!("hashline-scan-{i}"))
         .build()?;
-    let entries: Vec<Entry> = files::walk(&args.paths).collect();
+    let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
+    summary.links_not_followed = links;
     let total = entries.len();
     let host = hostname();
     let progress = !quiet && std::io::stderr().is_terminal();
@@ -208,6 +213,8 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
                 Err(reason) => Scanned::Unreadable { path, reason },
             },
             Entry::Unreadable(path, reason) => Scanned::Unreadable { path, reason },
+            // Links are counted and left out before the walk reaches the workers.
+            Entry::Link(path) => Scanned::Unreadable { path, reason: files::LINK_NOT_FOLLOWED.into() },
         },
         |scanned| {
             if failure.is_some() {
@@ -354,6 +361,12 @@ fn record(
 
 pub fn run(args: ScanArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let summary = scan(&args, config, false)?;
+    if summary.links_not_followed > 0 {
+        eprintln!(
+            "hashline: {} symbolic link(s) inside folders were not followed (use --follow-links)",
+            summary.links_not_followed
+        );
+    }
     if !args.json {
         eprintln!(
             "scanned {} files ({:.1} MB) in {:.1} s: {} matched, {} errors; reports in {}",

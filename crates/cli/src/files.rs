@@ -8,30 +8,51 @@ pub enum Entry {
     File(PathBuf),
     /// A path that could not be walked, with the reason.
     Unreadable(PathBuf, String),
+    /// A symbolic link inside a folder, not followed.
+    Link(PathBuf),
 }
 
 /// Files under `roots`, in the order given; directories are walked depth-first with entries
-/// sorted by name. Symbolic links inside a directory are not followed (a link given directly
-/// on the command line is).
-pub fn walk(roots: &[PathBuf]) -> impl Iterator<Item = Entry> + '_ {
-    roots.iter().flat_map(|root| -> Box<dyn Iterator<Item = Entry>> {
+/// sorted by name. Symbolic links inside a directory are followed only with `follow_links`
+/// (loops are detected); a link given directly on the command line is always followed.
+pub fn walk(roots: &[PathBuf], follow_links: bool) -> impl Iterator<Item = Entry> + '_ {
+    roots.iter().flat_map(move |root| -> Box<dyn Iterator<Item = Entry>> {
         match std::fs::metadata(root) {
             Ok(m) if m.is_dir() => Box::new(
-                walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().into_iter().filter_map(
-                    |e| match e {
+                walkdir::WalkDir::new(root)
+                    .follow_links(follow_links)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_map(move |e| match e {
                         Ok(e) if e.file_type().is_file() => Some(Entry::File(e.into_path())),
+                        Ok(e) if e.path_is_symlink() && !follow_links => Some(Entry::Link(e.into_path())),
                         Ok(_) => None,
                         Err(err) => {
                             let path = err.path().map(Path::to_path_buf).unwrap_or_default();
                             Some(Entry::Unreadable(path, io_reason(err.io_error())))
                         }
-                    },
-                ),
+                    }),
             ),
             Ok(_) => Box::new(std::iter::once(Entry::File(root.clone()))),
             Err(err) => Box::new(std::iter::once(Entry::Unreadable(root.clone(), io_reason(Some(&err))))),
         }
     })
+}
+
+/// Why a link inside a folder has no line of its own.
+pub const LINK_NOT_FOLLOWED: &str = "symbolic link not followed (use --follow-links)";
+
+/// Separates the links that were not followed (counted) from the entries to process.
+pub fn split_links(entries: impl Iterator<Item = Entry>) -> (Vec<Entry>, u64) {
+    let mut links = 0;
+    let kept = entries
+        .filter(|e| {
+            let link = matches!(e, Entry::Link(_));
+            links += u64::from(link);
+            !link
+        })
+        .collect();
+    (kept, links)
 }
 
 /// A short sentence for an I/O error, without the path (the caller prints the path once).

@@ -168,3 +168,24 @@ fn value_of_a_file_is_printed_as_json() {
     let out = hashline(&["hash", "--jobs", "2", env!("CARGO_MANIFEST_DIR")]);
     assert!(out.json_lines().iter().all(|l: &Value| l["path"].is_string()));
 }
+
+#[cfg(unix)]
+#[test]
+fn links_inside_folders_are_followed_only_when_asked() {
+    let outside = TempDir::new("outside");
+    let target = outside.write("real.txt", b"outside the root\n");
+    let dir = TempDir::new("links");
+    dir.write("a.txt", b"inside\n");
+    std::os::unix::fs::symlink(&target, dir.path().join("b-link.txt")).unwrap();
+    let plain = hashline(&["hash", dir.path_str()]);
+    assert_eq!(plain.code, 0);
+    assert_eq!(plain.json_lines().len(), 1);
+    assert!(
+        plain.stderr.contains("1 symbolic link(s)") && plain.stderr.contains("--follow-links"),
+        "{}",
+        plain.stderr
+    );
+    let followed = hashline(&["hash", "--follow-links", dir.path_str()]);
+    assert_eq!(followed.json_lines().len(), 2);
+    assert!(followed.stderr.is_empty(), "{}", followed.stderr);
+}
