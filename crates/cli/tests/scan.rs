@@ -95,6 +95,9 @@ fn exit_codes_reports_and_summary_add_up() {
     std::fs::write(mixed.join("copy.jpg"), encode_jpeg(&rgb, w, h, 75)).unwrap();
     std::fs::write(mixed.join("t.jpg"), &jpeg[..jpeg.len() / 3]).unwrap();
     std::fs::write(mixed.join("n.txt"), "x").unwrap();
+    std::fs::write(mixed.join("empty.bin"), b"").unwrap();
+    std::fs::write(mixed.join("random.bin"), util::random_bytes(10_000, 9)).unwrap();
+    std::fs::write(mixed.join("bomb.png"), util::png_bomb_header(60_000, 60_000)).unwrap();
     let r2 = dir.path().join("r2");
     let out = hashline(&[
         "scan",
@@ -110,14 +113,15 @@ fn exit_codes_reports_and_summary_add_up() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     let lines = out.json_lines();
     assert_eq!(lines.iter().filter(|l| l["type"] == "match").count(), 1);
-    assert_eq!(lines.iter().filter(|l| l["type"] == "error").count(), 1);
+    assert_eq!(lines.iter().filter(|l| l["type"] == "error").count(), 2);
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(r2.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["files"], 3);
+    assert_eq!(summary["files"], 6);
     assert_eq!(summary["matched_files"], 1);
-    assert_eq!(summary["errors"], 1);
+    assert_eq!(summary["errors"], 2);
     assert_eq!(summary["errors_by_kind"]["truncated"], 1);
-    assert_eq!(summary["pdq_skipped_not_image"], 1);
+    assert_eq!(summary["errors_by_kind"]["too_many_pixels"], 1, "the bomb is refused from its header");
+    assert_eq!(summary["pdq_skipped_not_image"], 3, "text, empty and random bytes are skipped, not errors");
     assert_eq!(summary["matches_by_list"]["l"], 1);
     let report_name = summary["reports"][0].as_str().unwrap();
     let report: serde_json::Value =
