@@ -196,11 +196,7 @@ impl Hasher {
     ) -> Result<(Decoded, u32, u32), DecodeError> {
         let decoded = decode::decode(&mut self.jpeg, bytes, format, &self.options.limits, scale)?;
         let (w, h) = match (scale, format) {
-            (Scale::AtLeast(_), ImageFormat::Jpeg) => {
-                let header = turbojpeg::read_header(bytes)
-                    .map_err(|e| DecodeError::Corrupt { detail: e.to_string() })?;
-                (header.width as u32, header.height as u32)
-            }
+            (Scale::AtLeast(_), ImageFormat::Jpeg) => self.jpeg.original_size,
             _ => (decoded.width, decoded.height),
         };
         Ok((decoded, w, h))

@@ -19,6 +19,8 @@ pub(crate) struct JpegDecoder {
     /// A pixel buffer kept from the previous image: reusing it spares zero-filling and page
     /// faults on every image. Buffers over [`KEEP_BYTES`] are not kept.
     spare: Vec<u8>,
+    /// Width and height of the last image as stored, before any DCT-domain reduction.
+    pub(crate) original_size: (u32, u32),
 }
 
 /// Largest pixel buffer a decoder keeps between images (about 21 Mpx of RGB).
@@ -93,6 +95,7 @@ impl JpegDecoder {
         };
         d.set_scaling_factor(factor).map_err(error)?;
         let (width, height) = (factor.scale(header.width), factor.scale(header.height));
+        self.original_size = (header.width as u32, header.height as u32);
         let format = match header.colorspace {
             Colorspace::Gray => PixelFormat::GRAY,
             Colorspace::CMYK | Colorspace::YCCK => PixelFormat::CMYK,
