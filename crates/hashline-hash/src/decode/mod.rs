@@ -36,16 +36,6 @@ pub struct Decoded {
     pub pixels: Pixels,
 }
 
-impl Decoded {
-    /// The pixels as interleaved RGB (grey is expanded).
-    pub fn to_rgb(&self) -> Vec<u8> {
-        match &self.pixels {
-            Pixels::Rgb(v) => v.clone(),
-            Pixels::Grey(g) => g.iter().flat_map(|&v| [v, v, v]).collect(),
-        }
-    }
-}
-
 /// How much of the image to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scale {

@@ -165,17 +165,6 @@ impl Scratch {
     pub fn luma_mut(&mut self) -> &mut Vec<f32> {
         &mut self.luma
     }
-
-    /// Bytes held, for accounting.
-    pub fn capacity_bytes(&self) -> usize {
-        4 * (self.luma.capacity()
-            + self.strip.capacity()
-            + self.ring.capacity()
-            + self.col_sum.capacity()
-            + self.pass2.capacity()
-            + self.sampled.capacity())
-            + 4 * LANES * (self.strip_in.capacity() + self.strip_out.capacity())
-    }
 }
 
 /// Transposes an 8×8 block in three rounds of pairwise interleaves, the shape of the
