@@ -218,11 +218,7 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         dihedral: args.dihedral,
         limits: limits(config, args.max_input_bytes, args.max_pixels, args.max_side),
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .thread_name(|i| format!("hashline-hash-{i}"))
-        .build()
-        .context("starting the hashing threads")?;
+    let pool = crate::ordered::pool(jobs, "hash")?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut any_error = false;

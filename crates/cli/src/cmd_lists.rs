@@ -152,9 +152,10 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         .map(|p| Ok((p.display().to_string(), read(p)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let signatures = a.signature.as_deref().map(read).transpose()?.into_iter().collect();
-    let previous = store.current_version(&a.name)?.map(|_| store.load(&a.name)).transpose()?;
+    // Only the manifest is needed here; the import itself reads the previous entries once.
+    let previous = store.manifest(&a.name)?;
     let thresholds = if a.pdq_distance.is_some() || a.pdq_min_quality.is_some() {
-        let base = previous.as_ref().map(|p| p.manifest.thresholds).unwrap_or_default();
+        let base = previous.as_ref().map(|m| m.thresholds).unwrap_or_default();
         let t = Thresholds {
             pdq_distance: a.pdq_distance.unwrap_or(base.pdq_distance),
             pdq_min_quality: a.pdq_min_quality.unwrap_or(base.pdq_min_quality),
@@ -165,10 +166,7 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         Some(t)
     } else if previous.is_none() {
         // A new list takes the configured defaults.
-        Some(Thresholds {
-            pdq_distance: config.lists.pdq_distance,
-            pdq_min_quality: config.lists.pdq_min_quality,
-        })
+        Some(config.lists)
     } else {
         None
     };

@@ -181,10 +181,7 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
         dihedral: args.dihedral || config.scan.dihedral,
         limits: config.limits,
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
-        .thread_name(|i| format!("hashline-scan-{i}"))
-        .build()?;
+    let pool = crate::ordered::pool(jobs, "scan")?;
     let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
     summary.links_not_followed = links;
     let total = entries.len();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use hashline_hash::{Limits, Mode};
+use hashline_lists::Thresholds;
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration.
@@ -21,8 +22,9 @@ pub struct Config {
     pub scan: ScanConfig,
     /// Decoding limits for `hash`, `scan` and `demo`.
     pub limits: Limits,
-    /// Defaults for lists imported without explicit thresholds.
-    pub lists: ListDefaults,
+    /// Thresholds given to a new list whose import names none (`[lists]`: `pdq_distance`
+    /// 31, `pdq_min_quality` 50).
+    pub lists: Thresholds,
 }
 
 /// `[scan]`.
@@ -42,22 +44,6 @@ pub struct ScanConfig {
 impl Default for ScanConfig {
     fn default() -> Self {
         ScanConfig { out: PathBuf::from("hashline-reports"), mode: Mode::Exact, dihedral: false, jobs: 0 }
-    }
-}
-
-/// `[lists]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ListDefaults {
-    /// Largest PDQ distance that matches (default 31, as the reference).
-    pub pdq_distance: u32,
-    /// Smallest upload PDQ quality that is matched (default 50).
-    pub pdq_min_quality: u8,
-}
-
-impl Default for ListDefaults {
-    fn default() -> Self {
-        ListDefaults { pdq_distance: 31, pdq_min_quality: 50 }
     }
 }
 

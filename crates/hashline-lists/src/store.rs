@@ -205,6 +205,21 @@ impl Store {
         }
     }
 
+    /// The manifest of a list's active version (its first line only), if the list exists.
+    /// [`Store::load`] reads and checks the entries too.
+    pub fn manifest(&self, name: &str) -> Result<Option<Manifest>, StoreError> {
+        use std::io::BufRead;
+        let Some(version) = self.current_version(name)? else { return Ok(None) };
+        let path = self.dir(name).join(format!("v{version}.hll"));
+        let mut first = String::new();
+        std::io::BufReader::new(std::fs::File::open(&path).map_err(io(&path))?)
+            .read_line(&mut first)
+            .map_err(io(&path))?;
+        serde_json::from_str::<ManifestLine>(&first).map(|m| Some(m.manifest)).map_err(|e| {
+            StoreError::Damaged { path, message: format!("the manifest line is not valid: {e}") }
+        })
+    }
+
     /// Loads the active version of a list, checking it against its manifest.
     pub fn load(&self, name: &str) -> Result<StoredList, StoreError> {
         let version = self.current_version(name)?.ok_or_else(|| StoreError::NoSuchList(name.to_string()))?;
