@@ -104,6 +104,12 @@ impl HotlineClient {
     /// Builds a client from configuration; the token comes from the environment variable
     /// named in `token_env`.
     pub fn new(config: &HotlineConfig) -> Result<HotlineClient, DeliverError> {
+        let token = std::env::var(&config.token_env).ok().filter(|t| !t.is_empty());
+        HotlineClient::with_token(config, token)
+    }
+
+    /// Builds a client with an explicit bearer token (or none).
+    pub fn with_token(config: &HotlineConfig, token: Option<String>) -> Result<HotlineClient, DeliverError> {
         if config.url.is_empty() {
             return Err(DeliverError::NoUrl);
         }
@@ -133,7 +139,6 @@ impl HotlineClient {
             }
         }
         let http = b.build().map_err(|e| DeliverError::Client(e.to_string()))?;
-        let token = std::env::var(&config.token_env).ok().filter(|t| !t.is_empty());
         Ok(HotlineClient { http, endpoint: format!("{url}/reports"), token })
     }
 
@@ -246,12 +251,12 @@ fn now_ms() -> i64 {
 impl Deliverer {
     /// A worker over `outbox`.
     pub fn new(outbox: Arc<Outbox>, config: &HotlineConfig) -> Result<Deliverer, DeliverError> {
-        Ok(Deliverer {
-            client: HotlineClient::new(config)?,
-            outbox,
-            config: config.clone(),
-            wake: Arc::new(Notify::new()),
-        })
+        Ok(Deliverer::with_client(outbox, HotlineClient::new(config)?, config))
+    }
+
+    /// A worker with a client built by the caller.
+    pub fn with_client(outbox: Arc<Outbox>, client: HotlineClient, config: &HotlineConfig) -> Deliverer {
+        Deliverer { client, outbox, config: config.clone(), wake: Arc::new(Notify::new()) }
     }
 
     /// A handle that wakes the worker when a report is enqueued.
