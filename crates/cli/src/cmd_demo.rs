@@ -322,8 +322,16 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         jobs: None,
         follow_links: false,
         json: false,
+        data_dir: Some(dir.join("data")),
     };
-    let summary = scan(&scan_args, config, true)?;
+    // The demo preserves matched media under a key of its own, so the whole chain runs.
+    let mut config = config.clone();
+    if config.evidence.key_file.is_none() && std::env::var_os("HASHLINE_EVIDENCE_KEY").is_none() {
+        let key = dir.join("evidence.key");
+        std::fs::write(&key, hashline_report::Keyring::generate() + "\n")?;
+        config.evidence.key_file = Some(key);
+    }
+    let summary = scan(&scan_args, &config, true)?;
 
     println!(
         "hashline demo — every picture here is procedurally drawn and benign; every list is synthetic.\n"
@@ -338,8 +346,7 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let mut rows: Vec<(String, String)> = Vec::new();
     for name in &summary.reports {
         let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join(name))?)?;
-        let file =
-            report["file"]["path"].as_str().unwrap_or("?").rsplit('/').next().unwrap_or("?").to_string();
+        let file = report["file"]["name"].as_str().unwrap_or("?").to_string();
         let why: Vec<String> = report["matches"]
             .as_array()
             .into_iter()
@@ -367,7 +374,16 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         "\n{} of {} files matched; {} not images (digests only); {} errors. Pictures the lists do not know (rings, marble) did not match.",
         summary.matched_files, summary.files, summary.pdq_skipped_not_image, summary.errors
     );
-    println!("Reports: {}  (one JSON per matched file, plus summary.json)", out.display());
+    println!("Reports: {}  (one hashline.report/1 JSON per matched file, plus summary.json)", out.display());
+    let data = dir.join("data");
+    println!(
+        "Outbox:  {} reports queued for delivery (exact digest matches), {} wait for analyst review (PDQ near \
+         matches); matched media preserved encrypted in {}",
+        summary.reports_queued,
+        summary.reports_for_review,
+        data.join("evidence").display()
+    );
+    println!("         hashline reports list --data-dir {}", data.display());
     println!("Try:     hashline scan {} --store {} --dihedral --json", media.display(), store_dir.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -44,38 +44,11 @@ pub struct ScanArgs {
     /// Stream one JSON line per match and per error to standard output.
     #[arg(long)]
     pub json: bool,
-}
-
-/// The report written for each matched file (`hashline.scan-report/1`).
-#[derive(Serialize)]
-pub struct ScanReport<'a> {
-    schema: &'static str,
-    report_id: String,
-    detected_at: String,
-    host: String,
-    file: FileFacts<'a>,
-    matches: &'a [Match],
-}
-
-#[derive(Serialize)]
-struct FileFacts<'a> {
-    path: &'a str,
-    bytes: u64,
-    md5: String,
-    sha1: String,
-    sha256: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    quality: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    width: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    height: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    format: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_skipped: Option<String>,
+    /// Data folder: commit every report to its outbox for delivery (and preserve the matched
+    /// media when an evidence key is configured). Default `data_dir` of the configuration;
+    /// without one, reports are only written to --out.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Totals for `summary.json`. Counts only: no path or hash of a file that did not match.
@@ -95,6 +68,10 @@ pub struct Summary {
     pub links_not_followed: u64,
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
+    /// Reports committed to the outbox for delivery / for review; already reported before.
+    pub reports_queued: u64,
+    pub reports_for_review: u64,
+    pub reports_duplicate: u64,
     pub elapsed_s: f64,
     pub files_per_s: f64,
     pub mb_per_s: f64,
@@ -114,6 +91,15 @@ enum Scanned {
         path: PathBuf,
         reason: String,
     },
+}
+
+/// Where reports go.
+struct Sink<'a> {
+    out_dir: &'a Path,
+    host: &'a str,
+    reporting: Option<&'a crate::reporting::Reporting>,
+    reporter: hashline_report::Reporter,
+    policy: hashline_report::Policy,
 }
 
 fn hostname() -> String {
@@ -172,6 +158,16 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     let lists = std::sync::Arc::new(ListSet::load(&store).context("loading the lists")?);
     let out_dir = args.out.clone().unwrap_or_else(|| config.scan.out.clone());
     private_dir(&out_dir)?;
+    let reporting = match args.data_dir.as_deref().or(config.data_dir.as_deref()) {
+        Some(dir) => Some(crate::reporting::Reporting::open(config, dir)?),
+        None => None,
+    };
+    if reporting.as_ref().is_some_and(|r| r.evidence.is_none()) && config.evidence.enabled {
+        tracing::warn!(
+            "matched media will not be preserved: no evidence key (set [evidence] key_file or \
+             HASHLINE_EVIDENCE_KEY; `hashline evidence keygen` makes one)"
+        );
+    }
     let started = Instant::now();
     let mut summary =
         Summary { started_at: hashline_lists::now_rfc3339(), lists: lists.versions(), ..Summary::default() };
@@ -186,6 +182,13 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     summary.links_not_followed = links;
     let total = entries.len();
     let host = hostname();
+    let sink = Sink {
+        out_dir: &out_dir,
+        host: &host,
+        reporting: reporting.as_ref(),
+        reporter: config.reporter.to_reporter(),
+        policy: config.policy.clone(),
+    };
     let progress = !quiet && std::io::stderr().is_terminal();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failure: Option<anyhow::Error> = None;
@@ -217,7 +220,7 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
             if failure.is_some() {
                 return;
             }
-            if let Err(e) = record(&mut summary, scanned, args.json, &out_dir, &host, &mut stdout) {
+            if let Err(e) = record(&mut summary, scanned, args.json, &sink, &mut stdout) {
                 failure = Some(e);
             }
             if progress {
@@ -253,8 +256,7 @@ fn record(
     summary: &mut Summary,
     scanned: Scanned,
     json: bool,
-    out_dir: &Path,
-    host: &str,
+    sink: &Sink<'_>,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     match scanned {
@@ -275,16 +277,12 @@ fn record(
             summary.suppressed_by_allow_list += suppressed as u64;
             summary.pdq_below_quality += u64::from(low_quality);
             let shown = path.to_string_lossy().into_owned();
-            let (mut pdq_skipped, mut error) = (None, None);
+            let mut error = None;
             match &hashes.pdq {
-                PdqOutcome::Skipped(reason) => {
-                    summary.pdq_skipped_not_image += 1;
-                    pdq_skipped = Some(reason.to_string());
-                }
+                PdqOutcome::Skipped(_) => summary.pdq_skipped_not_image += 1,
                 PdqOutcome::Failed { error: e, .. } => {
                     summary.errors += 1;
                     *summary.errors_by_kind.entry(e.kind().into()).or_default() += 1;
-                    pdq_skipped = Some(e.to_string());
                     error = Some(e.to_string());
                 }
                 PdqOutcome::Hashed { .. } => {}
@@ -307,42 +305,9 @@ fn record(
                     .entry(m.classification.clone().unwrap_or_else(|| "unclassified".into()))
                     .or_default() += 1;
             }
-            let (pdq, quality, width, height, format) = match &hashes.pdq {
-                PdqOutcome::Hashed { pdq, width, height, format } => (
-                    Some(pdq.hash.to_hex()),
-                    Some(pdq.quality),
-                    Some(*width),
-                    Some(*height),
-                    Some(format.as_str()),
-                ),
-                _ => (None, None, None, None, None),
-            };
-            let sha256 = hashes.digests.sha256_hex();
-            let report_id = hashline_hash::hex(
-                &hashline_hash::digests(format!("{shown}\0{sha256}").as_bytes()).sha256[..16],
-            );
-            let report = ScanReport {
-                schema: "hashline.scan-report/1",
-                report_id: report_id.clone(),
-                detected_at: hashline_lists::now_rfc3339(),
-                host: host.to_string(),
-                file: FileFacts {
-                    path: &shown,
-                    bytes: hashes.bytes,
-                    md5: hashes.digests.md5_hex(),
-                    sha1: hashes.digests.sha1_hex(),
-                    sha256,
-                    pdq,
-                    quality,
-                    width,
-                    height,
-                    format,
-                    pdq_skipped,
-                },
-                matches: &matches,
-            };
-            let name = format!("{report_id}.json");
-            private_file(&out_dir.join(&name), &serde_json::to_vec_pretty(&report)?)?;
+            let report = report_for(summary, sink, &path, &hashes, &matches)?;
+            let name = format!("{}.json", report.report_id);
+            private_file(&sink.out_dir.join(&name), &serde_json::to_vec_pretty(&report)?)?;
             summary.reports.push(name.clone());
             if json {
                 serde_json::to_writer(
@@ -354,6 +319,63 @@ fn record(
         }
     }
     Ok(())
+}
+
+/// The `hashline.report/1` for a matched file: through the outbox when there is a data folder
+/// (de-duplicated; evidence preserved), else built here.
+fn report_for(
+    summary: &mut Summary,
+    sink: &Sink<'_>,
+    path: &Path,
+    hashes: &FileHashes,
+    matches: &[Match],
+) -> anyhow::Result<hashline_report::Report> {
+    let sha256 = hashes.digests.sha256_hex();
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    // The upload id of a scanned file: the host, its absolute path and content, hashed, so a
+    // rescan of the same file is recognised and the path does not appear in the id.
+    let upload_id = format!(
+        "scan:{}",
+        hashline_hash::hex(
+            &hashline_hash::digests(format!("{}\0{}\0{sha256}", sink.host, abs.to_string_lossy()).as_bytes())
+                .sha256[..16]
+        )
+    );
+    let detection = hashline_report::Detection {
+        upload_id,
+        channel: hashline_report::Channel::Scan,
+        detected_at: hashline_lists::now_rfc3339(),
+        platform: Some(format!("scan@{}", sink.host)),
+        file: hashline_report::FileInfo::from_hashes(
+            hashes,
+            path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            None,
+        ),
+        matches: matches.to_vec(),
+        ..Default::default()
+    };
+    let Some(reporting) = sink.reporting else {
+        let (report, _) = hashline_report::build(&detection, &sink.reporter, &sink.policy)
+            .context("a matched file without matches")?;
+        return Ok(report);
+    };
+    // Evidence is read again from disk: the scan hashed it streaming.
+    let media =
+        std::fs::read(path).ok().filter(|b| hashline_hash::digests(b).sha256 == hashes.digests.sha256);
+    match reporting.record(&detection, media.as_deref())?.context("a matched file without matches")? {
+        crate::reporting::Recorded::Queued(report, state) => {
+            if state == hashline_report::State::Review {
+                summary.reports_for_review += 1;
+            } else {
+                summary.reports_queued += 1;
+            }
+            Ok(*report)
+        }
+        crate::reporting::Recorded::Duplicate(report) => {
+            summary.reports_duplicate += 1;
+            Ok(*report)
+        }
+    }
 }
 
 pub fn run(args: ScanArgs, config: &Config) -> anyhow::Result<ExitCode> {

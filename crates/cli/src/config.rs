@@ -25,6 +25,51 @@ pub struct Config {
     /// Thresholds given to a new list whose import names none (`[lists]`: `pdq_distance`
     /// 31, `pdq_min_quality` 50).
     pub lists: Thresholds,
+    /// Folder for the outbox, evidence and audit log (`HASHLINE_DATA_DIR`). Without it, `scan`
+    /// writes report files only and the report commands have nothing to work on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Who reports (`[reporter]`: organisation, contact, country).
+    pub reporter: ReporterConfig,
+    /// Which matches are reported without review (`[policy]`).
+    pub policy: hashline_report::Policy,
+    /// Where reports are delivered (`[hotline]`; URL also from `HASHLINE_HOTLINE_URL`).
+    pub hotline: hashline_report::HotlineConfig,
+    /// Encrypted preservation of matched media (`[evidence]`).
+    pub evidence: hashline_report::EvidenceConfig,
+}
+
+/// `[reporter]`: the organisation named in every report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReporterConfig {
+    /// Organisation name.
+    pub organisation: String,
+    /// Contact e-mail or phone for the hotline's questions.
+    pub contact: String,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: String,
+}
+
+impl Default for ReporterConfig {
+    fn default() -> Self {
+        ReporterConfig {
+            organisation: "unconfigured (set [reporter] organisation)".into(),
+            contact: "unconfigured (set [reporter] contact)".into(),
+            country: "KH".into(),
+        }
+    }
+}
+
+impl ReporterConfig {
+    /// The report's reporter block.
+    pub fn to_reporter(&self) -> hashline_report::Reporter {
+        hashline_report::Reporter {
+            organisation: self.organisation.clone(),
+            contact: self.contact.clone(),
+            country: self.country.clone(),
+        }
+    }
 }
 
 /// `[scan]`.
@@ -75,6 +120,12 @@ impl Config {
         if let Some(v) = get("HASHLINE_STORE") {
             self.store = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("HASHLINE_DATA_DIR") {
+            self.data_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("HASHLINE_HOTLINE_URL") {
+            self.hotline.url = v;
+        }
         if let Some(v) = get("HASHLINE_OUT") {
             self.scan.out = PathBuf::from(v);
         }
@@ -109,6 +160,18 @@ impl Config {
         if self.lists.pdq_min_quality > 100 {
             bail!("lists.pdq_min_quality is {}: PDQ quality is 0–100", self.lists.pdq_min_quality);
         }
+        let c = &self.reporter.country;
+        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            bail!("reporter.country is {c:?}: use an ISO 3166-1 alpha-2 code such as \"KH\"");
+        }
+        if let Some(d) = self.policy.auto_report_pdq_distance {
+            if d > 255 {
+                bail!("policy.auto_report_pdq_distance is {d}: a PDQ distance is 0–255");
+            }
+        }
+        if self.evidence.retention_days == 0 {
+            bail!("evidence.retention_days must be at least 1 (default 365)");
+        }
         if self.limits.max_pixels == 0 || self.limits.max_side == 0 || self.limits.max_input_bytes == 0 {
             bail!("limits must be positive (max_pixels, max_side, max_input_bytes)");
         }
@@ -120,6 +183,15 @@ impl Config {
         flag.map(Path::to_path_buf).or_else(|| self.store.clone()).ok_or_else(|| {
             anyhow::anyhow!(
                 "no list store: give --store DIR, set HASHLINE_STORE, or set `store` in hashline.toml"
+            )
+        })
+    }
+
+    /// The data folder: the flag, else the configuration, else an error that says what to do.
+    pub fn data_dir(&self, flag: Option<&Path>) -> anyhow::Result<PathBuf> {
+        flag.map(Path::to_path_buf).or_else(|| self.data_dir.clone()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no data folder: give --data-dir DIR, set HASHLINE_DATA_DIR, or set `data_dir` in hashline.toml"
             )
         })
     }

@@ -4,10 +4,12 @@ mod cmd_demo;
 mod cmd_hash;
 mod cmd_lists;
 mod cmd_match;
+mod cmd_reports;
 mod cmd_scan;
 mod config;
 mod files;
 mod ordered;
+mod reporting;
 
 use std::process::ExitCode;
 
@@ -52,6 +54,18 @@ enum Command {
     /// Scan files against the store's lists: one report per matched file in --out, and
     /// summary.json. Exit status: 0 nothing matched, 1 matches found, 2 errors and no match.
     Scan(cmd_scan::ScanArgs),
+    /// Reports in the outbox: list, show, retry, export (JSON or NCMEC XML), stats, purge.
+    #[command(subcommand)]
+    Reports(cmd_reports::ReportsCommand),
+    /// Deliver the outbox to the hotline ([hotline] url), in order, with retries, until
+    /// SIGTERM/SIGINT (or, with --drain, until nothing is pending).
+    Reporter(cmd_reports::ReporterArgs),
+    /// Preserved evidence: keygen, list, hold, release, export.
+    #[command(subcommand)]
+    Evidence(cmd_reports::EvidenceCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(cmd_reports::AuditCommand),
     /// The whole chain on generated, benign pictures and synthetic lists, in about a second.
     Demo(cmd_demo::DemoArgs),
     /// Show the effective configuration (file, then environment overrides) as TOML.
@@ -62,14 +76,31 @@ enum Command {
     },
 }
 
+/// Logs go to standard error as structured text; `HASHLINE_LOG` (e.g. `debug`,
+/// `hashline_report=debug`) sets the filter, default `info`.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HASHLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_tracing();
     let result = config::Config::load(cli.config.as_deref()).and_then(|config| match cli.command {
         Command::Hash(args) => cmd_hash::run(args, &config),
         Command::Lists(cmd) => cmd_lists::run(cmd, &config),
         Command::Match(args) => cmd_match::run(args, &config),
         Command::Scan(args) => cmd_scan::run(args, &config),
         Command::Demo(args) => cmd_demo::run(args, &config),
+        Command::Reports(cmd) => cmd_reports::run_reports(cmd, &config),
+        Command::Reporter(args) => cmd_reports::run_reporter(args, &config),
+        Command::Evidence(cmd) => cmd_reports::run_evidence(cmd, &config),
+        Command::Audit(cmd) => cmd_reports::run_audit(cmd, &config),
         Command::Config { .. } => {
             print!("{}", config.to_toml()?);
             Ok(ExitCode::SUCCESS)

@@ -126,7 +126,7 @@ fn exit_codes_reports_and_summary_add_up() {
     let report_name = summary["reports"][0].as_str().unwrap();
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(r2.join(report_name)).unwrap()).unwrap();
-    assert_eq!(report["schema"], "hashline.scan-report/1");
+    assert_eq!(report["schema"], "hashline.report/1");
     assert_eq!(report["matches"][0]["list"], "l");
     assert!(report["file"]["sha256"].as_str().unwrap().len() == 64);
     #[cfg(unix)]

@@ -169,9 +169,11 @@ impl HotlineClient {
         if status.is_success() {
             return Attempt::Delivered;
         }
-        let after = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(v.to_str().ok()?));
-        let mut body = resp.text().await.unwrap_or_default();
-        body.truncate(body.floor_char_boundary(300));
+        let after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| parse_retry_after(v.to_str().ok()?));
+        let body: String = resp.text().await.unwrap_or_default().chars().take(300).collect();
         let reason = format!("HTTP {}: {}", status.as_u16(), body.trim());
         if status.as_u16() == 408 || status.as_u16() == 429 || status.is_server_error() {
             Attempt::Retry { reason, after }
@@ -320,7 +322,11 @@ impl Deliverer {
 
     /// Runs until `shutdown` resolves (or, with `drain`, until nothing is pending). An
     /// in-flight attempt is finished before returning, so its outcome is recorded.
-    pub async fn run(&self, drain: bool, shutdown: impl std::future::Future<Output = ()>) -> Result<(), OutboxError> {
+    pub async fn run(
+        &self,
+        drain: bool,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), OutboxError> {
         tokio::pin!(shutdown);
         loop {
             self.refresh_gauges().await?;

@@ -58,7 +58,9 @@ pub enum EvidenceError {
     #[error("evidence key {0}: expected 64 hex digits (a 256-bit key) per line")]
     BadKey(String),
     /// A blob was encrypted with a key that is no longer configured.
-    #[error("evidence {id} is encrypted with key {key_id}, which is not configured; add it back to the key file")]
+    #[error(
+        "evidence {id} is encrypted with key {key_id}, which is not configured; add it back to the key file"
+    )]
     UnknownKey {
         /// Evidence id.
         id: String,
@@ -117,7 +119,8 @@ impl Keyring {
             .enumerate()
         {
             let mut k = [0u8; 32];
-            hex::decode_to_slice(tok, &mut k).map_err(|_| EvidenceError::BadKey(format!("number {}", i + 1)))?;
+            hex::decode_to_slice(tok, &mut k)
+                .map_err(|_| EvidenceError::BadKey(format!("number {}", i + 1)))?;
             keys.push((key_id(&k), k));
         }
         if keys.is_empty() {
@@ -134,7 +137,9 @@ impl Keyring {
                     .map_err(|e| EvidenceError::Io { path: p.clone(), reason: e.to_string() })?;
                 Keyring::parse(&text)
             }
-            None => Keyring::parse(&std::env::var("HASHLINE_EVIDENCE_KEY").map_err(|_| EvidenceError::NoKey)?),
+            None => {
+                Keyring::parse(&std::env::var("HASHLINE_EVIDENCE_KEY").map_err(|_| EvidenceError::NoKey)?)
+            }
         }
     }
 
@@ -251,12 +256,18 @@ impl EvidenceStore {
             let until = it.retain_until.max(retain_until);
             conn.execute("UPDATE evidence SET retain_until=?2 WHERE id=?1", params![it.id, until])
                 .map_err(self.dberr())?;
-            return Ok(EvidenceRef { id: it.id, sha256: sha, key_id: it.key_id, retain_until: rfc3339(until) });
+            return Ok(EvidenceRef {
+                id: it.id,
+                sha256: sha,
+                key_id: it.key_id,
+                retain_until: rfc3339(until),
+            });
         }
         let id = random_id();
         let (kid, key) = &self.keys.keys[0];
         let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(|e| EvidenceError::Io { path: self.dir.clone(), reason: e.to_string() })?;
+        getrandom::fill(&mut nonce)
+            .map_err(|e| EvidenceError::Io { path: self.dir.clone(), reason: e.to_string() })?;
         let aad = format!("{id}\0{sha}");
         let ct = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key))
             .encrypt(Nonce::from_slice(&nonce), Payload { msg: bytes, aad: aad.as_bytes() })
@@ -288,7 +299,8 @@ impl EvidenceStore {
     /// Every item, oldest first.
     pub fn list(&self) -> Result<Vec<Item>, EvidenceError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let mut stmt = conn.prepare("SELECT * FROM evidence ORDER BY created_at, id").map_err(self.dberr())?;
+        let mut stmt =
+            conn.prepare("SELECT * FROM evidence ORDER BY created_at, id").map_err(self.dberr())?;
         let rows = stmt.query_map([], Self::item).map_err(self.dberr())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.dberr())
     }
@@ -315,7 +327,10 @@ impl EvidenceStore {
             .ok_or_else(|| EvidenceError::UnknownKey { id: id.into(), key_id: kid.into() })?;
         let aad = format!("{id}\0{}", it.sha256);
         let pt = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key))
-            .decrypt(Nonce::from_slice(&blob[MAGIC.len() + 16..head]), Payload { msg: &blob[head..], aad: aad.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(&blob[MAGIC.len() + 16..head]),
+                Payload { msg: &blob[head..], aad: aad.as_bytes() },
+            )
             .map_err(|_| EvidenceError::Integrity(id.into()))?;
         if hex::encode(Sha256::digest(&pt)) != it.sha256 {
             return Err(EvidenceError::Integrity(id.into()));
@@ -326,7 +341,12 @@ impl EvidenceStore {
     /// Places or releases a legal hold (audited).
     pub fn set_hold(&self, id: &str, hold: bool, actor: &str) -> Result<(), EvidenceError> {
         self.info(id)?;
-        self.audit.append(actor, if hold { "evidence.hold" } else { "evidence.release" }, id, Default::default())?;
+        self.audit.append(
+            actor,
+            if hold { "evidence.hold" } else { "evidence.release" },
+            id,
+            Default::default(),
+        )?;
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         conn.execute("UPDATE evidence SET legal_hold=?2 WHERE id=?1", params![id, i64::from(hold)])
             .map_err(self.dberr())?;

@@ -37,14 +37,16 @@ pub mod model;
 pub mod ncmec;
 pub mod outbox;
 pub mod policy;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use audit::{AuditError, AuditLog};
 pub use deliver::{Attempt, DeliverError, Deliverer, HotlineClient, HotlineConfig, Step};
 pub use evidence::{EvidenceConfig, EvidenceError, EvidenceStore, Keyring};
 pub use model::{
-    idempotency_key, random_id, schema, AgeGroup, Assessment, Channel, EvidenceRef, FileInfo, IndustryClass,
-    Incident, IpEvent, IwfCategory, LegalAssessment, MatchInfo, MediaType, Report, Reporter, Review, Uploader,
-    SCHEMA_ID,
+    idempotency_key, random_id, schema, AgeGroup, Assessment, Channel, EvidenceRef, FileInfo, Incident,
+    IndustryClass, IpEvent, IwfCategory, LegalAssessment, MatchInfo, MediaType, Report, Reporter, Review,
+    Uploader, SCHEMA_ID,
 };
 pub use ncmec::{export as ncmec_export, NcmecExport};
 pub use outbox::{Enqueued, Outbox, OutboxError, Row, State, Stats};

@@ -162,6 +162,41 @@ pub struct FileInfo {
     pub height: Option<u32>,
 }
 
+impl FileInfo {
+    /// The facts hashline computed for a file; `name` and `content_type` come from the
+    /// platform (or the scan) when known.
+    pub fn from_hashes(
+        h: &hashline_hash::FileHashes,
+        name: Option<String>,
+        content_type: Option<String>,
+    ) -> FileInfo {
+        use hashline_hash::PdqOutcome;
+        let mut f = FileInfo {
+            name,
+            size: h.bytes,
+            content_type,
+            md5: h.digests.md5_hex(),
+            sha1: h.digests.sha1_hex(),
+            sha256: h.digests.sha256_hex(),
+            ..FileInfo::default()
+        };
+        match &h.pdq {
+            PdqOutcome::Hashed { pdq, width, height, format } => {
+                f.pdq = Some(pdq.hash.to_hex());
+                f.pdq_quality = Some(pdq.quality);
+                f.width = Some(*width);
+                f.height = Some(*height);
+                if f.content_type.is_none() {
+                    f.content_type = Some(format!("image/{}", format.as_str()));
+                }
+            }
+            PdqOutcome::Skipped(reason) => f.pdq_skipped = Some((*reason).to_string()),
+            PdqOutcome::Failed { error, .. } => f.pdq_skipped = Some(error.to_string()),
+        }
+        f
+    }
+}
+
 /// One matched list entry with its provenance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

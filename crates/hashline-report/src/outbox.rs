@@ -327,8 +327,10 @@ impl Outbox {
     pub fn list(&self, state: Option<State>, limit: usize) -> Result<Vec<Row>, OutboxError> {
         let limit = limit.min(i64::MAX as usize) as i64;
         match state {
-            Some(s) => self
-                .query("SELECT * FROM reports WHERE state=?1 ORDER BY seq LIMIT ?2", params![s.as_str(), limit]),
+            Some(s) => self.query(
+                "SELECT * FROM reports WHERE state=?1 ORDER BY seq LIMIT ?2",
+                params![s.as_str(), limit],
+            ),
             None => self.query("SELECT * FROM reports ORDER BY seq LIMIT ?1", params![limit]),
         }
     }
@@ -338,8 +340,10 @@ impl Outbox {
         if id.len() < 8 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(OutboxError::NotFound(id.into()));
         }
-        let rows =
-            self.query("SELECT * FROM reports WHERE report_id LIKE ?1 || '%' LIMIT 2", params![id.to_lowercase()])?;
+        let rows = self.query(
+            "SELECT * FROM reports WHERE report_id LIKE ?1 || '%' LIMIT 2",
+            params![id.to_lowercase()],
+        )?;
         match rows.len() {
             1 => Ok(rows.into_iter().next().ok_or_else(|| OutboxError::NotFound(id.into()))?),
             _ => Err(OutboxError::NotFound(id.into())),
@@ -404,7 +408,12 @@ impl Outbox {
 
     /// An analyst confirms a report in review: it gets the analyst's assessment and joins the
     /// delivery queue.
-    pub fn confirm(&self, id: &str, analyst: &str, assessment: Option<Assessment>) -> Result<Row, OutboxError> {
+    pub fn confirm(
+        &self,
+        id: &str,
+        analyst: &str,
+        assessment: Option<Assessment>,
+    ) -> Result<Row, OutboxError> {
         let row = self.require(id, State::Review, "confirm")?;
         let mut report = row.report;
         report.review = Review::Confirmed { analyst: analyst.into(), at: hashline_lists::now_rfc3339() };
@@ -423,7 +432,10 @@ impl Outbox {
     /// An analyst dismisses a report in review as a false positive.
     pub fn dismiss(&self, id: &str, reason: &str) -> Result<Row, OutboxError> {
         let row = self.require(id, State::Review, "dismiss")?;
-        self.set("UPDATE reports SET state='dismissed', last_error=?2 WHERE seq=?1", params![row.seq, reason])?;
+        self.set(
+            "UPDATE reports SET state='dismissed', last_error=?2 WHERE seq=?1",
+            params![row.seq, reason],
+        )?;
         self.get(&row.report.report_id)
     }
 

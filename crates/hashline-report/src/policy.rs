@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
-    idempotency_key, random_id, AgeGroup, Assessment, Channel, FileInfo, IndustryClass, Incident, IwfCategory,
-    MatchInfo, MediaType, Report, Reporter, Review, Uploader, SCHEMA_ID,
+    idempotency_key, random_id, AgeGroup, Assessment, Channel, FileInfo, Incident, IndustryClass,
+    IwfCategory, MatchInfo, MediaType, Report, Reporter, Review, Uploader, SCHEMA_ID,
 };
 
 /// The reporting policy (`[policy]` in `hashline.toml`).
@@ -116,7 +116,11 @@ pub fn build(detection: &Detection, reporter: &Reporter, policy: &Policy) -> Opt
             reporter: reporter.clone(),
             incident: Incident {
                 upload_id: detection.upload_id.clone(),
-                detected_at: if detection.detected_at.is_empty() { now } else { detection.detected_at.clone() },
+                detected_at: if detection.detected_at.is_empty() {
+                    now
+                } else {
+                    detection.detected_at.clone()
+                },
                 uploaded_at: detection.uploaded_at.clone(),
                 platform: detection.platform.clone(),
                 source_url: detection.source_url.clone(),
@@ -208,7 +212,8 @@ mod tests {
         assert_eq!(a.industry_classification, Some(IndustryClass::A2));
         assert_eq!(a.iwf_category, Some(IwfCategory::C));
         assert_eq!(a.age_group, AgeGroup::Prepubescent);
-        let a = assess(&[m("a", "md5", 0, Some("IWF-B")), m("b", "md5", 0, Some("A1"))], &FileInfo::default());
+        let a =
+            assess(&[m("a", "md5", 0, Some("IWF-B")), m("b", "md5", 0, Some("A1"))], &FileInfo::default());
         assert_eq!(a.iwf_category, Some(IwfCategory::B), "an IWF label wins over the mapping");
         assert_eq!(a.media_type, MediaType::Other);
     }

@@ -2,90 +2,16 @@
 //! schedule: every report is accepted exactly once by idempotency key, in outbox order, the
 //! refused one is parked with its reason, and a parked report retried by hand is delivered.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State as AxState;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use hashline_report::testing::{Act, TestHotline};
 use hashline_report::*;
-
-/// What the hotline does with the next request.
-#[derive(Clone, Copy, Debug)]
-enum Act {
-    Accept,
-    Status(u16),
-    /// 429 with Retry-After: 1.
-    Throttle,
-    /// Takes the report, then never answers within the client's timeout.
-    AcceptThenHang,
-    /// Refuses with 400 when the report is the given upload.
-    RefuseUpload(&'static str),
-}
-
-#[derive(Default)]
-struct Hotline {
-    schedule: VecDeque<Act>,
-    /// Idempotency keys the hotline has accepted, in order, duplicates dropped.
-    accepted: Vec<String>,
-    /// Every request's key, duplicates included.
-    seen: Vec<String>,
-    bad_auth: usize,
-}
-
-async fn intake(AxState(h): AxState<Arc<Mutex<Hotline>>>, headers: HeaderMap, body: String) -> Response {
-    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let report: Report = match serde_json::from_str(&body) {
-        Ok(r) => r,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-    };
-    let act = {
-        let mut h = h.lock().unwrap();
-        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer test-token") {
-            h.bad_auth += 1;
-            return StatusCode::UNAUTHORIZED.into_response();
-        }
-        h.seen.push(key.clone());
-        let act = h.schedule.pop_front().unwrap_or(Act::Accept);
-        let accept = |h: &mut Hotline| {
-            if !h.accepted.contains(&key) {
-                h.accepted.push(key.clone());
-            }
-        };
-        match act {
-            Act::Accept | Act::AcceptThenHang => accept(&mut h),
-            Act::RefuseUpload(u) if report.incident.upload_id != u => accept(&mut h),
-            _ => {}
-        }
-        act
-    };
-    match act {
-        Act::Accept => (StatusCode::CREATED, "{}").into_response(),
-        Act::Status(s) => (StatusCode::from_u16(s).unwrap(), "try later").into_response(),
-        Act::Throttle => (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "slow down").into_response(),
-        Act::AcceptThenHang => {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            StatusCode::CREATED.into_response()
-        }
-        Act::RefuseUpload(u) if report.incident.upload_id == u => {
-            (StatusCode::BAD_REQUEST, "field incident.platform: unknown platform").into_response()
-        }
-        Act::RefuseUpload(_) => (StatusCode::CREATED, "{}").into_response(),
-    }
-}
-
-async fn start(schedule: Vec<Act>) -> (SocketAddr, Arc<Mutex<Hotline>>) {
-    let state = Arc::new(Mutex::new(Hotline { schedule: schedule.into(), ..Default::default() }));
-    let app = axum::Router::new().route("/reports", axum::routing::post(intake)).with_state(Arc::clone(&state));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (addr, state)
-}
 
 fn tmp() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("hashline-deliver-{}", random_id()));
@@ -121,19 +47,25 @@ fn enqueue(outbox: &Outbox, n: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_schedule_delivers_each_report_once_in_order_and_parks_refusals() {
-    let (addr, hotline) = start(vec![
-        Act::Status(500),
-        Act::Status(503),
-        Act::Throttle,
-        Act::Accept, // upload-0
-        Act::AcceptThenHang, // upload-1 taken but the answer is lost: retried, de-duplicated by key
-        Act::Status(408),
-        Act::Accept, // upload-1 again
-        Act::RefuseUpload("upload-2"),
-        Act::Status(502),
-        Act::Accept, // upload-3
-    ])
-    .await;
+    let hotline = TestHotline::start(
+        vec![
+            Act::Status(500),
+            Act::Status(503),
+            Act::Throttle,
+            Act::Accept, // upload-0
+            // upload-1 taken but the answer is lost: retried, de-duplicated by key.
+            Act::AcceptThenHang(Duration::from_secs(5)),
+            Act::Status(408),
+            Act::Accept, // upload-1 again
+            Act::RefuseUpload("upload-2".into()),
+            Act::Status(502),
+            Act::Accept, // upload-3
+        ],
+        Some("test-token"),
+    )
+    .await
+    .unwrap();
+    let addr = hotline.addr;
     let dir = tmp();
     let outbox = Arc::new(Outbox::open(&dir.join("outbox.db")).unwrap());
     let keys = enqueue(&outbox, 6);
@@ -153,22 +85,26 @@ async fn outage_schedule_delivers_each_report_once_in_order_and_parks_refusals()
         .expect("drained within a minute")
         .unwrap();
 
-    let h = hotline.lock().unwrap();
-    let expected: Vec<String> = keys.iter().enumerate().filter(|(i, _)| *i != 2).map(|(_, k)| k.clone()).collect();
-    assert_eq!(h.accepted, expected, "each report accepted once, in outbox order");
-    assert_eq!(h.bad_auth, 0);
-    assert!(h.seen.iter().filter(|k| **k == keys[1]).count() >= 2, "the lost answer was retried");
+    let expected: Vec<String> =
+        keys.iter().enumerate().filter(|(i, _)| *i != 2).map(|(_, k)| k.clone()).collect();
+    hotline.seen(|h| {
+        assert_eq!(h.accepted, expected, "each report accepted once, in outbox order");
+        assert_eq!(h.bad_auth, 0);
+        assert!(h.requests.iter().filter(|k| **k == keys[1]).count() >= 2, "the lost answer was retried");
+    });
     let stats = outbox.stats().unwrap();
     assert_eq!((stats.delivered, stats.parked, stats.pending), (5, 1, 0));
     let parked = outbox.list(Some(State::Parked), 10).unwrap();
     assert_eq!(parked[0].report.incident.upload_id, "upload-2");
-    assert!(parked[0].last_error.as_deref().unwrap().contains("HTTP 400: field incident.platform"), "{parked:?}");
-    drop(h);
+    assert!(
+        parked[0].last_error.as_deref().unwrap().contains("HTTP 400: field incident.platform"),
+        "{parked:?}"
+    );
 
     // The operator fixes the cause and retries by hand.
     outbox.retry(&parked[0].report.report_id).unwrap();
     worker.run(true, std::future::pending()).await.unwrap();
-    assert_eq!(hotline.lock().unwrap().accepted.last(), Some(&keys[2]));
+    assert_eq!(hotline.seen(|h| h.accepted.last().cloned()), Some(keys[2].clone()));
     assert_eq!(outbox.stats().unwrap().delivered, 6);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -197,11 +133,11 @@ async fn hotline_down_then_up_loses_nothing() {
     assert_eq!(head.attempts, 3);
     assert!(head.last_error.unwrap().contains("could not connect"));
     // The hotline comes up on that port.
-    let state = Arc::new(Mutex::new(Hotline::default()));
-    let app = axum::Router::new().route("/reports", axum::routing::post(intake)).with_state(Arc::clone(&state));
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    tokio::time::timeout(Duration::from_secs(30), worker.run(true, std::future::pending())).await.unwrap().unwrap();
-    assert_eq!(state.lock().unwrap().accepted, keys);
+    let hotline = TestHotline::start_on(addr, vec![], Some("test-token")).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), worker.run(true, std::future::pending()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hotline.seen(|h| h.accepted.clone()), keys);
     std::fs::remove_dir_all(&dir).unwrap();
 }

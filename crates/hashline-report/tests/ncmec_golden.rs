@@ -1,6 +1,8 @@
 //! Golden files pin the NCMEC XML: element order is part of NCMEC's contract (their XSD
 //! sequences), so any change must be deliberate. Bless with `HASHLINE_BLESS=1`.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::PathBuf;
@@ -15,8 +17,12 @@ fn check(name: &str, actual: &str) {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, actual).unwrap();
     }
-    let expected = std::fs::read_to_string(&p).unwrap_or_else(|_| panic!("missing golden file {}", p.display()));
-    assert_eq!(actual, expected, "{name} differs from the golden file (HASHLINE_BLESS=1 to accept a deliberate change)");
+    let expected =
+        std::fs::read_to_string(&p).unwrap_or_else(|_| panic!("missing golden file {}", p.display()));
+    assert_eq!(
+        actual, expected,
+        "{name} differs from the golden file (HASHLINE_BLESS=1 to accept a deliberate change)"
+    );
 }
 
 #[test]
@@ -70,21 +76,53 @@ fn in_xsd_order(emitted: &[String], xsd: &[&str]) {
 #[test]
 fn element_order_follows_the_xsd_sequences() {
     let report = [
-        "incidentSummary", "internetDetails", "lawEnforcement", "reporter", "personOrUserReported",
-        "intendedRecipient", "victim", "additionalInfo",
+        "incidentSummary",
+        "internetDetails",
+        "lawEnforcement",
+        "reporter",
+        "personOrUserReported",
+        "intendedRecipient",
+        "victim",
+        "additionalInfo",
     ];
     let summary = [
-        "incidentType", "platform", "escalateToHighPriority", "reportAnnotations", "incidentDateTime",
+        "incidentType",
+        "platform",
+        "escalateToHighPriority",
+        "reportAnnotations",
+        "incidentDateTime",
         "incidentDateTimeDescription",
     ];
     let person = [
-        "personOrUserReportedPerson", "vehicleDescription", "espIdentifier", "espService", "compromisedAccount",
-        "screenName", "displayName", "profileUrl", "profileBio", "ipCaptureEvent",
+        "personOrUserReportedPerson",
+        "vehicleDescription",
+        "espIdentifier",
+        "espService",
+        "compromisedAccount",
+        "screenName",
+        "displayName",
+        "profileUrl",
+        "profileBio",
+        "ipCaptureEvent",
     ];
     let file = [
-        "reportId", "fileId", "fileName", "originalFileName", "uploadedToEspTimestamp", "locationOfFile",
-        "fileViewedByEsp", "exifViewedByEsp", "publiclyAvailable", "fileRelevance", "fileAnnotations",
-        "industryClassification", "originalFileHash", "ipCaptureEvent", "deviceId", "details", "additionalInfo",
+        "reportId",
+        "fileId",
+        "fileName",
+        "originalFileName",
+        "uploadedToEspTimestamp",
+        "locationOfFile",
+        "fileViewedByEsp",
+        "exifViewedByEsp",
+        "publiclyAvailable",
+        "fileRelevance",
+        "fileAnnotations",
+        "industryClassification",
+        "originalFileHash",
+        "ipCaptureEvent",
+        "deviceId",
+        "details",
+        "additionalInfo",
     ];
     let ip = ["ipAddress", "eventName", "dateTime", "possibleProxy", "port"];
     for r in common::samples() {

@@ -1,10 +1,11 @@
 //! The committed JSON Schema is the one generated from the types, and an independent validator
 //! (Python `jsonschema`) accepts every report hashline makes and refuses broken ones.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 fn committed() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/hashline.report-1.schema.json")
@@ -21,51 +22,6 @@ fn committed_schema_is_current() {
         on_disk, generated,
         "the committed schema is stale: run `HASHLINE_BLESS=1 cargo test -p hashline-report --test schema` and commit it"
     );
-}
-
-/// Runs Python's jsonschema over `docs`; returns (valid, invalid-with-reason) per document.
-fn python_validate(docs: &[serde_json::Value]) -> Option<Vec<Result<(), String>>> {
-    let dir = std::env::temp_dir().join(format!("hashline-schema-{}", hashline_report::random_id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let docs_path = dir.join("docs.json");
-    std::fs::write(&docs_path, serde_json::to_vec(docs).unwrap()).unwrap();
-    let script = r#"
-import json, sys
-try:
-    import jsonschema
-except ImportError:
-    print("NO-JSONSCHEMA"); sys.exit(0)
-schema = json.load(open(sys.argv[1]))
-cls = jsonschema.validators.validator_for(schema)
-cls.check_schema(schema)
-v = cls(schema, format_checker=cls.FORMAT_CHECKER)
-for d in json.load(open(sys.argv[2])):
-    errs = sorted(v.iter_errors(d), key=lambda e: list(e.path))
-    print("OK" if not errs else "ERR " + errs[0].message.replace("\n", " "))
-"#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(committed())
-        .arg(&docs_path)
-        .output()
-        .expect("python3 runs");
-    std::fs::remove_dir_all(&dir).unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "python validator failed: {}", String::from_utf8_lossy(&out.stderr));
-    if text.trim() == "NO-JSONSCHEMA" {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install Python jsonschema (scripts/install-deps does)"
-        );
-        eprintln!("skipping: python3 has no jsonschema module (pip install jsonschema)");
-        return None;
-    }
-    Some(
-        text.lines()
-            .map(|l| if l == "OK" { Ok(()) } else { Err(l.trim_start_matches("ERR ").to_string()) })
-            .collect(),
-    )
 }
 
 #[test]
@@ -98,7 +54,7 @@ fn python_jsonschema_accepts_reports_and_refuses_broken_ones() {
     broken.push(b);
     let n_broken = broken.len();
     docs.extend(broken);
-    let Some(results) = python_validate(&docs) else { return };
+    let Some(results) = hashline_report::testing::validate_with_python(&docs) else { return };
     assert_eq!(results.len(), good + n_broken);
     for (i, r) in results[..good].iter().enumerate() {
         assert!(r.is_ok(), "sample {i} refused: {r:?}");

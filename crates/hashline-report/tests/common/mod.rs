@@ -1,10 +1,14 @@
 //! Fixed sample reports for the schema, golden-file and delivery tests (synthetic hashes only).
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use hashline_report::*;
 
 pub fn reporter() -> Reporter {
-    Reporter { organisation: "Example Platform Co.".into(), contact: "safety@example.org".into(), country: "KH".into() }
+    Reporter {
+        organisation: "Example Platform Co.".into(),
+        contact: "safety@example.org".into(),
+        country: "KH".into(),
+    }
 }
 
 pub fn list_match(entry: &str, signal: &str, distance: u32, class: Option<&str>) -> hashline_lists::Match {
@@ -32,7 +36,11 @@ pub fn detection(upload: &str, matches: Vec<hashline_lists::Match>) -> Detection
         uploader: Some(Uploader {
             account_id: Some("acct-42".into()),
             screen_name: Some("sample_user".into()),
-            ip: Some(IpEvent { address: "203.0.113.7".into(), event: "upload".into(), at: Some("2026-11-29T09:59:58Z".into()) }),
+            ip: Some(IpEvent {
+                address: "203.0.113.7".into(),
+                event: "upload".into(),
+                at: Some("2026-11-29T09:59:58Z".into()),
+            }),
         }),
         file: FileInfo {
             name: Some("holiday & friends.jpg".into()),
@@ -62,7 +70,10 @@ pub fn fixed(mut r: Report) -> Report {
 /// analyst-confirmed with a legal assessment and evidence.
 pub fn samples() -> Vec<Report> {
     let full = build(
-        &detection("upload-1", vec![list_match("e-1", "md5", 0, Some("A1")), list_match("e-2", "pdq", 12, Some("B2"))]),
+        &detection(
+            "upload-1",
+            vec![list_match("e-1", "md5", 0, Some("A1")), list_match("e-2", "pdq", 12, Some("B2"))],
+        ),
         &reporter(),
         &Policy::default(),
     )

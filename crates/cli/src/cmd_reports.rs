@@ -1,0 +1,458 @@
+//! `hashline reports`, `hashline reporter`, `hashline evidence`, `hashline audit`: the outbox,
+//! its delivery worker, the evidence store and the audit log, as an operator uses them.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use hashline_report::{Deliverer, Row, State};
+
+use crate::config::Config;
+use crate::reporting::Reporting;
+
+/// `--data-dir`.
+#[derive(Args, Debug, Clone)]
+pub struct DataDirArg {
+    /// Data folder with the outbox, evidence and audit log (default `data_dir` of the
+    /// configuration, or HASHLINE_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataDirArg {
+    fn open(&self, config: &Config) -> anyhow::Result<Reporting> {
+        let dir = config.data_dir(self.data_dir.as_deref())?;
+        Reporting::open(config, &dir)
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum StateArg {
+    Pending,
+    Review,
+    Delivered,
+    Parked,
+    Dismissed,
+}
+
+impl From<StateArg> for State {
+    fn from(s: StateArg) -> State {
+        match s {
+            StateArg::Pending => State::Pending,
+            StateArg::Review => State::Review,
+            StateArg::Delivered => State::Delivered,
+            StateArg::Parked => State::Parked,
+            StateArg::Dismissed => State::Dismissed,
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// The report as committed (`hashline.report/1`).
+    Json,
+    /// NCMEC CyberTipline `<report>` and `<fileDetails>` documents.
+    NcmecXml,
+}
+
+/// `hashline reports ...`
+#[derive(Subcommand, Debug)]
+pub enum ReportsCommand {
+    /// One line per report: id, state, attempts, age, matches, last error (no hashes).
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Only reports in this state.
+        #[arg(long, value_enum)]
+        state: Option<StateArg>,
+        /// At most this many, oldest first.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one report (JSON). Audited.
+    Show {
+        /// Report id (or a unique prefix of 8+ hex digits).
+        id: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Put a parked report back in the delivery queue.
+    Retry {
+        /// Report id (or a unique prefix of 8+ hex digits).
+        id: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Export one report as JSON or NCMEC XML. Audited.
+    Export {
+        /// Report id (or a unique prefix of 8+ hex digits).
+        id: String,
+        #[command(flatten)]
+        data: DataDirArg,
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+        /// Folder to write into (ID.json, or ID.report.xml and ID.fileDetails.xml); default:
+        /// standard output for JSON, the current folder for XML.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Counts by state and the age of the oldest pending report.
+    Stats {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Retention: delete delivered and dismissed reports and evidence older than
+    /// `evidence.retention_days` (evidence under legal hold is kept). Audited.
+    Purge {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Print the JSON Schema of `hashline.report/1`.
+    Schema,
+}
+
+/// `hashline evidence ...`
+#[derive(Subcommand, Debug)]
+pub enum EvidenceCommand {
+    /// Print a new random 256-bit key (64 hex digits) for the key file.
+    Keygen,
+    /// One line per preserved item: id, size, key id, retention, hold (no hashes).
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Place a legal hold: the item is kept past its retention until released. Audited.
+    Hold {
+        id: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Release a legal hold. Audited.
+    Release {
+        id: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Decrypt one item to a file (for law enforcement). Audited with the reason.
+    Export {
+        id: String,
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Where to write the bytes (created owner-only; never standard output).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Why (recorded in the audit log), e.g. a case or request number.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+/// `hashline audit ...`
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the hash chain of the audit log; prints the head hash to record elsewhere.
+    Verify {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+}
+
+/// `hashline reporter`.
+#[derive(Args, Debug)]
+pub struct ReporterArgs {
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// Exit once nothing is pending (parked and review reports do not count) instead of
+    /// waiting for new reports.
+    #[arg(long)]
+    pub drain: bool,
+}
+
+fn actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+fn age(created: i64) -> String {
+    let s = (hashline_report::outbox::unix_now() - created).max(0) as u64;
+    humanize(s)
+}
+
+fn humanize(s: u64) -> String {
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+fn summary_line(r: &Row) -> serde_json::Value {
+    serde_json::json!({
+        "report_id": r.report.report_id,
+        "state": r.state,
+        "attempts": r.attempts,
+        "created_at": r.created_at,
+        "upload_id": r.report.incident.upload_id,
+        "matches": r.report.matches.iter().map(|m| format!("{}/{}", m.list, m.entry_id)).collect::<Vec<_>>(),
+        "review": r.report.review,
+        "last_error": r.last_error,
+    })
+}
+
+fn audit(rep: &Reporting, action: &str, target: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+    let detail = match detail {
+        serde_json::Value::Object(m) => m,
+        _ => Default::default(),
+    };
+    rep.audit.append(&actor(), action, target, detail)?;
+    Ok(())
+}
+
+pub fn run_reports(cmd: ReportsCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        ReportsCommand::List { data, state, limit, json } => {
+            let rep = data.open(config)?;
+            let rows = rep.outbox.list(state.map(Into::into), limit)?;
+            if json {
+                for r in &rows {
+                    writeln!(out, "{}", summary_line(r))?;
+                }
+            } else {
+                writeln!(
+                    out,
+                    "{:<32}  {:<9}  {:>8}  {:>5}  {:<40}  last error",
+                    "report", "state", "attempts", "age", "matches"
+                )?;
+                for r in &rows {
+                    let matches: Vec<String> =
+                        r.report.matches.iter().map(|m| format!("{}/{}", m.list, m.entry_id)).collect();
+                    writeln!(
+                        out,
+                        "{:<32}  {:<9}  {:>8}  {:>5}  {:<40}  {}",
+                        r.report.report_id,
+                        r.state,
+                        r.attempts,
+                        age(r.created_at),
+                        matches.join(","),
+                        r.last_error.as_deref().unwrap_or("")
+                    )?;
+                }
+            }
+        }
+        ReportsCommand::Show { id, data } => {
+            let rep = data.open(config)?;
+            let row = rep.outbox.get(&id)?;
+            audit(&rep, "report.view", &row.report.report_id, serde_json::json!({}))?;
+            serde_json::to_writer_pretty(&mut out, &row.report)?;
+            writeln!(out)?;
+        }
+        ReportsCommand::Retry { id, data } => {
+            let rep = data.open(config)?;
+            let row = rep.outbox.retry(&id)?;
+            audit(&rep, "report.retry", &row.report.report_id, serde_json::json!({}))?;
+            writeln!(
+                out,
+                "report {} is pending again; `hashline reporter` will deliver it",
+                row.report.report_id
+            )?;
+        }
+        ReportsCommand::Export { id, data, format, out: dir } => {
+            let rep = data.open(config)?;
+            let row = rep.outbox.get(&id)?;
+            let rid = row.report.report_id.clone();
+            audit(
+                &rep,
+                "report.export",
+                &rid,
+                serde_json::json!({"format": format!("{format:?}").to_lowercase()}),
+            )?;
+            match (format, dir) {
+                (ExportFormat::Json, None) => {
+                    serde_json::to_writer_pretty(&mut out, &row.report)?;
+                    writeln!(out)?;
+                }
+                (ExportFormat::Json, Some(dir)) => {
+                    write_private(
+                        &dir.join(format!("{rid}.json")),
+                        &serde_json::to_vec_pretty(&row.report)?,
+                    )?;
+                }
+                (ExportFormat::NcmecXml, dir) => {
+                    let dir = dir.unwrap_or_else(|| PathBuf::from("."));
+                    let x = hashline_report::ncmec_export(&row.report);
+                    let a = dir.join(format!("{rid}.report.xml"));
+                    let b = dir.join(format!("{rid}.fileDetails.xml"));
+                    write_private(&a, x.report.as_bytes())?;
+                    write_private(&b, x.file_details.as_bytes())?;
+                    writeln!(out, "{}\n{}", a.display(), b.display())?;
+                }
+            }
+        }
+        ReportsCommand::Stats { data } => {
+            let rep = data.open(config)?;
+            let s = rep.outbox.stats()?;
+            let mut v = serde_json::to_value(&s)?;
+            v["oldest_pending_age_s"] =
+                s.oldest_pending_at.map(|t| (hashline_report::outbox::unix_now() - t).max(0)).into();
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+        ReportsCommand::Purge { data } => {
+            let rep = data.open(config)?;
+            let now = hashline_report::outbox::unix_now();
+            let before = now - i64::from(config.evidence.retention_days) * 86_400;
+            let reports = rep.outbox.purge(before)?;
+            let evidence = match &rep.evidence {
+                Some(ev) => ev.purge(now, &actor())?.len(),
+                None => 0,
+            };
+            audit(
+                &rep,
+                "retention.purge",
+                "",
+                serde_json::json!({"reports": reports, "evidence": evidence}),
+            )?;
+            writeln!(
+                out,
+                "deleted {reports} delivered/dismissed reports and {evidence} evidence items past retention"
+            )?;
+        }
+        ReportsCommand::Schema => {
+            serde_json::to_writer_pretty(&mut out, &hashline_report::schema())?;
+            writeln!(out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f =
+        opts.open(path).with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+pub fn run_evidence(cmd: EvidenceCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let store = |data: &DataDirArg| -> anyhow::Result<Reporting> {
+        // Evidence commands need the key; say so rather than open without it.
+        let rep = data.open(config)?;
+        if rep.evidence.is_none() {
+            bail!("no evidence store: configure a key ([evidence] key_file or HASHLINE_EVIDENCE_KEY)");
+        }
+        Ok(rep)
+    };
+    match cmd {
+        EvidenceCommand::Keygen => writeln!(out, "{}", hashline_report::Keyring::generate())?,
+        EvidenceCommand::List { data } => {
+            let rep = store(&data)?;
+            let Some(ev) = &rep.evidence else { unreachable!("checked above") };
+            for it in ev.list()? {
+                writeln!(
+                    out,
+                    "{}  {:>10} bytes  key {}  retain until {}{}",
+                    it.id,
+                    it.size,
+                    it.key_id,
+                    humantime::format_rfc3339_seconds(
+                        std::time::UNIX_EPOCH + std::time::Duration::from_secs(it.retain_until.max(0) as u64)
+                    ),
+                    if it.legal_hold { "  LEGAL HOLD" } else { "" }
+                )?;
+            }
+        }
+        EvidenceCommand::Hold { id, data } => {
+            let rep = store(&data)?;
+            let Some(ev) = &rep.evidence else { unreachable!("checked above") };
+            ev.set_hold(&id, true, &actor())?;
+            writeln!(out, "evidence {id} is under legal hold")?;
+        }
+        EvidenceCommand::Release { id, data } => {
+            let rep = store(&data)?;
+            let Some(ev) = &rep.evidence else { unreachable!("checked above") };
+            ev.set_hold(&id, false, &actor())?;
+            writeln!(out, "legal hold on evidence {id} released; normal retention applies")?;
+        }
+        EvidenceCommand::Export { id, data, out: path, reason } => {
+            let rep = store(&data)?;
+            let Some(ev) = &rep.evidence else { unreachable!("checked above") };
+            let bytes = ev.read(&id, &actor(), &format!("export: {reason}"))?;
+            write_private(&path, &bytes)?;
+            writeln!(out, "wrote {} bytes to {}", bytes.len(), path.display())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_audit(cmd: AuditCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCommand::Verify { data } => {
+            let dir = config.data_dir(data.data_dir.as_deref())?;
+            match hashline_report::audit::verify(&dir.join("audit.log")) {
+                Ok((n, head)) => {
+                    println!("audit log intact: {n} records; head {head}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("hashline: {e}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+    }
+}
+
+pub fn run_reporter(args: ReporterArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let rep = args.data.open(config)?;
+    let worker = Deliverer::new(std::sync::Arc::clone(&rep.outbox), &config.hotline)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async {
+        tracing::info!(outbox = %rep.outbox.path().display(), "reporter started");
+        worker.run(args.drain, shutdown_signal()).await
+    })?;
+    tracing::info!("reporter stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
