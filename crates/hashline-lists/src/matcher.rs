@@ -180,6 +180,16 @@ impl ListSet {
         self.lists.iter().map(|l| (l.manifest.name.clone(), l.manifest.version)).collect()
     }
 
+    /// The manifest of every list in the snapshot, with its entries in force by signal type
+    /// (no hash values): what `/v1/lists` and the list metrics show.
+    pub fn summaries(&self) -> Vec<(&Manifest, std::collections::BTreeMap<String, usize>)> {
+        let mut counts = vec![std::collections::BTreeMap::new(); self.lists.len()];
+        for (li, e) in &self.entries {
+            *counts[*li as usize].entry(e.signal.to_string()).or_insert(0) += 1;
+        }
+        self.lists.iter().map(|l| &l.manifest).zip(counts).collect()
+    }
+
     /// Active entries that can match (digests and PDQ).
     pub fn len(&self) -> usize {
         self.entries.len()

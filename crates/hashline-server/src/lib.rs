@@ -1,0 +1,461 @@
+//! hashline over HTTP: `/healthz`, `/readyz`, `/metrics`, and the match API for platforms —
+//! `POST /v1/match` (hash-only lookup), `POST /v1/hash` (media in, hashes and matches out),
+//! `GET /v1/lists` — behind API tokens, each limited to the lists it may see and to a request
+//! rate, every call counted and audited (never with hash values). The OpenAPI document is
+//! generated from this code ([`openapi`]) and served at `/v1/openapi.json`.
+//!
+//! The router is built by [`app`], so tests drive it without a socket:
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use tower::ServiceExt;
+//! let dir = std::env::temp_dir().join(format!("hashline-doc-{}", hashline_report::random_id()));
+//! let state = hashline_server::AppState::open(
+//!     hashline_lists::Store::open(&dir.join("store")).unwrap(),
+//!     &dir.join("data"),
+//!     hashline_server::ServerConfig::default(),
+//! )
+//! .unwrap();
+//! let app = hashline_server::app(std::sync::Arc::new(state));
+//! let resp = app
+//!     .oneshot(axum::http::Request::get("/v1/lists").body(axum::body::Body::empty()).unwrap())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(resp.status(), 401, "no token, no answer");
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! # });
+//! ```
+
+pub mod api;
+pub mod error;
+pub mod tokens;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hashline_hash::{FileHashes, HashOptions, PdqOutcome};
+use hashline_lists::{LiveLists, Query, Store};
+use hashline_report::AuditLog;
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+pub use error::ApiError;
+pub use tokens::{Scope, TokenRecord, TokenStore};
+
+/// `[server]` in `hashline.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on (default `127.0.0.1:8080`; put TLS in front, e.g. a reverse proxy).
+    pub listen: String,
+    /// Most hashes in one `/v1/match` request (default 1000).
+    pub max_batch: usize,
+    /// Largest `/v1/hash` body in bytes (default 64 MiB).
+    pub max_body_bytes: usize,
+    /// Requests per second per token, unless the token sets its own (default 50).
+    pub rate_per_s: u32,
+    /// Burst allowance per token (default 100 requests).
+    pub burst: u32,
+    /// Most CPU jobs (hash or match) queued or running at once (default 4 per pool thread);
+    /// requests beyond wait for a slot.
+    pub max_cpu_jobs: usize,
+    /// Threads for decoding and matching (default: all cores).
+    pub threads: usize,
+    /// How often to check the store for new list versions, in seconds (default 30).
+    pub reload_every_s: u64,
+    /// Decoding options for `/v1/hash` (mode and limits; dihedral is per request).
+    #[serde(skip)]
+    pub hash: HashOptions,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            max_batch: 1000,
+            max_body_bytes: 64 << 20,
+            rate_per_s: 50,
+            burst: 100,
+            max_cpu_jobs: 0,
+            threads: 0,
+            reload_every_s: 30,
+            hash: HashOptions::default(),
+        }
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Lists failed to load.
+    #[error(transparent)]
+    Lists(#[from] hashline_lists::StoreError),
+    /// The token file failed.
+    #[error(transparent)]
+    Tokens(#[from] tokens::TokenError),
+    /// The audit log failed.
+    #[error(transparent)]
+    Audit(#[from] hashline_report::AuditError),
+    /// The CPU pool could not start.
+    #[error("starting the CPU pool: {0}")]
+    Pool(String),
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The lists in force (hot-reloaded).
+    pub lists: Arc<LiveLists>,
+    /// API tokens.
+    pub tokens: TokenStore,
+    /// The audit log.
+    pub audit: Arc<AuditLog>,
+    /// Configuration.
+    pub config: ServerConfig,
+    pool: rayon::ThreadPool,
+    cpu_slots: tokio::sync::Semaphore,
+    buckets: Mutex<HashMap<String, Bucket>>,
+    list_metrics_for: Mutex<Option<std::time::SystemTime>>,
+}
+
+impl AppState {
+    /// Loads the lists from `store` and opens `tokens.json` and the audit log in `data_dir`.
+    pub fn open(store: Store, data_dir: &Path, config: ServerConfig) -> Result<AppState, ServerError> {
+        let threads = if config.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            config.threads
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("hashline-cpu-{i}"))
+            .build()
+            .map_err(|e| ServerError::Pool(e.to_string()))?;
+        let slots = if config.max_cpu_jobs == 0 { threads * 4 } else { config.max_cpu_jobs };
+        Ok(AppState {
+            lists: Arc::new(LiveLists::open(store)?),
+            tokens: TokenStore::open(&data_dir.join("tokens.json"))?,
+            audit: Arc::new(AuditLog::open(data_dir)?),
+            config,
+            pool,
+            cpu_slots: tokio::sync::Semaphore::new(slots),
+            buckets: Mutex::new(HashMap::new()),
+            list_metrics_for: Mutex::new(None),
+        })
+    }
+
+    /// Runs CPU work on the bounded pool; waits for a slot when the pool is saturated.
+    pub async fn cpu<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _permit = self.cpu_slots.acquire().await.map_err(|_| ApiError::internal("CPU pool closed"))?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(r);
+        });
+        match rx.await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) => Err(ApiError::internal("a CPU job panicked")),
+            Err(_) => Err(ApiError::internal("a CPU job was dropped")),
+        }
+    }
+
+    /// Writes an audit record for a call (off the async threads: it syncs to disk).
+    pub async fn audit(
+        &self,
+        caller: &Caller,
+        action: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let audit = Arc::clone(&self.audit);
+        let actor = format!("token:{}", caller.token.name);
+        let action = action.to_string();
+        let detail = match detail {
+            serde_json::Value::Object(m) => m,
+            _ => Default::default(),
+        };
+        tokio::task::spawn_blocking(move || audit.append(&actor, &action, "", detail))
+            .await
+            .map_err(|_| ApiError::internal("audit task failed"))?
+            .map_err(|e| ApiError::internal(&e.to_string()))?;
+        Ok(())
+    }
+
+    /// Takes one request from `name`'s bucket; the seconds to wait when empty.
+    fn take(&self, name: &str, rate: u32) -> Result<(), u64> {
+        let rate = f64::from(rate.max(1));
+        let burst = f64::from(self.config.burst.max(1)).max(rate);
+        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let bucket = b.entry(name.to_string()).or_insert(Bucket { tokens: burst, at: now });
+        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - bucket.tokens) / rate).ceil() as u64)
+        }
+    }
+
+    fn update_list_metrics(&self) {
+        let set = self.lists.snapshot();
+        let mut last = self.list_metrics_for.lock().unwrap_or_else(|p| p.into_inner());
+        if *last == Some(set.built_at) {
+            return;
+        }
+        let m = hashline_metrics::global();
+        m.list_entries.reset();
+        m.list_version.reset();
+        m.list_updated_timestamp_seconds.reset();
+        for (manifest, counts) in set.summaries() {
+            m.list_version.with_label_values(&[manifest.name.as_str()]).set(manifest.version as i64);
+            if let Ok(t) = humantime_rfc3339(&manifest.fetched_at) {
+                m.list_updated_timestamp_seconds.with_label_values(&[manifest.name.as_str()]).set(t);
+            }
+            for (signal, n) in counts {
+                m.list_entries.with_label_values(&[manifest.name.as_str(), signal.as_str()]).set(n as i64);
+            }
+        }
+        m.lists_loaded.set(1);
+        *last = Some(set.built_at);
+    }
+}
+
+fn humantime_rfc3339(s: &str) -> Result<i64, ()> {
+    let t = humantime::parse_rfc3339(s).map_err(|_| ())?;
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).map_err(|_| ())
+}
+
+/// The hashes of a file as a match query.
+pub fn query_of(h: &FileHashes) -> Query {
+    let mut q = Query {
+        md5: Some(h.digests.md5),
+        sha1: Some(h.digests.sha1),
+        sha256: Some(h.digests.sha256),
+        ..Query::default()
+    };
+    if let PdqOutcome::Hashed { pdq, .. } = &h.pdq {
+        q.pdq = Some((pdq.hash, pdq.quality));
+        q.pdq_dihedral = pdq.dihedral;
+    }
+    q
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Its token's record.
+    pub token: TokenRecord,
+}
+
+/// Where the auth extractor leaves the token name for the metrics middleware.
+#[derive(Clone, Default)]
+struct TokenSlot(Arc<Mutex<Option<String>>>);
+
+fn authenticate(parts: &Parts, state: &AppState) -> Result<TokenRecord, ApiError> {
+    let presented = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(ApiError::unauthorized)?;
+    let token = state.tokens.verify(presented).ok_or_else(ApiError::unauthorized)?;
+    if let Some(slot) = parts.extensions.get::<TokenSlot>() {
+        *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(token.name.clone());
+    }
+    if let Err(wait) = state.take(&token.name, token.rate_per_s.unwrap_or(state.config.rate_per_s)) {
+        hashline_metrics::global().api_rate_limited_total.with_label_values(&[token.name.as_str()]).inc();
+        return Err(ApiError::rate_limited(wait));
+    }
+    Ok(token)
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let token = authenticate(parts, state)?;
+        if token.scope != Scope::Match {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this token may only read /metrics; create a match token for the API".into(),
+            ));
+        }
+        Ok(Caller { token })
+    }
+}
+
+/// A caller allowed to read `/metrics` (a token with scope `metrics`).
+pub struct MetricsReader;
+
+impl FromRequestParts<Arc<AppState>> for MetricsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        match authenticate(parts, state)?.scope {
+            Scope::Metrics => Ok(MetricsReader),
+            Scope::Match => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "metrics need a token made with `hashline tokens create --scope metrics`".into(),
+            )),
+        }
+    }
+}
+
+/// Counts every call by token, endpoint and status class, and times it.
+async fn track(req: Request, next: Next) -> Response {
+    let endpoint = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| match p.as_str() {
+        "/v1/match" => "match",
+        "/v1/hash" => "hash",
+        "/v1/lists" => "lists",
+        "/v1/openapi.json" => "openapi",
+        "/metrics" => "metrics",
+        _ => "other",
+    });
+    let slot = TokenSlot::default();
+    let mut req = req;
+    req.extensions_mut().insert(slot.clone());
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    let m = hashline_metrics::global();
+    m.api_request_duration_seconds.with_label_values(&[endpoint]).observe(started.elapsed().as_secs_f64());
+    let token =
+        slot.0.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or_else(|| "anonymous".into());
+    let status = match resp.status().as_u16() {
+        200..=299 => "2xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    };
+    m.api_requests_total.with_label_values(&[token.as_str(), endpoint, status]).inc();
+    resp
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.lists.snapshot().versions().is_empty() {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready: no lists in the store\n").into_response()
+    } else {
+        "ready\n".into_response()
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>, _reader: MetricsReader) -> Response {
+    state.update_list_metrics();
+    ([(header::CONTENT_TYPE, hashline_metrics::CONTENT_TYPE)], hashline_metrics::global().render())
+        .into_response()
+}
+
+async fn openapi_json(_caller: Caller) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_string()).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /v1/openapi.json".into())
+}
+
+/// Bearer-token security scheme.
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("hl_ token").build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "hashline match API",
+        description = "Match hashes (PDQ, MD5, SHA-1, SHA-256) or media against the known-hash lists a hotline \
+            holds. Every request needs `Authorization: Bearer <token>`; a token sees only the lists it was \
+            granted. Errors are JSON with a stable code.",
+        license(name = "Apache-2.0")
+    ),
+    paths(api::post_match, api::post_hash, api::get_lists),
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
+    modifiers(&Security),
+    tags((name = "match", description = "Hash matching"))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    doc
+}
+
+/// The OpenAPI document as pretty JSON (what `/v1/openapi.json` serves and `docs/` holds).
+pub fn openapi_string() -> String {
+    openapi().to_pretty_json().unwrap_or_default() + "\n"
+}
+
+/// The router.
+pub fn app(state: Arc<AppState>) -> Router {
+    let match_limit = state.config.max_batch.saturating_mul(100).saturating_add(64 << 10);
+    let api = Router::new()
+        .route("/v1/match", post(api::post_match).layer(DefaultBodyLimit::max(match_limit)))
+        .route("/v1/hash", post(api::post_hash).layer(DefaultBodyLimit::max(state.config.max_body_bytes)))
+        .route("/v1/lists", get(api::get_lists))
+        .route("/v1/openapi.json", get(openapi_json))
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn(track));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(api)
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, reloading lists every `reload_every_s`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let _watch = state.lists.watch(Duration::from_secs(state.config.reload_every_s.max(1)), |e| {
+        tracing::error!(error = %e, "list reload failed; the lists loaded before stay in force");
+    });
+    state.update_list_metrics();
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_to_unix() {
+        assert_eq!(super::humantime_rfc3339("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(super::humantime_rfc3339("2026-11-29T10:00:00Z"), Ok(1_795_946_400));
+        assert!(super::humantime_rfc3339("yesterday").is_err());
+    }
+}
