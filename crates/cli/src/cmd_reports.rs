@@ -173,7 +173,8 @@ pub struct ReporterArgs {
     pub drain: bool,
 }
 
-fn actor() -> String {
+/// Who runs this command, for the audit log.
+pub fn actor() -> String {
     format!(
         "cli:{}",
         std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())

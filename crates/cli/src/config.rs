@@ -37,6 +37,8 @@ pub struct Config {
     pub hotline: hashline_report::HotlineConfig,
     /// Encrypted preservation of matched media (`[evidence]`).
     pub evidence: hashline_report::EvidenceConfig,
+    /// `hashline serve` (`[server]`: listen, max_batch, max_body_bytes, rate_per_s, burst, ...).
+    pub server: hashline_server::ServerConfig,
 }
 
 /// `[reporter]`: the organisation named in every report.
@@ -123,6 +125,9 @@ impl Config {
         if let Some(v) = get("HASHLINE_DATA_DIR") {
             self.data_dir = Some(PathBuf::from(v));
         }
+        if let Some(v) = get("HASHLINE_LISTEN") {
+            self.server.listen = v;
+        }
         if let Some(v) = get("HASHLINE_HOTLINE_URL") {
             self.hotline.url = v;
         }
@@ -168,6 +173,9 @@ impl Config {
             if d > 255 {
                 bail!("policy.auto_report_pdq_distance is {d}: a PDQ distance is 0–255");
             }
+        }
+        if self.server.max_batch == 0 || self.server.max_body_bytes == 0 || self.server.rate_per_s == 0 {
+            bail!("server.max_batch, server.max_body_bytes and server.rate_per_s must be positive");
         }
         if self.evidence.retention_days == 0 {
             bail!("evidence.retention_days must be at least 1 (default 365)");

@@ -6,6 +6,7 @@ mod cmd_lists;
 mod cmd_match;
 mod cmd_reports;
 mod cmd_scan;
+mod cmd_serve;
 mod config;
 mod files;
 mod ordered;
@@ -66,6 +67,11 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(cmd_reports::AuditCommand),
+    /// Serve the match API (/v1/match, /v1/hash, /v1/lists), /metrics and health probes.
+    Serve(cmd_serve::ServeArgs),
+    /// API tokens for the match API: create, list, revoke.
+    #[command(subcommand)]
+    Tokens(cmd_serve::TokensCommand),
     /// The whole chain on generated, benign pictures and synthetic lists, in about a second.
     Demo(cmd_demo::DemoArgs),
     /// Show the effective configuration (file, then environment overrides) as TOML.
@@ -101,6 +107,8 @@ fn main() -> ExitCode {
         Command::Reporter(args) => cmd_reports::run_reporter(args, &config),
         Command::Evidence(cmd) => cmd_reports::run_evidence(cmd, &config),
         Command::Audit(cmd) => cmd_reports::run_audit(cmd, &config),
+        Command::Serve(args) => cmd_serve::run_serve(args, &config),
+        Command::Tokens(cmd) => cmd_serve::run_tokens(cmd, &config),
         Command::Config { .. } => {
             print!("{}", config.to_toml()?);
             Ok(ExitCode::SUCCESS)

@@ -19,7 +19,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// A stable code: `malformed_json`, `malformed_hex`, `wrong_length`, `empty_batch`,
     /// `batch_too_large`, `body_too_large`, `unsupported_media_type`, `empty_body`,
-    /// `bad_query`, `unauthorized`, `forbidden`, `rate_limited`, `not_found`, `internal`.
+    /// `bad_query`, `unauthorized`, `forbidden`, `rate_limited`, `not_found`, `method_not_allowed`,
+    /// `internal`.
     pub code: String,
     /// A sentence saying what to change.
     pub message: String,

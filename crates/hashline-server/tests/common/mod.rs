@@ -47,7 +47,7 @@ pub fn import(store: &Store, name: &str, lines: &str) {
 
 pub fn fixture_with(config: ServerConfig, pdq: Option<&str>) -> Fixture {
     let dir = std::env::temp_dir().join(format!("hashline-server-{}", hashline_report::random_id()));
-    let store = Store::open(&dir.join("store")).unwrap();
+    let store = Store::open(dir.join("store")).unwrap();
     let mut a = format!("md5 {MD5_A}\n");
     if let Some(p) = pdq {
         a.push_str(&format!("pdq {p}\n"));
@@ -69,7 +69,7 @@ pub fn fixture() -> Fixture {
 pub fn png(w: u32, h: u32, seed: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         let v = ((x * 7 + y * 3 + seed * 11) % 256) as u8;
-        let band = if (x / 16 + y / 16 + seed) % 2 == 0 { 200 } else { 40 };
+        let band = if (x / 16 + y / 16 + seed).is_multiple_of(2) { 200 } else { 40 };
         image::Rgb([v, band, 255 - v])
     });
     let mut out = std::io::Cursor::new(Vec::new());

@@ -1,0 +1,149 @@
+//! `hashline serve` (the match API and probes) and `hashline tokens` (its API tokens).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use hashline_server::{AppState, Scope};
+
+use crate::cmd_lists::StoreArg;
+use crate::cmd_reports::DataDirArg;
+use crate::config::Config;
+
+/// `hashline serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    #[command(flatten)]
+    pub data: DataDirArg,
+    /// Address to listen on (default `server.listen`, 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum ScopeArg {
+    /// The match API.
+    Match,
+    /// Scraping /metrics only.
+    Metrics,
+}
+
+/// `hashline tokens ...`
+#[derive(Subcommand, Debug)]
+pub enum TokensCommand {
+    /// Make a token and print it once (it is stored hashed and cannot be shown again).
+    Create {
+        /// The platform (or scraper) the token is for; it names the token in metrics and the
+        /// audit log.
+        #[arg(long)]
+        name: String,
+        /// Lists the token may see, comma-separated (default: all).
+        #[arg(long, value_delimiter = ',')]
+        lists: Option<Vec<String>>,
+        /// What it may do.
+        #[arg(long, value_enum, default_value = "match")]
+        scope: ScopeArg,
+        /// Requests per second (default `server.rate_per_s`).
+        #[arg(long, value_name = "N")]
+        rate: Option<u32>,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Every token: name, scope, lists, created, revoked (never the token).
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Revoke a token; a running server refuses it from the next request.
+    Revoke {
+        /// Token name.
+        name: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+}
+
+fn token_store(config: &Config, data: &DataDirArg) -> anyhow::Result<(PathBuf, hashline_server::TokenStore)> {
+    let dir = config.data_dir(data.data_dir.as_deref())?;
+    let store = hashline_server::TokenStore::open(&dir.join("tokens.json"))?;
+    Ok((dir, store))
+}
+
+fn audit(dir: &std::path::Path, action: &str, target: &str) -> anyhow::Result<()> {
+    let log = hashline_report::AuditLog::open(dir)?;
+    log.append(&crate::cmd_reports::actor(), action, target, Default::default())?;
+    Ok(())
+}
+
+pub fn run_tokens(cmd: TokensCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        TokensCommand::Create { name, lists, scope, rate, data } => {
+            let (dir, store) = token_store(config, &data)?;
+            let scope = match scope {
+                ScopeArg::Match => Scope::Match,
+                ScopeArg::Metrics => Scope::Metrics,
+            };
+            let (token, _) = store.create(&name, scope, lists, rate)?;
+            audit(&dir, "token.create", &name)?;
+            writeln!(out, "{token}")?;
+            eprintln!(
+                "token {name:?} created; it is shown once — give it to the platform over a secure channel"
+            );
+        }
+        TokensCommand::List { data } => {
+            let (_, store) = token_store(config, &data)?;
+            for r in store.list()? {
+                writeln!(
+                    out,
+                    "{:<24} {:<8} lists={:<24} created {}{}",
+                    r.name,
+                    format!("{:?}", r.scope).to_lowercase(),
+                    r.lists.map_or_else(|| "all".to_string(), |l| l.join(",")),
+                    r.created_at,
+                    r.revoked_at.map(|t| format!("  REVOKED {t}")).unwrap_or_default()
+                )?;
+            }
+        }
+        TokensCommand::Revoke { name, data } => {
+            let (dir, store) = token_store(config, &data)?;
+            store.revoke(&name)?;
+            audit(&dir, "token.revoke", &name)?;
+            writeln!(out, "token {name:?} revoked")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_serve(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let store = args.store.open(config)?;
+    let dir = config.data_dir(args.data.data_dir.as_deref())?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut server = config.server.clone();
+    if let Some(l) = args.listen {
+        server.listen = l;
+    }
+    server.hash =
+        hashline_hash::HashOptions { mode: config.scan.mode, dihedral: false, limits: config.limits };
+    let listen = server.listen.clone();
+    let state = Arc::new(AppState::open(store, &dir, server).context("starting the server")?);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("listening on {listen} (is the address in use?)"))?;
+        tracing::info!(addr = %listener.local_addr()?, lists = state.lists.snapshot().versions().len(), "serving");
+        hashline_server::serve(listener, state, crate::cmd_reports::shutdown_signal()).await?;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
