@@ -171,6 +171,9 @@ pub struct ReporterArgs {
     /// waiting for new reports.
     #[arg(long)]
     pub drain: bool,
+    /// Serve /metrics and /healthz, without authentication, on this (internal) address.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 /// Who runs this command, for the audit log.
@@ -429,8 +432,20 @@ pub fn run_reporter(args: ReporterArgs, config: &Config) -> anyhow::Result<ExitC
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async {
+        if let Some(addr) = &args.metrics_addr {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} for metrics"))?;
+            tracing::info!(addr = %listener.local_addr()?, "metrics served");
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, hashline_server::ops_app()).await {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            });
+        }
         tracing::info!(outbox = %rep.outbox.path().display(), "reporter started");
-        worker.run(args.drain, shutdown_signal()).await
+        worker.run(args.drain, shutdown_signal()).await?;
+        anyhow::Ok(())
     })?;
     tracing::info!("reporter stopped");
     Ok(ExitCode::SUCCESS)

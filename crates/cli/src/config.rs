@@ -246,6 +246,16 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_valid_and_shows_the_defaults() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../hashline.example.toml"))
+                .unwrap();
+        let c: Config = toml::from_str(&text).unwrap();
+        c.validate().unwrap();
+        assert_eq!(c, Config::default(), "hashline.example.toml must show the defaults");
+    }
+
+    #[test]
     fn out_of_range_thresholds_are_refused() {
         let c: Config = toml::from_str("[lists]\npdq_distance = 300\n").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("0–255"));

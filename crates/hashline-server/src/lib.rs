@@ -446,6 +446,16 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// The probes and `/metrics` without authentication, for an internal-only listener
+/// (`--metrics-addr` of the long-running workers; bind it to a cluster-internal address).
+pub fn ops_app() -> Router {
+    async fn open_metrics() -> Response {
+        ([(header::CONTENT_TYPE, hashline_metrics::CONTENT_TYPE)], hashline_metrics::global().render())
+            .into_response()
+    }
+    Router::new().route("/healthz", get(healthz)).route("/metrics", get(open_metrics)).fallback(not_found)
+}
+
 /// Serves until `shutdown` resolves, reloading lists every `reload_every_s`.
 pub async fn serve(
     listener: tokio::net::TcpListener,

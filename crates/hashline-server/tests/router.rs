@@ -254,3 +254,14 @@ async fn metrics_count_calls_per_token_and_the_audit_log_has_no_hashes() {
     assert!(log.contains("\"api.match\"") && log.contains("token:platform-all"));
     assert!(!log.contains(MD5_A), "no hash values in the audit log");
 }
+
+#[tokio::test]
+async fn the_internal_ops_listener_serves_metrics_without_a_token() {
+    hashline_metrics::global().reports_total.with_label_values(&["delivered"]).inc();
+    let resp = hashline_server::ops_app().oneshot(get("/metrics", None)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(text.contains("hashline_reports_total{outcome=\"delivered\"}"), "{text}");
+    let resp = hashline_server::ops_app().oneshot(get("/v1/lists", None)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "the ops listener has no API");
+}
