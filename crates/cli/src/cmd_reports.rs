@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use hashline_report::{Deliverer, Row, State};
 
 use crate::config::Config;
-use crate::reporting::Reporting;
+use hashline_report::ReportStage as Reporting;
 
 /// `--data-dir`.
 #[derive(Args, Debug, Clone)]
@@ -24,7 +24,7 @@ pub struct DataDirArg {
 impl DataDirArg {
     fn open(&self, config: &Config) -> anyhow::Result<Reporting> {
         let dir = config.data_dir(self.data_dir.as_deref())?;
-        Reporting::open(config, &dir)
+        crate::reporting::open(config, &dir)
     }
 }
 
@@ -438,7 +438,7 @@ pub fn run_reporter(args: ReporterArgs, config: &Config) -> anyhow::Result<ExitC
                 .with_context(|| format!("listening on {addr} for metrics"))?;
             tracing::info!(addr = %listener.local_addr()?, "metrics served");
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, hashline_server::ops_app()).await {
+                if let Err(e) = axum::serve(listener, hashline_server::ops_app(std::sync::Arc::new(|| Ok(())))).await {
                     tracing::error!(error = %e, "metrics listener failed");
                 }
             });

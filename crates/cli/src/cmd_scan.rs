@@ -97,7 +97,7 @@ enum Scanned {
 struct Sink<'a> {
     out_dir: &'a Path,
     host: &'a str,
-    reporting: Option<&'a crate::reporting::Reporting>,
+    reporting: Option<&'a hashline_report::ReportStage>,
     reporter: hashline_report::Reporter,
     policy: hashline_report::Policy,
 }
@@ -159,7 +159,7 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     let out_dir = args.out.clone().unwrap_or_else(|| config.scan.out.clone());
     private_dir(&out_dir)?;
     let reporting = match args.data_dir.as_deref().or(config.data_dir.as_deref()) {
-        Some(dir) => Some(crate::reporting::Reporting::open(config, dir)?),
+        Some(dir) => Some(crate::reporting::open(config, dir)?),
         None => None,
     };
     if reporting.as_ref().is_some_and(|r| r.evidence.is_none()) && config.evidence.enabled {
@@ -363,7 +363,7 @@ fn report_for(
     let media =
         std::fs::read(path).ok().filter(|b| hashline_hash::digests(b).sha256 == hashes.digests.sha256);
     match reporting.record(&detection, media.as_deref())?.context("a matched file without matches")? {
-        crate::reporting::Recorded::Queued(report, state) => {
+        hashline_report::Recorded::Queued(report, state) => {
             if state == hashline_report::State::Review {
                 summary.reports_for_review += 1;
             } else {
@@ -371,7 +371,7 @@ fn report_for(
             }
             Ok(*report)
         }
-        crate::reporting::Recorded::Duplicate(report) => {
+        hashline_report::Recorded::Duplicate(report) => {
             summary.reports_duplicate += 1;
             Ok(*report)
         }

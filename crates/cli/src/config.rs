@@ -37,6 +37,11 @@ pub struct Config {
     pub hotline: hashline_report::HotlineConfig,
     /// Encrypted preservation of matched media (`[evidence]`).
     pub evidence: hashline_report::EvidenceConfig,
+    /// `hashline run`: Kafka (`[kafka]`: brokers, group, topics, in-flight bound, librdkafka
+    /// properties, media fetching).
+    pub kafka: hashline_pipeline::KafkaConfig,
+    /// `hashline run` process settings (`[run]`).
+    pub run: RunConfig,
     /// `hashline serve` (`[server]`: listen, max_batch, max_body_bytes, rate_per_s, burst, ...).
     pub server: hashline_server::ServerConfig,
 }
@@ -51,6 +56,25 @@ pub struct ReporterConfig {
     pub contact: String,
     /// ISO 3166-1 alpha-2 country code.
     pub country: String,
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// /metrics, /healthz, /readyz without authentication (`HASHLINE_METRICS_ADDR`; default
+    /// `127.0.0.1:9464`; "off" disables).
+    pub metrics_addr: String,
+    /// Hashing threads, 0 for all cores (default 0).
+    pub threads: usize,
+    /// How often to look for new list versions, seconds (default 30).
+    pub reload_every_s: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { metrics_addr: "127.0.0.1:9464".into(), threads: 0, reload_every_s: 30 }
+    }
 }
 
 impl Default for ReporterConfig {
@@ -124,6 +148,15 @@ impl Config {
         }
         if let Some(v) = get("HASHLINE_DATA_DIR") {
             self.data_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("HASHLINE_BROKERS") {
+            self.kafka.brokers = v;
+        }
+        if let Some(v) = get("HASHLINE_GROUP") {
+            self.kafka.group = v;
+        }
+        if let Some(v) = get("HASHLINE_METRICS_ADDR") {
+            self.run.metrics_addr = v;
         }
         if let Some(v) = get("HASHLINE_LISTEN") {
             self.server.listen = v;

@@ -5,6 +5,7 @@ mod cmd_hash;
 mod cmd_lists;
 mod cmd_match;
 mod cmd_reports;
+mod cmd_run;
 mod cmd_scan;
 mod cmd_serve;
 mod config;
@@ -55,6 +56,9 @@ enum Command {
     /// Scan files against the store's lists: one report per matched file in --out, and
     /// summary.json. Exit status: 0 nothing matched, 1 matches found, 2 errors and no match.
     Scan(cmd_scan::ScanArgs),
+    /// The streaming job: uploads from Kafka (a consumer group), reports to the outbox, match
+    /// events and dead letters to Kafka, metrics and probes on --metrics-addr.
+    Run(cmd_run::RunArgs),
     /// Reports in the outbox: list, show, retry, export (JSON or NCMEC XML), stats, purge.
     #[command(subcommand)]
     Reports(cmd_reports::ReportsCommand),
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
         Command::Match(args) => cmd_match::run(args, &config),
         Command::Scan(args) => cmd_scan::run(args, &config),
         Command::Demo(args) => cmd_demo::run(args, &config),
+        Command::Run(args) => cmd_run::run(args, &config),
         Command::Reports(cmd) => cmd_reports::run_reports(cmd, &config),
         Command::Reporter(args) => cmd_reports::run_reporter(args, &config),
         Command::Evidence(cmd) => cmd_reports::run_evidence(cmd, &config),

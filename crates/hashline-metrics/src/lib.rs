@@ -35,6 +35,16 @@ pub mod report_outcome {
     pub const QUEUED: &str = "queued";
 }
 
+/// Outcomes of `hashline_uploads_total`.
+pub mod upload_outcome {
+    /// At least one list entry matched; the report is in the outbox.
+    pub const MATCHED: &str = "matched";
+    /// Nothing matched.
+    pub const NO_MATCH: &str = "no_match";
+    /// The record could not be processed; it is on the dead-letter topic.
+    pub const DEAD_LETTER: &str = "dead_letter";
+}
+
 /// Hash latency buckets: 1 ms to 10 s.
 const SECONDS_BUCKETS: &[f64] =
     &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -70,6 +80,16 @@ pub struct Metrics {
     pub list_updated_timestamp_seconds: IntGaugeVec,
     /// `hashline_lists_loaded`: 1 once the match index is built.
     pub lists_loaded: IntGauge,
+    /// `hashline_uploads_total{outcome}`: uploads by outcome (matched, no_match, dead_letter).
+    pub uploads_total: IntCounterVec,
+    /// `hashline_dead_letters_total{reason}`: records sent to the dead-letter topic.
+    pub dead_letters_total: IntCounterVec,
+    /// `hashline_consumer_lag{topic,partition}`: records behind the high watermark.
+    pub consumer_lag: IntGaugeVec,
+    /// `hashline_in_flight`: uploads taken and not yet durable.
+    pub in_flight: IntGauge,
+    /// `hashline_upload_bytes_total`: media bytes processed.
+    pub upload_bytes_total: prometheus::IntCounter,
     /// `hashline_api_requests_total{token,endpoint,status}`: match API calls.
     pub api_requests_total: IntCounterVec,
     /// `hashline_api_request_duration_seconds{endpoint}`: match API latency.
@@ -163,6 +183,26 @@ impl Metrics {
                 &["list"],
             ),
             lists_loaded: gauge(&r, "hashline_lists_loaded", "1 once the match index is built."),
+            uploads_total: counter(&r, "hashline_uploads_total", "Uploads by outcome.", &["outcome"]),
+            dead_letters_total: counter(
+                &r,
+                "hashline_dead_letters_total",
+                "Records sent to the dead-letter topic, by reason.",
+                &["reason"],
+            ),
+            consumer_lag: gauge_vec(
+                &r,
+                "hashline_consumer_lag",
+                "Records behind the high watermark, per assigned partition.",
+                &["topic", "partition"],
+            ),
+            in_flight: gauge(&r, "hashline_in_flight", "Uploads taken and not yet durable."),
+            upload_bytes_total: {
+                let c = prometheus::IntCounter::new("hashline_upload_bytes_total", "Media bytes processed.")
+                    .expect("valid metric definition");
+                r.register(Box::new(c.clone())).expect("metric registered once");
+                c
+            },
             api_requests_total: counter(
                 &r,
                 "hashline_api_requests_total",

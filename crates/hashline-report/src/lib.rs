@@ -37,6 +37,7 @@ pub mod model;
 pub mod ncmec;
 pub mod outbox;
 pub mod policy;
+pub mod stage;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -51,6 +52,7 @@ pub use model::{
 pub use ncmec::{export as ncmec_export, NcmecExport};
 pub use outbox::{Enqueued, Outbox, OutboxError, Row, State, Stats};
 pub use policy::{build, Decision, Detection, Policy};
+pub use stage::{Recorded, ReportStage, StageError};
 
 /// Sets the outbox gauges from a [`Stats`].
 pub fn set_outbox_gauges(s: &Stats) {

@@ -446,14 +446,30 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// The probes and `/metrics` without authentication, for an internal-only listener
-/// (`--metrics-addr` of the long-running workers; bind it to a cluster-internal address).
-pub fn ops_app() -> Router {
+/// A readiness check for [`ops_app`]: `Err(reason)` while not ready.
+pub type ReadyCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// `/healthz`, `/readyz` (from `ready`) and `/metrics` without authentication, for an
+/// internal-only listener (`--metrics-addr` of the long-running workers; bind it to a
+/// cluster-internal address).
+pub fn ops_app(ready: ReadyCheck) -> Router {
     async fn open_metrics() -> Response {
-        ([(header::CONTENT_TYPE, hashline_metrics::CONTENT_TYPE)], hashline_metrics::global().render())
-            .into_response()
+        ([(header::CONTENT_TYPE, hashline_metrics::CONTENT_TYPE)], hashline_metrics::global().render()).into_response()
     }
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(open_metrics)).fallback(not_found)
+    let readyz = move || {
+        let ready = Arc::clone(&ready);
+        async move {
+            match ready() {
+                Ok(()) => "ready\n".into_response(),
+                Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")).into_response(),
+            }
+        }
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(open_metrics))
+        .fallback(not_found)
 }
 
 /// Serves until `shutdown` resolves, reloading lists every `reload_every_s`.

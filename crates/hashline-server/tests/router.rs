@@ -258,10 +258,13 @@ async fn metrics_count_calls_per_token_and_the_audit_log_has_no_hashes() {
 #[tokio::test]
 async fn the_internal_ops_listener_serves_metrics_without_a_token() {
     hashline_metrics::global().reports_total.with_label_values(&["delivered"]).inc();
-    let resp = hashline_server::ops_app().oneshot(get("/metrics", None)).await.unwrap();
+    let ready: hashline_server::ReadyCheck = std::sync::Arc::new(|| Err("no broker reachable yet".into()));
+    let resp = hashline_server::ops_app(ready.clone()).oneshot(get("/readyz", None)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let resp = hashline_server::ops_app(ready.clone()).oneshot(get("/metrics", None)).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     assert!(text.contains("hashline_reports_total{outcome=\"delivered\"}"), "{text}");
-    let resp = hashline_server::ops_app().oneshot(get("/v1/lists", None)).await.unwrap();
+    let resp = hashline_server::ops_app(ready).oneshot(get("/v1/lists", None)).await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND, "the ops listener has no API");
 }

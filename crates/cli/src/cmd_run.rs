@@ -1,0 +1,141 @@
+//! `hashline run`: the streaming job. Uploads from Kafka, reports to the outbox (delivered by
+//! the built-in reporter when `[hotline] url` is set, or by `hashline reporter`), match events
+//! and dead letters back to Kafka, metrics and probes on `--metrics-addr`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use hashline_pipeline::Pipeline;
+
+use crate::cmd_lists::StoreArg;
+use crate::config::Config;
+
+/// `hashline run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Bootstrap brokers (default `kafka.brokers`, or HASHLINE_BROKERS).
+    #[arg(long, value_name = "LIST")]
+    pub brokers: Option<String>,
+    /// Consumer group (default `kafka.group`, or HASHLINE_GROUP).
+    #[arg(long, value_name = "ID")]
+    pub group: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Data folder: outbox, evidence, audit log (default `data_dir`, or HASHLINE_DATA_DIR).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// /metrics, /healthz and /readyz, without authentication (default `run.metrics_addr`,
+    /// or HASHLINE_METRICS_ADDR; "off" to disable).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Validate the configuration, open the store and data folder, build the Kafka clients,
+    /// print the effective settings and exit.
+    #[arg(long)]
+    pub check_config: bool,
+}
+
+pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
+    let mut kafka = config.kafka.clone();
+    if let Some(b) = args.brokers {
+        kafka.brokers = b;
+    }
+    if let Some(g) = args.group {
+        kafka.group = g;
+    }
+    let metrics_addr = args.metrics_addr.unwrap_or_else(|| config.run.metrics_addr.clone());
+    let store = args.store.open(config)?;
+    let dir = config.data_dir(args.data_dir.as_deref())?;
+    let stage = Arc::new(crate::reporting::open(config, &dir)?);
+    let lists = Arc::new(hashline_lists::LiveLists::open(store).context("loading the lists")?);
+    let hash = hashline_hash::HashOptions { mode: config.scan.mode, dihedral: config.scan.dihedral, limits: config.limits };
+    let deliver = !config.hotline.url.is_empty();
+    let deliverer = if deliver {
+        Some(hashline_report::Deliverer::new(Arc::clone(&stage.outbox), &config.hotline)?)
+    } else {
+        None
+    };
+    // The Kafka clients start their background tasks on the runtime they are created in.
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let _enter = rt.enter();
+    let pipeline = Arc::new(Pipeline::new(kafka.clone(), Arc::clone(&lists), Arc::clone(&stage), hash, config.run.threads)?);
+    if args.check_config {
+        println!(
+            "configuration OK: brokers {}, group {}, topics {} → {} / {}, {} lists, data {}, evidence {}, delivery {}",
+            kafka.brokers,
+            kafka.group,
+            kafka.uploads_topic,
+            kafka.matches_topic,
+            kafka.dead_letter_topic,
+            lists.snapshot().versions().len(),
+            dir.display(),
+            if stage.evidence.is_some() { "on" } else { "off (no key)" },
+            if deliver { config.hotline.url.as_str() } else { "off (hashline reporter delivers)" },
+        );
+        return Ok(match pipeline.check_broker(std::time::Duration::from_secs(10)) {
+            Ok(n) => {
+                println!("broker OK: {} has {n} partitions", kafka.uploads_topic);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hashline: {e}");
+                ExitCode::from(1)
+            }
+        });
+    }
+    if stage.evidence.is_none() && config.evidence.enabled {
+        tracing::warn!("matched media will not be preserved: no evidence key (HASHLINE_EVIDENCE_KEY or [evidence] key_file)");
+    }
+    rt.block_on(async move {
+        let _watch = lists.watch(std::time::Duration::from_secs(config.run.reload_every_s.max(1)), |e| {
+            tracing::error!(error = %e, "list reload failed; the lists loaded before stay in force");
+        });
+        if metrics_addr != "off" {
+            let listener = tokio::net::TcpListener::bind(&metrics_addr)
+                .await
+                .with_context(|| format!("listening on {metrics_addr} for metrics"))?;
+            tracing::info!(addr = %listener.local_addr()?, "metrics served");
+            let p = Arc::clone(&pipeline);
+            let app = hashline_server::ops_app(Arc::new(move || p.ready()));
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            });
+        }
+        set_list_gauges(&lists);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let delivery = deliverer.map(|d| {
+            let mut rx = stop_rx.clone();
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = rx.changed().await;
+                };
+                if let Err(e) = d.run(false, stop).await {
+                    tracing::error!(error = %e, "delivery worker stopped");
+                }
+            })
+        });
+        pipeline.run(crate::cmd_reports::shutdown_signal()).await?;
+        let _ = stop_tx.send(true);
+        if let Some(d) = delivery {
+            let _ = d.await;
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn set_list_gauges(lists: &hashline_lists::LiveLists) {
+    let m = hashline_metrics::global();
+    let set = lists.snapshot();
+    for (manifest, counts) in set.summaries() {
+        m.list_version.with_label_values(&[manifest.name.as_str()]).set(manifest.version as i64);
+        for (signal, n) in counts {
+            m.list_entries.with_label_values(&[manifest.name.as_str(), signal.as_str()]).set(n as i64);
+        }
+    }
+    m.lists_loaded.set(1);
+}

@@ -1,0 +1,224 @@
+//! Fetching media named by `hashline-media-url` (for uploads too large for a Kafka record),
+//! without becoming an SSRF tool: only hosts on the allow-list, only http(s), no redirects,
+//! the name resolved once and the connection pinned to the address checked (no DNS
+//! rebinding), loopback, private, link-local and other internal addresses refused unless
+//! `allow_private_addresses`, a size cap enforced while streaming, timeouts and retries.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// `[kafka.fetch]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// Hosts media may be fetched from: exact names, or `.example.org` for any subdomain.
+    /// Empty (the default): media URLs are refused.
+    pub allowed_hosts: Vec<String>,
+    /// Allow loopback, private, link-local and other non-public addresses (default false;
+    /// for tests and closed networks only).
+    pub allow_private_addresses: bool,
+    /// Timeout of one attempt, seconds (default 60).
+    pub timeout_s: u64,
+    /// Attempts for network errors and 5xx (default 3).
+    pub attempts: u32,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig { allowed_hosts: Vec::new(), allow_private_addresses: false, timeout_s: 60, attempts: 3 }
+    }
+}
+
+/// Why media could not be fetched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// Refused before any connection.
+    #[error("media URL refused: {0}")]
+    Refused(String),
+    /// Failed after retries.
+    #[error("media URL could not be fetched: {0}")]
+    Failed(String),
+    /// Over the size cap.
+    #[error("media at the URL is over the limit of {0} bytes")]
+    TooLarge(u64),
+}
+
+fn host_allowed(host: &str, allowed: &[String]) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    allowed.iter().any(|a| {
+        let a = a.to_ascii_lowercase();
+        match a.strip_prefix('.') {
+            Some(suffix) => host.ends_with(&format!(".{suffix}")),
+            None => host == a,
+        }
+    })
+}
+
+/// True for addresses that must not be reached from outside input.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64) // 100.64/10 shared address space
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // 192.0.0/24
+                || (o[0] == 198 && (o[1] & 0xfe) == 18) // 198.18/15 benchmarking
+                || o[0] >= 240
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        }
+    }
+}
+
+/// Checks a URL and resolves its host to an address it may connect to.
+pub async fn check(url: &str, config: &FetchConfig) -> Result<(reqwest::Url, SocketAddr), FetchError> {
+    let u = reqwest::Url::parse(url).map_err(|e| FetchError::Refused(format!("not a URL ({e})")))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(FetchError::Refused(format!("scheme {} (only http and https)", u.scheme())));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(FetchError::Refused("credentials in the URL".into()));
+    }
+    let host = u.host_str().ok_or_else(|| FetchError::Refused("no host".into()))?.to_string();
+    if config.allowed_hosts.is_empty() {
+        return Err(FetchError::Refused(
+            "media URLs are not enabled (set [kafka.fetch] allowed_hosts)".into(),
+        ));
+    }
+    if !host_allowed(&host, &config.allowed_hosts) {
+        return Err(FetchError::Refused("host is not on [kafka.fetch] allowed_hosts".into()));
+    }
+    let port = u.port_or_known_default().unwrap_or(443);
+    let bare = host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare.as_str(), port))
+        .await
+        .map_err(|e| FetchError::Failed(format!("resolving the host: {e}")))?
+        .collect();
+    let addr = addrs.first().copied().ok_or_else(|| FetchError::Failed("the host has no address".into()))?;
+    if !config.allow_private_addresses && addrs.iter().any(|a| is_internal(a.ip())) {
+        return Err(FetchError::Refused("the host resolves to an internal address".into()));
+    }
+    Ok((u, addr))
+}
+
+/// Fetches at most `max_bytes`.
+pub async fn fetch(url: &str, config: &FetchConfig, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+    let (u, addr) = check(url, config).await?;
+    let host = u.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(config.timeout_s.max(1)))
+        .connect_timeout(Duration::from_secs(config.timeout_s.clamp(1, 10)))
+        .resolve(&host, addr)
+        .no_proxy()
+        .use_rustls_tls()
+        .build()
+        .map_err(|e| FetchError::Failed(e.to_string()))?;
+    let mut last = String::new();
+    for attempt in 0..config.attempts.max(1) {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(250 << attempt.min(6))).await;
+        }
+        match get(&client, u.clone(), max_bytes).await {
+            Ok(b) => return Ok(b),
+            Err(Retry::No(e)) => return Err(e),
+            Err(Retry::Yes(reason)) => last = reason,
+        }
+    }
+    Err(FetchError::Failed(last))
+}
+
+enum Retry {
+    Yes(String),
+    No(FetchError),
+}
+
+async fn get(client: &reqwest::Client, url: reqwest::Url, max: u64) -> Result<Vec<u8>, Retry> {
+    let mut resp = client.get(url).send().await.map_err(|e| Retry::Yes(e.to_string()))?;
+    let status = resp.status();
+    if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+        return Err(Retry::Yes(format!("HTTP {}", status.as_u16())));
+    }
+    if !status.is_success() {
+        return Err(Retry::No(FetchError::Failed(format!("HTTP {}", status.as_u16()))));
+    }
+    if resp.content_length().is_some_and(|n| n > max) {
+        return Err(Retry::No(FetchError::TooLarge(max)));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Retry::Yes(e.to_string()))? {
+        if out.len() as u64 + chunk.len() as u64 > max {
+            return Err(Retry::No(FetchError::TooLarge(max)));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_addresses() {
+        for a in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
+            assert!(is_internal(a.parse().unwrap()), "{a}");
+        }
+        for a in ["93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(!is_internal(a.parse().unwrap()), "{a}");
+        }
+    }
+
+    #[test]
+    fn allow_list_matching() {
+        let allowed = vec!["cdn.example.org".to_string(), ".media.example.net".to_string()];
+        assert!(host_allowed("cdn.example.org", &allowed));
+        assert!(host_allowed("a.media.example.net", &allowed));
+        assert!(!host_allowed("media.example.net.evil.com", &allowed));
+        assert!(!host_allowed("xcdn.example.org", &allowed));
+    }
+
+    #[tokio::test]
+    async fn refusals_and_a_capped_fetch() {
+        let app = axum::Router::new()
+            .route("/small", axum::routing::get(|| async { vec![7u8; 100] }))
+            .route("/big", axum::routing::get(|| async { vec![7u8; 10_000] }))
+            .route("/redirect", axum::routing::get(|| async { axum::response::Redirect::temporary("http://169.254.169.254/") }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let url = |p: &str| format!("http://localhost:{port}{p}");
+        let mut c = FetchConfig::default();
+        assert!(matches!(fetch(&url("/small"), &c, 1000).await, Err(FetchError::Refused(_))), "disabled by default");
+        c.allowed_hosts = vec!["localhost".into()];
+        let err = fetch(&url("/small"), &c, 1000).await.unwrap_err();
+        assert!(err.to_string().contains("internal address"), "{err}");
+        c.allow_private_addresses = true;
+        assert_eq!(fetch(&url("/small"), &c, 1000).await.unwrap().len(), 100);
+        assert_eq!(fetch(&url("/big"), &c, 1000).await, Err(FetchError::TooLarge(1000)));
+        assert!(matches!(fetch(&url("/redirect"), &c, 1000).await, Err(FetchError::Failed(_))), "no redirects");
+        assert!(matches!(fetch("file:///etc/passwd", &c, 1000).await, Err(FetchError::Refused(_))));
+        assert!(matches!(fetch(&format!("http://user:pw@localhost:{port}/small"), &c, 1000).await, Err(FetchError::Refused(_))));
+        c.allowed_hosts = vec!["example.org".into()];
+        assert!(matches!(fetch(&url("/small"), &c, 1000).await, Err(FetchError::Refused(_))));
+    }
+}

@@ -1,0 +1,531 @@
+//! The consumer: uploads in, outcomes out, offsets stored only when durable, in partition
+//! order.
+//!
+//! Per record: read the producer contract from the headers (a record without an upload id,
+//! with no media, or over the size limit goes to the dead-letter topic); take the media from
+//! the value or fetch it from `hashline-media-url`; decode and hash on the bounded CPU pool
+//! (never on the async runtime); match every list; for a match, commit the report to the
+//! outbox (durable, de-duplicated by upload id + list entry) and produce a match event to
+//! `hashline.matches` and wait for the broker's acknowledgement. Then, and only then, the
+//! record's outcome is durable and its offset may be stored — once every earlier record of its
+//! partition is durable too. librdkafka commits stored offsets (`enable.auto.offset.store =
+//! false`, `enable.auto.commit = true`), and the pipeline commits synchronously when partitions
+//! are revoked and at shutdown.
+//!
+//! A failure to make an outcome durable (outbox write, broker unreachable for the match event
+//! or the dead letter) is retried with backoff for as long as it takes: the record is never
+//! skipped, and the partition's offset does not move past it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hashline_hash::{FileHashes, HashOptions, PdqOutcome};
+use hashline_lists::{LiveLists, Match, Query};
+use hashline_report::{Channel, Detection, FileInfo, IpEvent, ReportStage, Uploader};
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::statistics::Statistics;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use crate::contract::{header, MatchEvent, Upload, MATCH_EVENT_SCHEMA};
+use crate::fetch::FetchConfig;
+use crate::tracker::Tracker;
+
+/// `[kafka]` in `hashline.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers, comma-separated (`HASHLINE_BROKERS`; default `127.0.0.1:9092`).
+    pub brokers: String,
+    /// Consumer group (`HASHLINE_GROUP`; default `hashline`). Every instance of a deployment
+    /// uses the same group; Kafka shares the partitions among them.
+    pub group: String,
+    /// Topic of uploads (default `hashline.uploads`).
+    pub uploads_topic: String,
+    /// Topic of match events (default `hashline.matches`).
+    pub matches_topic: String,
+    /// Topic of records that could not be processed (default `hashline.dead-letter`).
+    pub dead_letter_topic: String,
+    /// Records of one partition taken and not yet durable, at most (default 16). Consumption
+    /// waits at the limit: backpressure, never unbounded memory.
+    pub max_in_flight_per_partition: usize,
+    /// At shutdown, how long to wait for in-flight records before committing and exiting
+    /// (seconds, default 30). Records not finished by then are redelivered after restart.
+    pub drain_timeout_s: u64,
+    /// librdkafka statistics interval (ms, default 5000): consumer lag and broker state.
+    pub statistics_interval_ms: u64,
+    /// Extra librdkafka properties for both the consumer and the producer (SASL, SSL, ...),
+    /// e.g. `"security.protocol" = "SASL_SSL"`.
+    pub properties: BTreeMap<String, String>,
+    /// Fetching `hashline-media-url`.
+    pub fetch: FetchConfig,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: "127.0.0.1:9092".into(),
+            group: "hashline".into(),
+            uploads_topic: "hashline.uploads".into(),
+            matches_topic: "hashline.matches".into(),
+            dead_letter_topic: "hashline.dead-letter".into(),
+            max_in_flight_per_partition: 16,
+            drain_timeout_s: 30,
+            statistics_interval_ms: 5000,
+            properties: BTreeMap::new(),
+            fetch: FetchConfig::default(),
+        }
+    }
+}
+
+/// Errors starting the pipeline.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The Kafka client could not be configured.
+    #[error("Kafka client: {0} (check [kafka] brokers and properties)")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// Bad configuration.
+    #[error("{0}")]
+    Config(String),
+    /// The CPU pool.
+    #[error("starting the CPU pool: {0}")]
+    Pool(String),
+}
+
+/// What happened to one upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Matched; report in the outbox, match event acknowledged.
+    Matched,
+    /// Nothing matched.
+    NoMatch,
+    /// On the dead-letter topic.
+    DeadLetter,
+}
+
+struct Ctx {
+    tracker: Arc<Mutex<Tracker>>,
+    broker_up: Arc<AtomicBool>,
+}
+
+impl ClientContext for Ctx {
+    fn stats(&self, s: Statistics) {
+        let m = hashline_metrics::global();
+        for (topic, t) in &s.topics {
+            for (p, part) in &t.partitions {
+                if *p >= 0 && part.consumer_lag >= 0 {
+                    m.consumer_lag.with_label_values(&[topic.as_str(), &p.to_string()]).set(part.consumer_lag);
+                }
+            }
+        }
+        let up = s.brokers.values().any(|b| b.state == "UP");
+        self.broker_up.store(up, Ordering::Relaxed);
+    }
+
+    fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+        tracing::warn!(%error, reason, "Kafka client error");
+    }
+}
+
+impl ConsumerContext for Ctx {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            // Commit what is stored, so the partitions' next owner starts right after the last
+            // durable record. Records still in flight here are redelivered to it.
+            match consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) => {}
+                Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+                Err(e) => tracing::warn!(error = %e, "commit on revoke failed"),
+            }
+            let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            for e in tpl.elements() {
+                t.forget(e.topic(), e.partition());
+                let _ = hashline_metrics::global()
+                    .consumer_lag
+                    .remove_label_values(&[e.topic(), &e.partition().to_string()]);
+            }
+            tracing::info!(partitions = tpl.count(), "partitions revoked");
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            tracing::info!(partitions = tpl.count(), "partitions assigned");
+        }
+    }
+}
+
+/// The running pipeline.
+pub struct Pipeline {
+    config: KafkaConfig,
+    consumer: StreamConsumer<Ctx>,
+    producer: FutureProducer,
+    lists: Arc<LiveLists>,
+    stage: Arc<ReportStage>,
+    hash: HashOptions,
+    pool: rayon::ThreadPool,
+    cpu: tokio::sync::Semaphore,
+    tracker: Arc<Mutex<Tracker>>,
+    done: Notify,
+    broker_up: Arc<AtomicBool>,
+}
+
+thread_local! {
+    static HASHER: std::cell::RefCell<Option<hashline_hash::Hasher>> = const { std::cell::RefCell::new(None) };
+}
+
+fn query(h: &FileHashes) -> Query {
+    let mut q = Query {
+        md5: Some(h.digests.md5),
+        sha1: Some(h.digests.sha1),
+        sha256: Some(h.digests.sha256),
+        ..Query::default()
+    };
+    if let PdqOutcome::Hashed { pdq, .. } = &h.pdq {
+        q.pdq = Some((pdq.hash, pdq.quality));
+        q.pdq_dihedral = pdq.dihedral;
+    }
+    q
+}
+
+fn client_config(config: &KafkaConfig) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &config.brokers);
+    for (k, v) in &config.properties {
+        c.set(k, v);
+    }
+    c
+}
+
+impl Pipeline {
+    /// Builds the clients (no connection yet) and the CPU pool of `threads` (0: all cores).
+    pub fn new(
+        config: KafkaConfig,
+        lists: Arc<LiveLists>,
+        stage: Arc<ReportStage>,
+        hash: HashOptions,
+        threads: usize,
+    ) -> Result<Pipeline, PipelineError> {
+        if config.max_in_flight_per_partition == 0 {
+            return Err(PipelineError::Config("kafka.max_in_flight_per_partition must be at least 1".into()));
+        }
+        for t in [&config.uploads_topic, &config.matches_topic, &config.dead_letter_topic] {
+            if t.is_empty() {
+                return Err(PipelineError::Config("kafka topic names must not be empty".into()));
+            }
+        }
+        let tracker = Arc::new(Mutex::new(Tracker::default()));
+        let broker_up = Arc::new(AtomicBool::new(false));
+        let consumer: StreamConsumer<Ctx> = client_config(&config)
+            .set("group.id", &config.group)
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("statistics.interval.ms", config.statistics_interval_ms.to_string())
+            .create_with_context(Ctx { tracker: Arc::clone(&tracker), broker_up: Arc::clone(&broker_up) })?;
+        let producer: FutureProducer =
+            client_config(&config).set("acks", "all").set("message.timeout.ms", "30000").create()?;
+        let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("hashline-hash-{i}"))
+            .build()
+            .map_err(|e| PipelineError::Pool(e.to_string()))?;
+        Ok(Pipeline {
+            config,
+            consumer,
+            producer,
+            lists,
+            stage,
+            hash,
+            pool,
+            cpu: tokio::sync::Semaphore::new(threads * 2),
+            tracker,
+            done: Notify::new(),
+            broker_up,
+        })
+    }
+
+    /// Asks the brokers for the uploads topic: its partition count, or why not.
+    pub fn check_broker(&self, timeout: Duration) -> Result<usize, String> {
+        let md = self
+            .consumer
+            .fetch_metadata(Some(&self.config.uploads_topic), timeout)
+            .map_err(|e| format!("no broker answered at {} ({e})", self.config.brokers))?;
+        let t = md.topics().first().ok_or("no topic metadata")?;
+        if let Some(e) = t.error() {
+            return Err(format!("topic {}: {e:?}", self.config.uploads_topic));
+        }
+        Ok(t.partitions().len())
+    }
+
+    /// Ready when lists are loaded and a broker answered.
+    pub fn ready(&self) -> Result<(), String> {
+        if self.lists.snapshot().versions().is_empty() {
+            return Err("no lists in the store".into());
+        }
+        if !self.broker_up.load(Ordering::Relaxed) {
+            return Err("no broker reachable yet".into());
+        }
+        Ok(())
+    }
+
+    /// Consumes until `shutdown` resolves; then stops taking records, waits for in-flight ones
+    /// (up to `drain_timeout_s`), commits and returns.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) -> Result<(), PipelineError> {
+        self.consumer.subscribe(&[self.config.uploads_topic.as_str()])?;
+        tracing::info!(topic = %self.config.uploads_topic, group = %self.config.group, "consuming");
+        tokio::pin!(shutdown);
+        let max = self.config.max_in_flight_per_partition;
+        'consume: loop {
+            let msg = tokio::select! {
+                () = &mut shutdown => break 'consume,
+                m = self.consumer.recv() => m,
+            };
+            let msg = match msg {
+                Ok(m) => m.detach(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "consume failed; retrying");
+                    tokio::select! {
+                        () = &mut shutdown => break 'consume,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue 'consume,
+                    }
+                }
+            };
+            // Backpressure: wait while this partition has `max` records in flight.
+            loop {
+                let notified = self.done.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let n = self.tracker.lock().unwrap_or_else(|p| p.into_inner()).in_flight(msg.topic(), msg.partition());
+                if n < max {
+                    break;
+                }
+                tokio::select! {
+                    () = &mut shutdown => break 'consume,
+                    () = notified => {}
+                }
+            }
+            self.tracker.lock().unwrap_or_else(|p| p.into_inner()).begin(msg.topic(), msg.partition(), msg.offset());
+            hashline_metrics::global().in_flight.inc();
+            tokio::spawn(Arc::clone(&self).process(msg));
+        }
+        tracing::info!("stopping: draining in-flight uploads");
+        let deadline = Instant::now() + Duration::from_secs(self.config.drain_timeout_s);
+        loop {
+            let notified = self.done.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let left = self.tracker.lock().unwrap_or_else(|p| p.into_inner()).total_in_flight();
+            if left == 0 {
+                break;
+            }
+            let Some(wait) = deadline.checked_duration_since(Instant::now()) else {
+                tracing::warn!(left, "drain timeout; these uploads will be redelivered after restart");
+                break;
+            };
+            let _ = tokio::time::timeout(wait, notified).await;
+        }
+        match self.consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => {}
+            Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => tracing::warn!(error = %e, "final commit failed; uncommitted uploads will be redelivered"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    async fn process(self: Arc<Self>, msg: OwnedMessage) {
+        let outcome = self.handle(&msg).await;
+        let m = hashline_metrics::global();
+        m.uploads_total
+            .with_label_values(&[match outcome {
+                Outcome::Matched => hashline_metrics::upload_outcome::MATCHED,
+                Outcome::NoMatch => hashline_metrics::upload_outcome::NO_MATCH,
+                Outcome::DeadLetter => hashline_metrics::upload_outcome::DEAD_LETTER,
+            }])
+            .inc();
+        {
+            // Under the lock, so stored offsets never go backwards.
+            let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(next) = t.complete(msg.topic(), msg.partition(), msg.offset()) {
+                let mut tpl = TopicPartitionList::new();
+                if tpl.add_partition_offset(msg.topic(), msg.partition(), Offset::Offset(next)).is_ok() {
+                    if let Err(e) = self.consumer.store_offsets(&tpl) {
+                        // The partition was revoked meanwhile; its next owner redoes the rest.
+                        tracing::debug!(error = %e, "offset not stored");
+                    }
+                }
+            }
+        }
+        m.in_flight.dec();
+        self.done.notify_waiters();
+    }
+
+    /// Retries `f` with backoff until it succeeds: for steps whose failure must not lose the
+    /// record (outbox write, producing to the broker).
+    async fn durably<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
+        what: &str,
+        mut f: impl FnMut() -> F,
+    ) -> T {
+        let mut delay = Duration::from_millis(200);
+        loop {
+            match f().await {
+                Ok(v) => return v,
+                Err(e) => {
+                    tracing::error!(error = %e, step = what, retry_in_ms = delay.as_millis() as u64,
+                        "could not make an outcome durable; retrying (the offset does not move)");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    fn origin(msg: &OwnedMessage) -> String {
+        format!("{}/{}/{}", msg.topic(), msg.partition(), msg.offset())
+    }
+
+    async fn dead_letter(&self, msg: &OwnedMessage, reason: &'static str, error: &str) -> Outcome {
+        hashline_metrics::global().dead_letters_total.with_label_values(&[reason]).inc();
+        tracing::warn!(reason, error, origin = %Self::origin(msg), "record sent to the dead-letter topic");
+        let origin = Self::origin(msg);
+        Self::durably("dead letter", || async {
+            let mut headers = OwnedHeaders::new();
+            if let Some(h) = msg.headers() {
+                for h in h.iter() {
+                    headers = headers.insert(Header { key: h.key, value: h.value });
+                }
+            }
+            headers = headers
+                .insert(Header { key: header::ERROR, value: Some(error) })
+                .insert(Header { key: header::ORIGIN, value: Some(&origin) });
+            let mut rec: FutureRecord<'_, [u8], [u8]> =
+                FutureRecord::to(&self.config.dead_letter_topic).payload(msg.payload().unwrap_or(&[])).headers(headers);
+            if let Some(k) = msg.key() {
+                rec = rec.key(k);
+            }
+            self.producer.send(rec, Duration::from_secs(30)).await.map(|_| ()).map_err(|(e, _)| e)
+        })
+        .await;
+        Outcome::DeadLetter
+    }
+
+    async fn handle(&self, msg: &OwnedMessage) -> Outcome {
+        let value = msg.payload().unwrap_or(&[]);
+        let headers: Vec<(&str, Option<&[u8]>)> =
+            msg.headers().map(|h| h.iter().map(|h| (h.key, h.value)).collect()).unwrap_or_default();
+        let upload = match Upload::from_headers(headers, value.len()) {
+            Ok(u) => u,
+            Err(e) => return self.dead_letter(msg, e.kind(), &e.to_string()).await,
+        };
+        let max = self.hash.limits.max_input_bytes;
+        if value.len() as u64 > max {
+            let e = crate::contract::ContractError::TooLarge(value.len() as u64, max);
+            return self.dead_letter(msg, e.kind(), &e.to_string()).await;
+        }
+        let media: Arc<Vec<u8>> = match &upload.media_url {
+            Some(url) => match crate::fetch::fetch(url, &self.config.fetch, max).await {
+                Ok(b) => Arc::new(b),
+                Err(e) => return self.dead_letter(msg, "fetch", &e.to_string()).await,
+            },
+            None => Arc::new(value.to_vec()),
+        };
+        let permit = self.cpu.acquire().await;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (options, lists, bytes) = (self.hash, Arc::clone(&self.lists), Arc::clone(&media));
+        self.pool.spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let started = Instant::now();
+                let h = HASHER.with(|c| {
+                    let mut c = c.borrow_mut();
+                    c.get_or_insert_with(|| hashline_hash::Hasher::new(options)).hash(&bytes)
+                });
+                let took = started.elapsed();
+                let found = lists.snapshot().match_query(&query(&h)).matches;
+                (h, found, took)
+            }));
+            if r.is_err() {
+                HASHER.with(|c| *c.borrow_mut() = None);
+            }
+            let _ = tx.send(r);
+        });
+        let result = rx.await;
+        drop(permit);
+        let (hashes, matches, took) = match result {
+            Ok(Ok(v)) => v,
+            _ => return self.dead_letter(msg, "internal", "internal error while hashing (a decoder bug)").await,
+        };
+        let m = hashline_metrics::global();
+        m.hash_duration_seconds.observe(took.as_secs_f64());
+        m.upload_bytes_total.inc_by(hashes.bytes);
+        match &hashes.pdq {
+            PdqOutcome::Skipped(why) => m.pdq_skipped_total.with_label_values(&[why]).inc(),
+            PdqOutcome::Failed { error, .. } => m.pdq_skipped_total.with_label_values(&[error.kind()]).inc(),
+            PdqOutcome::Hashed { .. } => {}
+        }
+        if matches.is_empty() {
+            return Outcome::NoMatch;
+        }
+        for x in &matches {
+            m.matches_total.with_label_values(&[x.list.as_str(), x.signal.as_str()]).inc();
+        }
+        self.report(msg, &upload, &hashes, matches, media).await;
+        Outcome::Matched
+    }
+
+    async fn report(&self, msg: &OwnedMessage, upload: &Upload, hashes: &FileHashes, matches: Vec<Match>, media: Arc<Vec<u8>>) {
+        let detection = Arc::new(Detection {
+            upload_id: upload.id.clone(),
+            channel: Channel::Kafka,
+            detected_at: hashline_lists::now_rfc3339(),
+            uploaded_at: upload.uploaded_at.clone(),
+            platform: upload.platform.clone(),
+            source_url: upload.source_url.clone(),
+            uploader: (upload.uploader_id.is_some() || upload.uploader_ip.is_some()).then(|| Uploader {
+                account_id: upload.uploader_id.clone(),
+                screen_name: None,
+                ip: upload.uploader_ip.clone().map(|address| IpEvent {
+                    address,
+                    event: "upload".into(),
+                    at: upload.uploaded_at.clone(),
+                }),
+            }),
+            file: FileInfo::from_hashes(hashes, upload.file_name.clone(), upload.content_type.clone()),
+            matches,
+        });
+        let recorded = Self::durably("outbox", || {
+            let (stage, d, media) = (Arc::clone(&self.stage), Arc::clone(&detection), Arc::clone(&media));
+            async move {
+                match tokio::task::spawn_blocking(move || stage.record(&d, Some(&media))).await {
+                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        })
+        .await;
+        let Some(recorded) = recorded else { return };
+        let event = MatchEvent {
+            schema: MATCH_EVENT_SCHEMA.into(),
+            report: recorded.report().clone(),
+            disposition: recorded.disposition().into(),
+            origin: Self::origin(msg),
+        };
+        let payload = serde_json::to_vec(&event).unwrap_or_default();
+        Self::durably("match event", || async {
+            let rec: FutureRecord<'_, str, [u8]> =
+                FutureRecord::to(&self.config.matches_topic).key(upload.id.as_str()).payload(&payload);
+            self.producer.send(rec, Duration::from_secs(30)).await.map(|_| ()).map_err(|(e, _)| e)
+        })
+        .await;
+        tracing::info!(report_id = %event.report.report_id, disposition = %event.disposition, matches = event.report.matches.len(),
+            "match reported");
+    }
+}

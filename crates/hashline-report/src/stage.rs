@@ -1,0 +1,139 @@
+//! The report stage as `scan`, `run` and `serve` use it: reports built under the policy,
+//! matched media preserved as encrypted evidence, the report committed to the outbox, all in
+//! one data folder (`outbox.db`, `evidence/`, `audit.log`), owner-only.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::{
+    build, AuditLog, Decision, Detection, Enqueued, EvidenceConfig, EvidenceStore, Keyring, Outbox, Policy, Report,
+    Reporter, State,
+};
+
+/// Errors opening or using the stage.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// The data folder.
+    #[error("data folder {path}: {source} (check that it exists and is writable by this user)")]
+    Dir {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The outbox.
+    #[error(transparent)]
+    Outbox(#[from] crate::OutboxError),
+    /// The audit log.
+    #[error(transparent)]
+    Audit(#[from] crate::AuditError),
+    /// Evidence.
+    #[error(transparent)]
+    Evidence(#[from] crate::EvidenceError),
+}
+
+/// The open data folder.
+pub struct ReportStage {
+    /// The outbox.
+    pub outbox: Arc<Outbox>,
+    /// The audit log.
+    pub audit: Arc<AuditLog>,
+    /// Evidence, when a key is configured.
+    pub evidence: Option<EvidenceStore>,
+    reporter: Reporter,
+    policy: Policy,
+}
+
+/// What happened to one detection.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    /// Committed to the outbox in this state.
+    Queued(Box<Report>, State),
+    /// Already reported for this upload and these entries; the report as it would have been.
+    Duplicate(Box<Report>),
+}
+
+impl Recorded {
+    /// The report.
+    pub fn report(&self) -> &Report {
+        match self {
+            Recorded::Queued(r, _) | Recorded::Duplicate(r) => r,
+        }
+    }
+
+    /// `pending`, `review` or `duplicate`.
+    pub fn disposition(&self) -> &'static str {
+        match self {
+            Recorded::Queued(_, s) => s.as_str(),
+            Recorded::Duplicate(_) => "duplicate",
+        }
+    }
+}
+
+impl ReportStage {
+    /// Opens (creating) the data folder, owner-only. Evidence is kept when `evidence` is
+    /// enabled and a key is configured.
+    pub fn open(
+        dir: &Path,
+        reporter: Reporter,
+        policy: Policy,
+        evidence: &EvidenceConfig,
+    ) -> Result<ReportStage, StageError> {
+        let d = |source| StageError::Dir { path: dir.to_path_buf(), source };
+        std::fs::create_dir_all(dir).map_err(d)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(d)?;
+        }
+        let outbox = Arc::new(Outbox::open(&dir.join("outbox.db"))?);
+        let audit = Arc::new(AuditLog::open(dir)?);
+        let evidence = if evidence.enabled {
+            match Keyring::from_config(evidence) {
+                Ok(keys) => Some(EvidenceStore::open(
+                    &dir.join("evidence"),
+                    keys,
+                    evidence.retention_days,
+                    Arc::clone(&audit),
+                )?),
+                Err(crate::EvidenceError::NoKey) => None,
+                Err(e) => return Err(e.into()),
+            }
+        } else {
+            None
+        };
+        Ok(ReportStage { outbox, audit, evidence, reporter, policy })
+    }
+
+    /// Builds the report for a detection, preserves the media (when evidence is on and
+    /// `media` is given) and commits the report to the outbox, durably. `None` without
+    /// matches.
+    pub fn record(&self, detection: &Detection, media: Option<&[u8]>) -> Result<Option<Recorded>, StageError> {
+        let Some((mut report, decision)) = build(detection, &self.reporter, &self.policy) else {
+            return Ok(None);
+        };
+        if let (Some(store), Some(bytes)) = (&self.evidence, media) {
+            report.evidence = Some(store.put(bytes)?);
+        }
+        let state = match decision {
+            Decision::Auto(_) => State::Pending,
+            Decision::Review(_) => State::Review,
+        };
+        let m = hashline_metrics::global();
+        Ok(Some(match self.outbox.enqueue(report.clone(), state)? {
+            Enqueued::New(row) => {
+                let outcome = if state == State::Pending {
+                    hashline_metrics::report_outcome::QUEUED
+                } else {
+                    hashline_metrics::report_outcome::REVIEW
+                };
+                m.reports_total.with_label_values(&[outcome]).inc();
+                Recorded::Queued(Box::new(row.report), state)
+            }
+            Enqueued::Duplicate => {
+                m.reports_total.with_label_values(&[hashline_metrics::report_outcome::DUPLICATE]).inc();
+                Recorded::Duplicate(Box::new(report))
+            }
+        }))
+    }
+}
