@@ -171,6 +171,11 @@ pub struct ReporterArgs {
     /// waiting for new reports.
     #[arg(long)]
     pub drain: bool,
+    /// Also consume match events from Kafka (`kafka.matches_topic`, group `kafka.group` +
+    /// "-reporter") into this outbox: one reporter for many scaled-out `hashline run`
+    /// instances.
+    #[arg(long)]
+    pub from_kafka: bool,
     /// Serve /metrics and /healthz, without authentication, on this (internal) address.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
@@ -438,13 +443,31 @@ pub fn run_reporter(args: ReporterArgs, config: &Config) -> anyhow::Result<ExitC
                 .with_context(|| format!("listening on {addr} for metrics"))?;
             tracing::info!(addr = %listener.local_addr()?, "metrics served");
             tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, hashline_server::ops_app(std::sync::Arc::new(|| Ok(())))).await {
+                if let Err(e) =
+                    axum::serve(listener, hashline_server::ops_app(std::sync::Arc::new(|| Ok(())))).await
+                {
                     tracing::error!(error = %e, "metrics listener failed");
                 }
             });
         }
         tracing::info!(outbox = %rep.outbox.path().display(), "reporter started");
-        worker.run(args.drain, shutdown_signal()).await?;
+        if args.from_kafka {
+            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+            let (kafka, outbox, wake) =
+                (config.kafka.clone(), std::sync::Arc::clone(&rep.outbox), worker.waker());
+            let relay = tokio::spawn(async move {
+                let group = format!("{}-reporter", kafka.group);
+                let stop = async move {
+                    let _ = stop_rx.changed().await;
+                };
+                hashline_pipeline::relay::relay(&kafka, &group, outbox, wake, stop).await
+            });
+            worker.run(false, shutdown_signal()).await?;
+            let _ = stop_tx.send(true);
+            relay.await.context("relay task")??;
+        } else {
+            worker.run(args.drain, shutdown_signal()).await?;
+        }
         anyhow::Ok(())
     })?;
     tracing::info!("reporter stopped");

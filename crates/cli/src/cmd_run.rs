@@ -50,7 +50,11 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let dir = config.data_dir(args.data_dir.as_deref())?;
     let stage = Arc::new(crate::reporting::open(config, &dir)?);
     let lists = Arc::new(hashline_lists::LiveLists::open(store).context("loading the lists")?);
-    let hash = hashline_hash::HashOptions { mode: config.scan.mode, dihedral: config.scan.dihedral, limits: config.limits };
+    let hash = hashline_hash::HashOptions {
+        mode: config.scan.mode,
+        dihedral: config.scan.dihedral,
+        limits: config.limits,
+    };
     let deliver = !config.hotline.url.is_empty();
     let deliverer = if deliver {
         Some(hashline_report::Deliverer::new(Arc::clone(&stage.outbox), &config.hotline)?)
@@ -58,9 +62,18 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         None
     };
     // The Kafka clients start their background tasks on the runtime they are created in.
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     let _enter = rt.enter();
-    let pipeline = Arc::new(Pipeline::new(kafka.clone(), Arc::clone(&lists), Arc::clone(&stage), hash, config.run.threads)?);
+    let pipeline = Arc::new(Pipeline::new(
+        kafka.clone(),
+        Arc::clone(&lists),
+        Arc::clone(&stage),
+        hash,
+        config.run.threads,
+    )?);
     if args.check_config {
         println!(
             "configuration OK: brokers {}, group {}, topics {} → {} / {}, {} lists, data {}, evidence {}, delivery {}",

@@ -149,18 +149,30 @@ impl Upload {
 /// (`hashline.match-event/1`). The report itself (with the same idempotency key) is in the
 /// outbox of the instance that matched; the event lets other systems (a central reporter, the
 /// platform) act on the match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchEvent {
     /// Always `hashline.match-event/1`.
+    #[schemars(regex(pattern = r"^hashline\.match-event/1$"))]
     pub schema: String,
     /// The full report as committed to the outbox (or as it would be, for a duplicate).
     pub report: hashline_report::Report,
     /// Whether the report waits for an analyst (`review`) or goes out (`pending`), or was
     /// already reported (`duplicate`).
+    #[schemars(regex(pattern = r"^(pending|review|duplicate)$"))]
     pub disposition: String,
     /// Where the upload came from: `topic/partition/offset`.
     pub origin: String,
+}
+
+/// The JSON Schema of [`MatchEvent`] (committed as `schemas/hashline.match-event-1.schema.json`).
+pub fn match_event_schema() -> serde_json::Value {
+    let mut s = serde_json::to_value(schemars::schema_for!(MatchEvent)).unwrap_or_default();
+    if let Some(o) = s.as_object_mut() {
+        o.insert("$id".into(), "https://hashline.dev/schemas/hashline.match-event-1.schema.json".into());
+        o.insert("title".into(), MATCH_EVENT_SCHEMA.into());
+    }
+    s
 }
 
 /// The schema id of [`MatchEvent`].
@@ -175,13 +187,36 @@ mod tests {
     }
 
     #[test]
+    fn committed_match_event_schema_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/hashline.match-event-1.schema.json");
+        let generated = serde_json::to_string_pretty(&match_event_schema()).unwrap() + "\n";
+        if std::env::var_os("HASHLINE_BLESS").is_some() {
+            std::fs::write(path, &generated).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(path).unwrap_or_default(),
+            generated,
+            "stale schemas/hashline.match-event-1.schema.json: HASHLINE_BLESS=1 cargo test -p hashline-pipeline"
+        );
+    }
+
+    #[test]
     fn headers_parse_and_bad_records_are_named() {
-        let u = Upload::from_headers(h(&[(header::UPLOAD_ID, "u1"), (header::PLATFORM, "p"), ("other", "x")]), 10)
-            .unwrap();
+        let u = Upload::from_headers(
+            h(&[(header::UPLOAD_ID, "u1"), (header::PLATFORM, "p"), ("other", "x")]),
+            10,
+        )
+        .unwrap();
         assert_eq!((u.id.as_str(), u.platform.as_deref()), ("u1", Some("p")));
-        assert_eq!(Upload::from_headers(h(&[(header::PLATFORM, "p")]), 10), Err(ContractError::MissingUploadId));
+        assert_eq!(
+            Upload::from_headers(h(&[(header::PLATFORM, "p")]), 10),
+            Err(ContractError::MissingUploadId)
+        );
         let long = "x".repeat(129);
-        assert_eq!(Upload::from_headers(h(&[(header::UPLOAD_ID, &long)]), 10), Err(ContractError::BadUploadId(129)));
+        assert_eq!(
+            Upload::from_headers(h(&[(header::UPLOAD_ID, &long)]), 10),
+            Err(ContractError::BadUploadId(129))
+        );
         assert_eq!(Upload::from_headers(h(&[(header::UPLOAD_ID, "u")]), 0), Err(ContractError::NoMedia));
         assert_eq!(
             Upload::from_headers(h(&[(header::UPLOAD_ID, "u"), (header::MEDIA_URL, "https://x/y")]), 5),

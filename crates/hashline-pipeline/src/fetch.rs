@@ -180,7 +180,19 @@ mod tests {
 
     #[test]
     fn internal_addresses() {
-        for a in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "0.0.0.0", "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
+        for a in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(is_internal(a.parse().unwrap()), "{a}");
         }
         for a in ["93.184.216.34", "2606:2800:220:1::1"] {
@@ -202,22 +214,36 @@ mod tests {
         let app = axum::Router::new()
             .route("/small", axum::routing::get(|| async { vec![7u8; 100] }))
             .route("/big", axum::routing::get(|| async { vec![7u8; 10_000] }))
-            .route("/redirect", axum::routing::get(|| async { axum::response::Redirect::temporary("http://169.254.169.254/") }));
+            .route(
+                "/redirect",
+                axum::routing::get(|| async {
+                    axum::response::Redirect::temporary("http://169.254.169.254/")
+                }),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let url = |p: &str| format!("http://localhost:{port}{p}");
         let mut c = FetchConfig::default();
-        assert!(matches!(fetch(&url("/small"), &c, 1000).await, Err(FetchError::Refused(_))), "disabled by default");
+        assert!(
+            matches!(fetch(&url("/small"), &c, 1000).await, Err(FetchError::Refused(_))),
+            "disabled by default"
+        );
         c.allowed_hosts = vec!["localhost".into()];
         let err = fetch(&url("/small"), &c, 1000).await.unwrap_err();
         assert!(err.to_string().contains("internal address"), "{err}");
         c.allow_private_addresses = true;
         assert_eq!(fetch(&url("/small"), &c, 1000).await.unwrap().len(), 100);
         assert_eq!(fetch(&url("/big"), &c, 1000).await, Err(FetchError::TooLarge(1000)));
-        assert!(matches!(fetch(&url("/redirect"), &c, 1000).await, Err(FetchError::Failed(_))), "no redirects");
+        assert!(
+            matches!(fetch(&url("/redirect"), &c, 1000).await, Err(FetchError::Failed(_))),
+            "no redirects"
+        );
         assert!(matches!(fetch("file:///etc/passwd", &c, 1000).await, Err(FetchError::Refused(_))));
-        assert!(matches!(fetch(&format!("http://user:pw@localhost:{port}/small"), &c, 1000).await, Err(FetchError::Refused(_))));
+        assert!(matches!(
+            fetch(&format!("http://user:pw@localhost:{port}/small"), &c, 1000).await,
+            Err(FetchError::Refused(_))
+        ));
         c.allowed_hosts = vec!["example.org".into()];
         assert!(matches!(fetch(&url("/small"), &c, 1000).await, Err(FetchError::Refused(_))));
     }

@@ -121,7 +121,9 @@ impl ClientContext for Ctx {
         for (topic, t) in &s.topics {
             for (p, part) in &t.partitions {
                 if *p >= 0 && part.consumer_lag >= 0 {
-                    m.consumer_lag.with_label_values(&[topic.as_str(), &p.to_string()]).set(part.consumer_lag);
+                    m.consumer_lag
+                        .with_label_values(&[topic.as_str(), &p.to_string()])
+                        .set(part.consumer_lag);
                 }
             }
         }
@@ -141,7 +143,9 @@ impl ConsumerContext for Ctx {
             // durable record. Records still in flight here are redelivered to it.
             match consumer.commit_consumer_state(CommitMode::Sync) {
                 Ok(()) => {}
-                Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
+                Err(rdkafka::error::KafkaError::ConsumerCommit(
+                    rdkafka::types::RDKafkaErrorCode::NoOffset,
+                )) => {}
                 Err(e) => tracing::warn!(error = %e, "commit on revoke failed"),
             }
             let mut t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
@@ -232,7 +236,8 @@ impl Pipeline {
             .create_with_context(Ctx { tracker: Arc::clone(&tracker), broker_up: Arc::clone(&broker_up) })?;
         let producer: FutureProducer =
             client_config(&config).set("acks", "all").set("message.timeout.ms", "30000").create()?;
-        let threads = if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
+        let threads =
+            if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("hashline-hash-{i}"))
@@ -279,7 +284,10 @@ impl Pipeline {
 
     /// Consumes until `shutdown` resolves; then stops taking records, waits for in-flight ones
     /// (up to `drain_timeout_s`), commits and returns.
-    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) -> Result<(), PipelineError> {
+    pub async fn run(
+        self: Arc<Self>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), PipelineError> {
         self.consumer.subscribe(&[self.config.uploads_topic.as_str()])?;
         tracing::info!(topic = %self.config.uploads_topic, group = %self.config.group, "consuming");
         tokio::pin!(shutdown);
@@ -304,7 +312,11 @@ impl Pipeline {
                 let notified = self.done.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                let n = self.tracker.lock().unwrap_or_else(|p| p.into_inner()).in_flight(msg.topic(), msg.partition());
+                let n = self
+                    .tracker
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .in_flight(msg.topic(), msg.partition());
                 if n < max {
                     break;
                 }
@@ -313,7 +325,11 @@ impl Pipeline {
                     () = notified => {}
                 }
             }
-            self.tracker.lock().unwrap_or_else(|p| p.into_inner()).begin(msg.topic(), msg.partition(), msg.offset());
+            self.tracker.lock().unwrap_or_else(|p| p.into_inner()).begin(
+                msg.topic(),
+                msg.partition(),
+                msg.offset(),
+            );
             hashline_metrics::global().in_flight.inc();
             tokio::spawn(Arc::clone(&self).process(msg));
         }
@@ -336,7 +352,9 @@ impl Pipeline {
         match self.consumer.commit_consumer_state(CommitMode::Sync) {
             Ok(()) => {}
             Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => tracing::warn!(error = %e, "final commit failed; uncommitted uploads will be redelivered"),
+            Err(e) => {
+                tracing::warn!(error = %e, "final commit failed; uncommitted uploads will be redelivered")
+            }
         }
         tracing::info!("stopped");
         Ok(())
@@ -407,8 +425,9 @@ impl Pipeline {
             headers = headers
                 .insert(Header { key: header::ERROR, value: Some(error) })
                 .insert(Header { key: header::ORIGIN, value: Some(&origin) });
-            let mut rec: FutureRecord<'_, [u8], [u8]> =
-                FutureRecord::to(&self.config.dead_letter_topic).payload(msg.payload().unwrap_or(&[])).headers(headers);
+            let mut rec: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.config.dead_letter_topic)
+                .payload(msg.payload().unwrap_or(&[]))
+                .headers(headers);
             if let Some(k) = msg.key() {
                 rec = rec.key(k);
             }
@@ -461,7 +480,11 @@ impl Pipeline {
         drop(permit);
         let (hashes, matches, took) = match result {
             Ok(Ok(v)) => v,
-            _ => return self.dead_letter(msg, "internal", "internal error while hashing (a decoder bug)").await,
+            _ => {
+                return self
+                    .dead_letter(msg, "internal", "internal error while hashing (a decoder bug)")
+                    .await
+            }
         };
         let m = hashline_metrics::global();
         m.hash_duration_seconds.observe(took.as_secs_f64());
@@ -481,7 +504,14 @@ impl Pipeline {
         Outcome::Matched
     }
 
-    async fn report(&self, msg: &OwnedMessage, upload: &Upload, hashes: &FileHashes, matches: Vec<Match>, media: Arc<Vec<u8>>) {
+    async fn report(
+        &self,
+        msg: &OwnedMessage,
+        upload: &Upload,
+        hashes: &FileHashes,
+        matches: Vec<Match>,
+        media: Arc<Vec<u8>>,
+    ) {
         let detection = Arc::new(Detection {
             upload_id: upload.id.clone(),
             channel: Channel::Kafka,

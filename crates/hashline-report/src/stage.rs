@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    build, AuditLog, Decision, Detection, Enqueued, EvidenceConfig, EvidenceStore, Keyring, Outbox, Policy, Report,
-    Reporter, State,
+    build, AuditLog, Decision, Detection, Enqueued, EvidenceConfig, EvidenceStore, Keyring, Outbox, Policy,
+    Report, Reporter, State,
 };
 
 /// Errors opening or using the stage.
@@ -108,7 +108,11 @@ impl ReportStage {
     /// Builds the report for a detection, preserves the media (when evidence is on and
     /// `media` is given) and commits the report to the outbox, durably. `None` without
     /// matches.
-    pub fn record(&self, detection: &Detection, media: Option<&[u8]>) -> Result<Option<Recorded>, StageError> {
+    pub fn record(
+        &self,
+        detection: &Detection,
+        media: Option<&[u8]>,
+    ) -> Result<Option<Recorded>, StageError> {
         let Some((mut report, decision)) = build(detection, &self.reporter, &self.policy) else {
             return Ok(None);
         };

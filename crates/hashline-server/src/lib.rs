@@ -454,7 +454,8 @@ pub type ReadyCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 /// cluster-internal address).
 pub fn ops_app(ready: ReadyCheck) -> Router {
     async fn open_metrics() -> Response {
-        ([(header::CONTENT_TYPE, hashline_metrics::CONTENT_TYPE)], hashline_metrics::global().render()).into_response()
+        ([(header::CONTENT_TYPE, hashline_metrics::CONTENT_TYPE)], hashline_metrics::global().render())
+            .into_response()
     }
     let readyz = move || {
         let ready = Arc::clone(&ready);

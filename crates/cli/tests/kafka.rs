@@ -1,0 +1,475 @@
+//! `hashline run` against a real Kafka-protocol broker (tansu, SQLite engine) with an external
+//! client (Python confluent-kafka) producing what a platform would: benign pictures, planted
+//! copies of listed ones, corrupt images, non-images, records without an upload id or media.
+//! Every upload must be accounted for: match events and reports for the planted copies, dead
+//! letters for the unprocessable records, counters for the rest, offsets committed to the end.
+//! Then the faults: kill -9 mid-stream and restart (three times), two instances sharing the
+//! partitions through a rebalance, and the broker restarted mid-stream.
+//!
+//! Needs `tansu` (on PATH or `$TANSU`) and Python's `confluent_kafka`; `.ci/run` installs both.
+//! Outside CI, the tests skip with a message when either is missing.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use util::{bridge_like, encode_jpeg, encode_png, TempDir};
+
+const TOPICS: [&str; 3] = ["hashline.uploads", "hashline.matches", "hashline.dead-letter"];
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn tansu() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("TANSU") {
+        return Some(PathBuf::from(p));
+    }
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("tansu"))
+        .chain(std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/tansu")))
+        .find(|p| p.is_file());
+    found
+}
+
+fn prerequisites() -> Option<PathBuf> {
+    let py =
+        Command::new("python3").args(["-c", "import confluent_kafka"]).status().is_ok_and(|s| s.success());
+    match (tansu(), py) {
+        (Some(t), true) => Some(t),
+        (t, py) => {
+            let what = format!("tansu {}, python confluent_kafka {}", t.is_some(), py);
+            assert!(std::env::var_os("CI").is_none(), "CI must provide the broker and client ({what})");
+            eprintln!("skipping the Kafka tests: {what} (see .ci/run)");
+            None
+        }
+    }
+}
+
+/// A tansu broker in its own folder.
+struct Broker {
+    bin: PathBuf,
+    dir: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    fn start(bin: PathBuf, dir: &Path) -> Broker {
+        let mut b = Broker { bin, dir: dir.join("broker"), port: free_port(), child: None };
+        std::fs::create_dir_all(&b.dir).unwrap();
+        b.spawn();
+        for t in TOPICS {
+            let out = Command::new(&b.bin)
+                .args(["topic", "create", t, "--partitions", "3", "--broker", &b.url()])
+                .current_dir(&b.dir)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "topic create {t}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        b
+    }
+
+    fn url(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::File::create(self.dir.join("broker.log")).unwrap();
+        let child = Command::new(&self.bin)
+            .args(["broker", "--listener-url", &self.url(), "--advertised-listener-url", &self.url()])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .current_dir(&self.dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(self.addr()).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "broker did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn client(args: &[&str]) -> Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/kafka/client.py");
+    let out = Command::new("python3").arg(script).args(args).output().unwrap();
+    assert!(out.status.success(), "client {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// One record to produce.
+struct Rec {
+    id: Option<String>,
+    value: Vec<u8>,
+    extra: Vec<(&'static str, String)>,
+}
+
+fn produce(b: &Broker, dir: &Path, recs: &[Rec]) {
+    let mut spec = Vec::new();
+    for (i, r) in recs.iter().enumerate() {
+        let f = dir.join(format!("rec-{}-{i}", recs.len()));
+        std::fs::write(&f, &r.value).unwrap();
+        let mut headers = serde_json::Map::new();
+        if let Some(id) = &r.id {
+            headers.insert("hashline-upload-id".into(), id.clone().into());
+        }
+        headers.insert("hashline-platform".into(), "example-photos".into());
+        for (k, v) in &r.extra {
+            headers.insert((*k).into(), v.clone().into());
+        }
+        spec.push(json!({"key": r.id.clone().unwrap_or_default(), "headers": headers, "value_file": f}));
+    }
+    let spec_path = dir.join(format!("spec-{}.json", recs.len()));
+    std::fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).unwrap();
+    let r = client(&["produce", &b.addr(), TOPICS[0], spec_path.to_str().unwrap()]);
+    assert_eq!(r["produced"], recs.len());
+}
+
+/// The media a test produces, and a store whose lists know some of it.
+struct Media {
+    store: String,
+    listed: Vec<u8>,
+    near: Vec<u8>,
+    benign: Vec<Vec<u8>>,
+    corrupt: Vec<u8>,
+}
+
+fn media(dir: &TempDir) -> Media {
+    let (w, h) = (320usize, 200usize);
+    let listed = encode_png(&bridge_like(w, h), w, h);
+    let mut flipped = bridge_like(w, h);
+    flipped.reverse();
+    let near_src = encode_png(&flipped, w, h);
+    let near = encode_jpeg(&flipped, w, h, 80);
+    let benign: Vec<Vec<u8>> = (0..6u8)
+        .map(|k| {
+            let rgb: Vec<u8> = (0..w * h * 3)
+                .map(|i| ((i / 3 % w) as u8).wrapping_mul(k + 2) ^ ((i / 3 / w) as u8))
+                .collect();
+            encode_png(&rgb, w, h)
+        })
+        .collect();
+    let j = encode_jpeg(&bridge_like(w, h), w, h, 90);
+    let corrupt = j[..j.len() / 3].to_vec();
+    let a = dir.write("listed.png", &listed);
+    let n = dir.write("near-src.png", &near_src);
+    let hashes = util::hashline(&["hash", a.to_str().unwrap(), n.to_str().unwrap()]).json_lines();
+    let list =
+        format!("md5 {}\npdq {}\n", hashes[0]["md5"].as_str().unwrap(), hashes[1]["pdq"].as_str().unwrap());
+    let list = dir.write("list.txt", list.as_bytes());
+    let store = dir.path().join("store");
+    let out = util::hashline(&[
+        "lists",
+        "import",
+        "--store",
+        store.to_str().unwrap(),
+        "--name",
+        "synthetic",
+        "--format",
+        "pytx-file",
+        "--classification",
+        "A1",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    Media { store: store.to_str().unwrap().into(), listed, near, benign, corrupt }
+}
+
+/// `hashline run` as a child process with its metrics on a free port.
+struct Run {
+    child: Child,
+    metrics: String,
+}
+
+fn start_run(b: &Broker, m: &Media, data: &Path, group: &str) -> Run {
+    let port = free_port();
+    let log = std::fs::File::create(data.with_extension(format!("{port}.log"))).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_hashline"))
+        .args(["run", "--brokers", &b.addr(), "--group", group, "--store", &m.store])
+        .args(["--data-dir", data.to_str().unwrap(), "--metrics-addr", &format!("127.0.0.1:{port}")])
+        .env("HASHLINE_LOG", "info,librdkafka=warn,rdkafka=warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Run { child, metrics: format!("127.0.0.1:{port}") }
+}
+
+impl Run {
+    /// uploads_total by outcome (empty while the metrics listener is not up).
+    fn outcomes(&self) -> BTreeMap<String, u64> {
+        use std::io::{Read, Write};
+        let mut out = BTreeMap::new();
+        let Ok(mut s) = std::net::TcpStream::connect(&self.metrics) else { return out };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        for line in text.lines().filter(|l| l.starts_with("hashline_uploads_total{")) {
+            let outcome = line.split('"').nth(1).unwrap().to_string();
+            let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+            out.insert(outcome, n as u64);
+        }
+        out
+    }
+
+    fn processed(&self) -> u64 {
+        self.outcomes().values().sum()
+    }
+
+    fn wait_for(&self, n: u64, secs: u64) {
+        let started = Instant::now();
+        while self.processed() < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(secs),
+                "only {:?} of {n} after {secs} s",
+                self.outcomes()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn term(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+fn committed_all(b: &Broker, group: &str) -> bool {
+    let offs = client(&["offsets", &b.addr(), group, TOPICS[0]]);
+    offs.as_array().unwrap().iter().all(|p| p["committed"] == p["high"])
+}
+
+fn outbox_reports(data: &Path) -> Vec<Value> {
+    let out = util::hashline_in(
+        Path::new("."),
+        &[("HASHLINE_DATA_DIR", data.to_str().unwrap())],
+        &["reports", "list", "--json"],
+    );
+    out.json_lines()
+}
+
+#[test]
+fn end_to_end_every_upload_accounted_for() {
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-e2e");
+    let b = Broker::start(bin, dir.path());
+    let m = media(&dir);
+    let mut recs: Vec<Rec> = Vec::new();
+    let id = |s: &str| Some(s.to_string());
+    for (i, img) in m.benign.iter().enumerate() {
+        recs.push(Rec { id: id(&format!("benign-{i}")), value: img.clone(), extra: vec![] });
+    }
+    recs.push(Rec {
+        id: id("planted-1"),
+        value: m.listed.clone(),
+        extra: vec![
+            ("hashline-uploader-id", "acct-1".into()),
+            ("hashline-uploader-ip", "203.0.113.9".into()),
+            ("hashline-file-name", "a.png".into()),
+            ("hashline-uploaded-at", "2026-11-29T10:00:00Z".into()),
+        ],
+    });
+    recs.push(Rec { id: id("planted-2"), value: m.listed.clone(), extra: vec![] });
+    recs.push(Rec { id: id("near-1"), value: m.near.clone(), extra: vec![] });
+    recs.push(Rec { id: id("corrupt-1"), value: m.corrupt.clone(), extra: vec![] });
+    recs.push(Rec { id: id("text-1"), value: b"just some text, not an image".to_vec(), extra: vec![] });
+    recs.push(Rec {
+        id: None,
+        value: m.benign[0].clone(),
+        extra: vec![("hashline-file-name", "no-id.png".into())],
+    });
+    recs.push(Rec { id: id("empty-1"), value: vec![], extra: vec![] });
+    produce(&b, dir.path(), &recs);
+
+    let data = dir.path().join("data");
+    let run = start_run(&b, &m, &data, "e2e");
+    run.wait_for(recs.len() as u64, 120);
+    let outcomes = run.outcomes();
+    assert_eq!(outcomes.get("matched"), Some(&3), "{outcomes:?}");
+    assert_eq!(outcomes.get("dead_letter"), Some(&2), "{outcomes:?}");
+    assert_eq!(outcomes.get("no_match"), Some(&8), "{outcomes:?}");
+    let status = run.term();
+    assert!(status.success(), "SIGTERM: drain, commit, exit 0 ({status:?})");
+    assert!(
+        committed_all(&b, "e2e"),
+        "offsets committed to the end: {}",
+        client(&["offsets", &b.addr(), "e2e", TOPICS[0]])
+    );
+
+    // Match events, keyed by upload id, carrying the report.
+    let events = client(&["consume", &b.addr(), TOPICS[1], "3", "30"]);
+    let mut keys: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
+    keys.sort();
+    assert_eq!(keys, ["near-1", "planted-1", "planted-2"]);
+    for e in events.as_array().unwrap() {
+        let ev: Value = serde_json::from_str(e["value"].as_str().unwrap()).unwrap();
+        assert_eq!(ev["schema"], "hashline.match-event/1");
+        assert_eq!(ev["report"]["schema"], "hashline.report/1");
+        let want = if e["key"] == "near-1" { "review" } else { "pending" };
+        assert_eq!(ev["disposition"], want, "{ev}");
+        if e["key"] == "planted-1" {
+            assert_eq!(ev["report"]["uploader"]["ip"]["address"], "203.0.113.9");
+            assert_eq!(ev["report"]["file"]["name"], "a.png");
+            assert_eq!(ev["report"]["incident"]["channel"], "kafka");
+        }
+    }
+    // Schema-valid reports, through the independent validator.
+    let reports: Vec<Value> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(e["value"].as_str().unwrap()).unwrap()["report"].clone())
+        .collect();
+    if let Some(results) = hashline_report::testing::validate_with_python(&reports) {
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
+    // Dead letters keep the original headers and say why.
+    let dead = client(&["consume", &b.addr(), TOPICS[2], "2", "30"]);
+    let dead = dead.as_array().unwrap();
+    assert_eq!(dead.len(), 2);
+    let no_id = dead.iter().find(|d| d["headers"].get("hashline-upload-id").is_none()).unwrap();
+    assert_eq!(no_id["headers"]["hashline-file-name"], "no-id.png");
+    assert!(no_id["headers"]["hashline-error"].as_str().unwrap().contains("hashline-upload-id"));
+    assert!(no_id["value"].as_u64().unwrap() > 0, "the original bytes are kept");
+    let empty = dead.iter().find(|d| d["headers"]["hashline-upload-id"] == "empty-1").unwrap();
+    assert!(empty["headers"]["hashline-error"].as_str().unwrap().contains("no media"));
+    // The outbox: two reports to deliver, one for review.
+    let rows = outbox_reports(&data);
+    let states: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r["upload_id"].as_str().unwrap().to_string(), r["state"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        states,
+        BTreeSet::from([
+            ("near-1".to_string(), "review".to_string()),
+            ("planted-1".to_string(), "pending".to_string()),
+            ("planted-2".to_string(), "pending".to_string())
+        ])
+    );
+}
+
+/// 60 uploads, every 6th a planted copy.
+fn stream(m: &Media) -> (Vec<Rec>, usize) {
+    let recs: Vec<Rec> = (0..60)
+        .map(|i| Rec {
+            id: Some(format!("u-{i:03}")),
+            value: if i % 6 == 0 { m.listed.clone() } else { m.benign[i % m.benign.len()].clone() },
+            extra: vec![],
+        })
+        .collect();
+    (recs, 10)
+}
+
+#[test]
+fn kill_9_three_times_loses_nothing_and_reports_once() {
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-kill");
+    let b = Broker::start(bin, dir.path());
+    let m = media(&dir);
+    let (recs, planted) = stream(&m);
+    produce(&b, dir.path(), &recs);
+    let data = dir.path().join("data");
+    for round in 0..3u64 {
+        let run = start_run(&b, &m, &data, "kill");
+        // Let it get some way into the stream, then kill it without warning.
+        run.wait_for(5, 120);
+        std::thread::sleep(Duration::from_millis(100 * round));
+        run.kill9();
+    }
+    let run = start_run(&b, &m, &data, "kill");
+    let started = Instant::now();
+    while !committed_all(&b, "kill") {
+        assert!(started.elapsed() < Duration::from_secs(120), "never caught up");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(run.term().success());
+    let rows = outbox_reports(&data);
+    let ids: BTreeSet<&str> = rows.iter().map(|r| r["upload_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), planted, "every planted copy has its report: {ids:?}");
+    assert_eq!(rows.len(), planted, "and only one: replays after the kills made no second report");
+    let events = client(&["consume", &b.addr(), TOPICS[1], "1000", "15"]);
+    let keys: BTreeSet<&str> =
+        events.as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), planted, "a match event for every planted copy (repeats allowed: at-least-once)");
+}
+
+#[test]
+fn two_instances_share_partitions_and_survive_a_rebalance_and_a_broker_restart() {
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-group");
+    let mut b = Broker::start(bin, dir.path());
+    let m = media(&dir);
+    let (recs, planted) = stream(&m);
+    let (first, second) = recs.split_at(30);
+    produce(&b, dir.path(), first);
+    let (da, db) = (dir.path().join("data-a"), dir.path().join("data-b"));
+    let a = start_run(&b, &m, &da, "group");
+    let bb = start_run(&b, &m, &db, "group");
+    let started = Instant::now();
+    while a.processed() + bb.processed() < 30 {
+        assert!(started.elapsed() < Duration::from_secs(120), "a {:?} b {:?}", a.outcomes(), bb.outcomes());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (na, nb) = (a.processed(), bb.processed());
+    assert!(na > 0 && nb > 0, "both instances got partitions: {na} and {nb}");
+    // B leaves (rebalance: A takes its partitions); the broker restarts under A.
+    assert!(bb.term().success());
+    b.stop();
+    std::thread::sleep(Duration::from_secs(1));
+    b.spawn();
+    produce(&b, dir.path(), second);
+    let started = Instant::now();
+    while !committed_all(&b, "group") {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "A never caught up after the rebalance and restart"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(a.term().success());
+    let mut ids = BTreeSet::new();
+    for d in [&da, &db] {
+        let rows = outbox_reports(d);
+        let here: BTreeSet<String> =
+            rows.iter().map(|r| r["upload_id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(here.len(), rows.len(), "no instance reports an upload twice");
+        ids.extend(here);
+    }
+    assert_eq!(ids.len(), planted, "every planted copy reported by one instance or the other: {ids:?}");
+}
