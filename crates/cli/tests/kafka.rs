@@ -213,7 +213,13 @@ struct Run {
 fn start_run(b: &Broker, m: &Media, data: &Path, group: &str) -> Run {
     let port = free_port();
     let log = std::fs::File::create(data.with_extension(format!("{port}.log"))).unwrap();
+    // Statistics (consumer lag, broker state) every half second; a killed member leaves the
+    // group after 6 s instead of the default 45 s.
+    let cfg = data.with_extension(format!("{port}.toml"));
+    let toml = "[kafka]\nstatistics_interval_ms = 500\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n";
+    std::fs::write(&cfg, toml).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_hashline"))
+        .args(["--config", cfg.to_str().unwrap()])
         .args(["run", "--brokers", &b.addr(), "--group", group, "--store", &m.store])
         .args(["--data-dir", data.to_str().unwrap(), "--metrics-addr", &format!("127.0.0.1:{port}")])
         .env("HASHLINE_LOG", "info,librdkafka=warn,rdkafka=warn")
@@ -225,15 +231,27 @@ fn start_run(b: &Broker, m: &Media, data: &Path, group: &str) -> Run {
 }
 
 impl Run {
-    /// uploads_total by outcome (empty while the metrics listener is not up).
-    fn outcomes(&self) -> BTreeMap<String, u64> {
+    fn scrape(&self) -> String {
         use std::io::{Read, Write};
-        let mut out = BTreeMap::new();
-        let Ok(mut s) = std::net::TcpStream::connect(&self.metrics) else { return out };
+        let mut text = String::new();
+        let Ok(mut s) = std::net::TcpStream::connect(&self.metrics) else { return text };
         let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
         let _ = s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
-        let mut text = String::new();
         let _ = s.read_to_string(&mut text);
+        text
+    }
+
+    /// Partitions currently assigned.
+    fn assigned(&self) -> usize {
+        let text = self.scrape();
+        let line = text.lines().find(|l| l.starts_with("hashline_partitions_assigned "));
+        line.and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0)
+    }
+
+    /// uploads_total by outcome (empty while the metrics listener is not up).
+    fn outcomes(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        let text = self.scrape();
         for line in text.lines().filter(|l| l.starts_with("hashline_uploads_total{")) {
             let outcome = line.split('"').nth(1).unwrap().to_string();
             let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
@@ -437,10 +455,21 @@ fn two_instances_share_partitions_and_survive_a_rebalance_and_a_broker_restart()
     let m = media(&dir);
     let (recs, planted) = stream(&m);
     let (first, second) = recs.split_at(30);
-    produce(&b, dir.path(), first);
     let (da, db) = (dir.path().join("data-a"), dir.path().join("data-b"));
     let a = start_run(&b, &m, &da, "group");
     let bb = start_run(&b, &m, &db, "group");
+    // Both members hold partitions before anything is produced.
+    let started = Instant::now();
+    while !(a.assigned() > 0 && bb.assigned() > 0 && a.assigned() + bb.assigned() == 3) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "assignment: a {} b {}",
+            a.assigned(),
+            bb.assigned()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    produce(&b, dir.path(), first);
     let started = Instant::now();
     while a.processed() + bb.processed() < 30 {
         assert!(started.elapsed() < Duration::from_secs(120), "a {:?} b {:?}", a.outcomes(), bb.outcomes());

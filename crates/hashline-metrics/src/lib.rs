@@ -86,6 +86,8 @@ pub struct Metrics {
     pub dead_letters_total: IntCounterVec,
     /// `hashline_consumer_lag{topic,partition}`: records behind the high watermark.
     pub consumer_lag: IntGaugeVec,
+    /// `hashline_partitions_assigned`: upload partitions this instance holds.
+    pub partitions_assigned: IntGauge,
     /// `hashline_in_flight`: uploads taken and not yet durable.
     pub in_flight: IntGauge,
     /// `hashline_upload_bytes_total`: media bytes processed.
@@ -197,6 +199,11 @@ impl Metrics {
                 &["topic", "partition"],
             ),
             in_flight: gauge(&r, "hashline_in_flight", "Uploads taken and not yet durable."),
+            partitions_assigned: gauge(
+                &r,
+                "hashline_partitions_assigned",
+                "Upload partitions this instance holds.",
+            ),
             upload_bytes_total: {
                 let c = prometheus::IntCounter::new("hashline_upload_bytes_total", "Media bytes processed.")
                     .expect("valid metric definition");

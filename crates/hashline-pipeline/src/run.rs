@@ -155,12 +155,14 @@ impl ConsumerContext for Ctx {
                     .consumer_lag
                     .remove_label_values(&[e.topic(), &e.partition().to_string()]);
             }
+            hashline_metrics::global().partitions_assigned.set(0);
             tracing::info!(partitions = tpl.count(), "partitions revoked");
         }
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(tpl) = rebalance {
+            hashline_metrics::global().partitions_assigned.set(tpl.count() as i64);
             tracing::info!(partitions = tpl.count(), "partitions assigned");
         }
     }
