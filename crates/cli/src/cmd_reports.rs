@@ -35,6 +35,7 @@ pub enum StateArg {
     Delivered,
     Parked,
     Dismissed,
+    Relayed,
 }
 
 impl From<StateArg> for State {
@@ -45,6 +46,7 @@ impl From<StateArg> for State {
             StateArg::Delivered => State::Delivered,
             StateArg::Parked => State::Parked,
             StateArg::Dismissed => State::Dismissed,
+            StateArg::Relayed => State::Relayed,
         }
     }
 }

@@ -55,7 +55,9 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         dihedral: config.scan.dihedral,
         limits: config.limits,
     };
-    let deliver = !config.hotline.url.is_empty();
+    // In relay mode a central `hashline reporter --from-kafka` delivers; this instance never
+    // talks to the hotline.
+    let deliver = !config.hotline.url.is_empty() && kafka.delivery == hashline_pipeline::Delivery::Local;
     let deliverer = if deliver {
         Some(hashline_report::Deliverer::new(Arc::clone(&stage.outbox), &config.hotline)?)
     } else {
@@ -85,7 +87,11 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
             lists.snapshot().versions().len(),
             dir.display(),
             if stage.evidence.is_some() { "on" } else { "off (no key)" },
-            if deliver { config.hotline.url.as_str() } else { "off (hashline reporter delivers)" },
+            match (deliver, kafka.delivery) {
+                (true, _) => config.hotline.url.as_str(),
+                (false, hashline_pipeline::Delivery::Relay) => "relay (hashline reporter --from-kafka delivers)",
+                (false, _) => "off (hashline reporter delivers)",
+            },
         );
         return Ok(match pipeline.check_broker(std::time::Duration::from_secs(10)) {
             Ok(n) => {

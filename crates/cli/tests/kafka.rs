@@ -211,12 +211,16 @@ struct Run {
 }
 
 fn start_run(b: &Broker, m: &Media, data: &Path, group: &str) -> Run {
+    start_run_with(b, m, data, group, "")
+}
+
+fn start_run_with(b: &Broker, m: &Media, data: &Path, group: &str, extra_kafka: &str) -> Run {
     let port = free_port();
     let log = std::fs::File::create(data.with_extension(format!("{port}.log"))).unwrap();
     // Statistics (consumer lag, broker state) every half second; a killed member leaves the
     // group after 6 s instead of the default 45 s.
     let cfg = data.with_extension(format!("{port}.toml"));
-    let toml = "[kafka]\nstatistics_interval_ms = 500\n[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n";
+    let toml = format!("[kafka]\nstatistics_interval_ms = 500\n{extra_kafka}[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n");
     std::fs::write(&cfg, toml).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_hashline"))
         .args(["--config", cfg.to_str().unwrap()])
@@ -501,4 +505,65 @@ fn two_instances_share_partitions_and_survive_a_rebalance_and_a_broker_restart()
         ids.extend(here);
     }
     assert_eq!(ids.len(), planted, "every planted copy reported by one instance or the other: {ids:?}");
+}
+
+#[test]
+fn scaled_out_scanners_relay_to_one_reporter_that_delivers_once() {
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-relay");
+    let b = Broker::start(bin, dir.path());
+    let m = media(&dir);
+    let (recs, planted) = stream(&m);
+    produce(&b, dir.path(), &recs);
+    // Two scanners in relay mode (they never talk to the hotline) ...
+    let (da, db) = (dir.path().join("scan-a"), dir.path().join("scan-b"));
+    let a = start_run_with(&b, &m, &da, "relay", "delivery = \"relay\"\n");
+    let c = start_run_with(&b, &m, &db, "relay", "delivery = \"relay\"\n");
+    let started = Instant::now();
+    while !committed_all(&b, "relay") {
+        assert!(started.elapsed() < Duration::from_secs(120), "scanners never caught up");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(a.term().success() && c.term().success());
+    for d in [&da, &db] {
+        assert!(
+            outbox_reports(d).iter().all(|r| r["state"] == "relayed"),
+            "scanner journals are marked relayed"
+        );
+    }
+    // ... and one reporter that consumes the match events and delivers.
+    let hotline = hashline_report::testing::TestHotline::start_background(vec![], None).unwrap();
+    let central = dir.path().join("central");
+    let cfg = dir.path().join("reporter.toml");
+    std::fs::write(&cfg, format!("[kafka]\nbrokers = \"{}\"\ngroup = \"relay\"\n", b.addr())).unwrap();
+    let mut reporter = Command::new(env!("CARGO_BIN_EXE_hashline"))
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "reporter",
+            "--from-kafka",
+            "--data-dir",
+            central.to_str().unwrap(),
+        ])
+        .env("HASHLINE_HOTLINE_URL", hotline.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while hotline.seen(|s| s.accepted.len()) < planted {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "delivered {}",
+            hotline.seen(|s| s.accepted.len())
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    Command::new("kill").args(["-TERM", &reporter.id().to_string()]).status().unwrap();
+    assert!(reporter.wait().unwrap().success());
+    assert_eq!(hotline.seen(|s| s.accepted.len()), planted, "each planted copy delivered once");
+    let rows = outbox_reports(&central);
+    assert_eq!(rows.len(), planted);
+    assert!(rows.iter().all(|r| r["state"] == "delivered"));
 }

@@ -25,4 +25,4 @@ pub mod tracker;
 
 pub use contract::{MatchEvent, Upload, MATCH_EVENT_SCHEMA};
 pub use fetch::FetchConfig;
-pub use run::{KafkaConfig, Outcome, Pipeline, PipelineError};
+pub use run::{Delivery, KafkaConfig, Outcome, Pipeline, PipelineError};

@@ -66,6 +66,21 @@ pub struct KafkaConfig {
     pub properties: BTreeMap<String, String>,
     /// Fetching `hashline-media-url`.
     pub fetch: FetchConfig,
+    /// Who delivers this instance's reports: `local` (default; they stay pending in this data
+    /// folder for the built-in worker or `hashline reporter`) or `relay` (marked relayed once
+    /// the match event is acknowledged; a central `hashline reporter --from-kafka` delivers).
+    pub delivery: Delivery,
+}
+
+/// Who delivers reports made by `hashline run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// From this data folder.
+    #[default]
+    Local,
+    /// Through `hashline.matches` and a central reporter.
+    Relay,
 }
 
 impl Default for KafkaConfig {
@@ -81,6 +96,7 @@ impl Default for KafkaConfig {
             statistics_interval_ms: 5000,
             properties: BTreeMap::new(),
             fetch: FetchConfig::default(),
+            delivery: Delivery::Local,
         }
     }
 }
@@ -557,6 +573,19 @@ impl Pipeline {
             self.producer.send(rec, Duration::from_secs(30)).await.map(|_| ()).map_err(|(e, _)| e)
         })
         .await;
+        if self.config.delivery == Delivery::Relay && event.disposition != "duplicate" {
+            let (ob, id) = (Arc::clone(&self.stage.outbox), event.report.report_id.clone());
+            Self::durably("mark relayed", || {
+                let (ob, id) = (Arc::clone(&ob), id.clone());
+                async move {
+                    match tokio::task::spawn_blocking(move || ob.mark_relayed(&id)).await {
+                        Ok(r) => r.map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            })
+            .await;
+        }
         tracing::info!(report_id = %event.report.report_id, disposition = %event.disposition, matches = event.report.matches.len(),
             "match reported");
     }

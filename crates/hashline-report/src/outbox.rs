@@ -66,6 +66,9 @@ pub enum State {
     Parked,
     /// An analyst judged it a false positive.
     Dismissed,
+    /// Handed on through Kafka (a match event acknowledged by the broker) to a central
+    /// `hashline reporter --from-kafka`, which delivers it; kept here as the scanner's journal.
+    Relayed,
 }
 
 impl State {
@@ -77,6 +80,7 @@ impl State {
             State::Delivered => "delivered",
             State::Parked => "parked",
             State::Dismissed => "dismissed",
+            State::Relayed => "relayed",
         }
     }
 
@@ -88,6 +92,7 @@ impl State {
             "delivered" => State::Delivered,
             "parked" => State::Parked,
             "dismissed" => State::Dismissed,
+            "relayed" => State::Relayed,
             _ => return None,
         })
     }
@@ -142,6 +147,8 @@ pub struct Stats {
     pub parked: u64,
     /// Dismissed.
     pub dismissed: u64,
+    /// Relayed to a central reporter.
+    pub relayed: u64,
     /// Unix time the oldest pending report entered the outbox.
     pub oldest_pending_at: Option<i64>,
 }
@@ -374,6 +381,16 @@ impl Outbox {
         Ok(())
     }
 
+    /// Marks a pending or review report as relayed (its match event is acknowledged and a
+    /// central reporter delivers it).
+    pub fn mark_relayed(&self, report_id: &str) -> Result<(), OutboxError> {
+        self.set(
+            "UPDATE reports SET state='relayed' WHERE report_id=?1 AND state IN ('pending', 'review')",
+            params![report_id],
+        )?;
+        Ok(())
+    }
+
     /// Parks a report the hotline refused.
     pub fn park(&self, seq: i64, reason: &str) -> Result<(), OutboxError> {
         self.set(
@@ -455,6 +472,7 @@ impl Outbox {
                 Some(State::Delivered) => s.delivered = n,
                 Some(State::Parked) => s.parked = n,
                 Some(State::Dismissed) => s.dismissed = n,
+                Some(State::Relayed) => s.relayed = n,
                 None => {}
             }
         }
@@ -464,13 +482,13 @@ impl Outbox {
         Ok(s)
     }
 
-    /// Deletes delivered and dismissed reports that entered the outbox before `before` (unix
-    /// seconds). Pending, review and parked reports are never deleted. The de-duplication
+    /// Deletes delivered, dismissed and relayed reports that entered the outbox before `before`
+    /// (unix seconds). Pending, review and parked reports are never deleted. The de-duplication
     /// entries (upload id, list, entry id; no hashes) stay, so a late replay is still
     /// recognised. Returns how many reports were deleted.
     pub fn purge(&self, before: i64) -> Result<usize, OutboxError> {
         self.set(
-            "DELETE FROM reports WHERE state IN ('delivered', 'dismissed') AND created_at < ?1",
+            "DELETE FROM reports WHERE state IN ('delivered', 'dismissed', 'relayed') AND created_at < ?1",
             params![before],
         )
     }
