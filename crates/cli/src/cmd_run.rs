@@ -124,7 +124,19 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
                 }
             });
         }
-        set_list_gauges(&lists);
+        // List gauges follow reloads.
+        let watched = Arc::clone(&lists);
+        tokio::spawn(async move {
+            let mut built = None;
+            loop {
+                let set = watched.snapshot();
+                if built != Some(set.built_at) {
+                    hashline_server::set_list_metrics(&set);
+                    built = Some(set.built_at);
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let delivery = deliverer.map(|d| {
             let mut rx = stop_rx.clone();
@@ -145,16 +157,4 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn set_list_gauges(lists: &hashline_lists::LiveLists) {
-    let m = hashline_metrics::global();
-    let set = lists.snapshot();
-    for (manifest, counts) in set.summaries() {
-        m.list_version.with_label_values(&[manifest.name.as_str()]).set(manifest.version as i64);
-        for (signal, n) in counts {
-            m.list_entries.with_label_values(&[manifest.name.as_str(), signal.as_str()]).set(n as i64);
-        }
-    }
-    m.lists_loaded.set(1);
 }

@@ -33,8 +33,19 @@ fn serve_answers_with_tokens_and_stops_on_sigterm() {
     let token = made.stdout.trim().to_string();
     assert!(token.starts_with("hl_"));
 
+    let cfg = dir.write("hashline.toml", b"[server]\nburst = 2\n");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hashline"))
-        .args(["serve", "--store", store_s, "--data-dir", data_s, "--listen", "127.0.0.1:0"])
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "serve",
+            "--store",
+            store_s,
+            "--data-dir",
+            data_s,
+            "--listen",
+            "127.0.0.1:0",
+        ])
         .env("HASHLINE_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -61,6 +72,41 @@ fn serve_answers_with_tokens_and_stops_on_sigterm() {
         let r = http.post(&url).json(&body).send().await.unwrap();
         assert_eq!(r.status(), 401);
 
+        // A token limited to 1 request/s (burst 2 from the configuration) gets a 429 ...
+        let limited = hashline_in(
+            dir.path(),
+            &[],
+            &["tokens", "create", "--name", "slow", "--rate", "1", "--data-dir", data_s],
+        );
+        let limited = limited.stdout.trim().to_string();
+        let codes: Vec<u16> = futures_codes(&http, &url, &limited, &body, 3).await;
+        assert_eq!(codes, [200, 200, 429]);
+        // ... and the dashboard's match-API panels ask for metrics serve really exports.
+        let made = hashline_in(
+            dir.path(),
+            &[],
+            &["tokens", "create", "--name", "prom", "--scope", "metrics", "--data-dir", data_s],
+        );
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        let prom = made.stdout.trim().to_string();
+        let text = http
+            .get(format!("http://{addr}/metrics"))
+            .bearer_auth(&prom)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        util::promtool_check_metrics(&text);
+        let exported = util::exported_names(&text);
+        for name in util::deploy_metric_names().iter().filter(|n| n.starts_with("hashline_api_")) {
+            assert!(
+                exported.contains(name),
+                "deploy/ uses {name}, which hashline serve does not export:\n{text}"
+            );
+        }
+
         let out = hashline_in(
             std::path::Path::new("."),
             &[],
@@ -78,4 +124,18 @@ fn serve_answers_with_tokens_and_stops_on_sigterm() {
     assert!(listed.stdout.contains("REVOKED") && !listed.stdout.contains(&token));
     let audit = std::fs::read_to_string(data.join("audit.log")).unwrap();
     assert!(audit.contains("token.create") && audit.contains("token.revoke") && audit.contains("api.match"));
+}
+
+async fn futures_codes(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+    n: usize,
+) -> Vec<u16> {
+    let mut codes = Vec::new();
+    for _ in 0..n {
+        codes.push(http.post(url).bearer_auth(token).json(body).send().await.unwrap().status().as_u16());
+    }
+    codes
 }

@@ -138,7 +138,7 @@ impl Metrics {
         )
         .expect("valid metric definition");
         r.register(Box::new(api_request_duration_seconds.clone())).expect("metric registered once");
-        Metrics {
+        let m = Metrics {
             reports_total: counter(&r, "hashline_reports_total", "Reports by outcome.", &["outcome"]),
             outbox_pending: gauge(&r, "hashline_outbox_pending", "Reports waiting for delivery."),
             outbox_review: gauge(&r, "hashline_outbox_review", "Reports waiting for analyst review."),
@@ -224,7 +224,23 @@ impl Metrics {
                 &["token"],
             ),
             registry: r,
+        };
+        // Series with a fixed set of label values exist from the start (at 0), so rates and
+        // alerts see them before the first event.
+        for o in [
+            report_outcome::DELIVERED,
+            report_outcome::RETRIED,
+            report_outcome::PARKED,
+            report_outcome::DUPLICATE,
+            report_outcome::REVIEW,
+            report_outcome::QUEUED,
+        ] {
+            m.reports_total.with_label_values(&[o]);
         }
+        for o in [upload_outcome::MATCHED, upload_outcome::NO_MATCH, upload_outcome::DEAD_LETTER] {
+            m.uploads_total.with_label_values(&[o]);
+        }
+        m
     }
 
     /// The text exposition format (what `/metrics` serves).

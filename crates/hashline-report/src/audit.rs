@@ -83,6 +83,8 @@ struct Tail {
     file: File,
     seq: u64,
     hash: String,
+    /// Length of the log as far as this process has read it.
+    len: u64,
 }
 
 /// An open audit log.
@@ -112,7 +114,8 @@ impl AuditLog {
             opts.mode(0o600);
         }
         let file = opts.open(&path).map_err(io(&path))?;
-        Ok(AuditLog { path, head, tail: Mutex::new(Tail { file, seq, hash }) })
+        let len = file.metadata().map_err(io(&path))?.len();
+        Ok(AuditLog { path, head, tail: Mutex::new(Tail { file, seq, hash, len }) })
     }
 
     /// The log file.
@@ -129,6 +132,49 @@ impl AuditLog {
         detail: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Record, AuditError> {
         let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        // Other processes (the CLI beside a running server) append too: an exclusive lock on
+        // the file, then catch up with what they wrote, so the chain stays one chain.
+        tail.file.lock().map_err(|source| AuditError::Io { path: self.path.clone(), source })?;
+        let result = self.append_locked(&mut tail, actor, action, target, detail);
+        let _ = tail.file.unlock();
+        result
+    }
+
+    fn catch_up(&self, tail: &mut Tail) -> Result<(), AuditError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let io = |source| AuditError::Io { path: self.path.clone(), source };
+        let len = tail.file.metadata().map_err(io)?.len();
+        if len == tail.len {
+            return Ok(());
+        }
+        let mut f = File::open(&self.path).map_err(io)?;
+        f.seek(SeekFrom::Start(tail.len)).map_err(io)?;
+        let mut more = String::new();
+        f.take(len - tail.len).read_to_string(&mut more).map_err(io)?;
+        for line in more.lines() {
+            let n = tail.seq + 1;
+            let tampered = |reason: String| AuditError::Tampered { path: self.path.clone(), seq: n, reason };
+            let r: Record =
+                serde_json::from_str(line).map_err(|e| tampered(format!("not an audit record ({e})")))?;
+            if r.seq != n || r.prev != tail.hash || record_hash(&r) != r.hash {
+                return Err(tampered("a record appended by another process does not chain".into()));
+            }
+            tail.seq = n;
+            tail.hash = r.hash;
+        }
+        tail.len = len;
+        Ok(())
+    }
+
+    fn append_locked(
+        &self,
+        tail: &mut Tail,
+        actor: &str,
+        action: &str,
+        target: &str,
+        detail: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Record, AuditError> {
+        self.catch_up(tail)?;
         let mut r = Record {
             seq: tail.seq + 1,
             at: hashline_lists::now_rfc3339(),
@@ -153,6 +199,7 @@ impl AuditLog {
         std::fs::rename(&tmp, &self.head).map_err(io(&self.head))?;
         tail.seq = r.seq;
         tail.hash = r.hash.clone();
+        tail.len += line.len() as u64;
         Ok(r)
     }
 }
@@ -232,11 +279,21 @@ mod tests {
         // Truncation of the tail.
         std::fs::write(d.join("audit.log"), lines[..4].join("\n") + "\n").unwrap();
         assert!(matches!(verify(&d.join("audit.log")), Err(AuditError::Tampered { seq: 5, .. })));
+        // Two writers (two processes) keep one chain.
+        std::fs::write(d.join("audit.log"), &text).unwrap();
+        let a = AuditLog::open(&d).unwrap();
+        let b = AuditLog::open(&d).unwrap();
+        a.append("cli:x", "token.create", "t", Default::default()).unwrap();
+        b.append("token:y", "api.match", "", Default::default()).unwrap();
+        a.append("cli:x", "token.revoke", "t", Default::default()).unwrap();
+        assert_eq!(verify(&d.join("audit.log")).unwrap().0, 8);
+        let eight = std::fs::read_to_string(d.join("audit.log")).unwrap();
         // A refused log is not extended.
+        std::fs::write(d.join("audit.log"), lines[..4].join("\n") + "\n").unwrap();
         assert!(AuditLog::open(&d).is_err());
-        std::fs::write(d.join("audit.log"), text).unwrap();
+        std::fs::write(d.join("audit.log"), eight).unwrap();
         let log = AuditLog::open(&d).unwrap();
-        assert_eq!(log.append("system", "x", "", Default::default()).unwrap().seq, 6);
+        assert_eq!(log.append("system", "x", "", Default::default()).unwrap().seq, 9);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -216,25 +216,30 @@ impl AppState {
     fn update_list_metrics(&self) {
         let set = self.lists.snapshot();
         let mut last = self.list_metrics_for.lock().unwrap_or_else(|p| p.into_inner());
-        if *last == Some(set.built_at) {
-            return;
+        if *last != Some(set.built_at) {
+            set_list_metrics(&set);
+            *last = Some(set.built_at);
         }
-        let m = hashline_metrics::global();
-        m.list_entries.reset();
-        m.list_version.reset();
-        m.list_updated_timestamp_seconds.reset();
-        for (manifest, counts) in set.summaries() {
-            m.list_version.with_label_values(&[manifest.name.as_str()]).set(manifest.version as i64);
-            if let Ok(t) = humantime_rfc3339(&manifest.fetched_at) {
-                m.list_updated_timestamp_seconds.with_label_values(&[manifest.name.as_str()]).set(t);
-            }
-            for (signal, n) in counts {
-                m.list_entries.with_label_values(&[manifest.name.as_str(), signal.as_str()]).set(n as i64);
-            }
-        }
-        m.lists_loaded.set(1);
-        *last = Some(set.built_at);
     }
+}
+
+/// Sets the list gauges (`hashline_list_entries`, `hashline_list_version`,
+/// `hashline_list_updated_timestamp_seconds`, `hashline_lists_loaded`) from a snapshot.
+pub fn set_list_metrics(set: &hashline_lists::ListSet) {
+    let m = hashline_metrics::global();
+    m.list_entries.reset();
+    m.list_version.reset();
+    m.list_updated_timestamp_seconds.reset();
+    for (manifest, counts) in set.summaries() {
+        m.list_version.with_label_values(&[manifest.name.as_str()]).set(manifest.version as i64);
+        if let Ok(t) = humantime_rfc3339(&manifest.fetched_at) {
+            m.list_updated_timestamp_seconds.with_label_values(&[manifest.name.as_str()]).set(t);
+        }
+        for (signal, n) in counts {
+            m.list_entries.with_label_values(&[manifest.name.as_str(), signal.as_str()]).set(n as i64);
+        }
+    }
+    m.lists_loaded.set(1);
 }
 
 fn humantime_rfc3339(s: &str) -> Result<i64, ()> {

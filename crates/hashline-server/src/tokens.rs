@@ -72,8 +72,12 @@ impl TokenRecord {
     }
 }
 
+/// What identifies a version of the file: modification time (coarse on Linux, a few ms), size
+/// and inode (every write replaces the file, so a new version has a new inode).
+type Stamp = Option<(SystemTime, u64, u64)>;
+
 struct Loaded {
-    modified: Option<SystemTime>,
+    modified: Stamp,
     records: Vec<TokenRecord>,
 }
 
@@ -87,8 +91,13 @@ fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+fn modified(path: &Path) -> Stamp {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some((m.modified().ok()?, m.len(), ino))
 }
 
 impl TokenStore {

@@ -196,3 +196,68 @@ pub fn hashline_in(cwd: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Every `hashline_*` metric name the Grafana dashboard and the Prometheus rules query, with
+/// histogram suffixes (`_bucket`, `_sum`, `_count`) removed.
+pub fn deploy_metric_names() -> std::collections::BTreeSet<String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let mut text = std::fs::read_to_string(root.join("grafana/dashboards/hashline.json")).unwrap();
+    text.push_str(&std::fs::read_to_string(root.join("prometheus/alerts.yml")).unwrap());
+    let mut names = std::collections::BTreeSet::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = text[i..].find("hashline_") {
+        let start = i + pos;
+        let mut end = start;
+        while end < bytes.len()
+            && (bytes[end].is_ascii_lowercase() || bytes[end].is_ascii_digit() || bytes[end] == b'_')
+        {
+            end += 1;
+        }
+        let mut name = &text[start..end];
+        for suffix in ["_bucket", "_sum", "_count"] {
+            name = name.strip_suffix(suffix).unwrap_or(name);
+        }
+        // Names inside words (e.g. "docs/operations.md#hashlinenotprocessing") are not metrics.
+        if start == 0 || !bytes[start - 1].is_ascii_alphanumeric() {
+            names.insert(name.to_string());
+        }
+        i = end.max(start + 1);
+    }
+    names
+}
+
+/// The metric family names in a Prometheus text exposition.
+pub fn exported_names(metrics: &str) -> std::collections::BTreeSet<String> {
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(String::from)
+        .collect()
+}
+
+/// Runs `promtool check metrics` on an exposition when promtool is installed (CI installs it).
+pub fn promtool_check_metrics(metrics: &str) {
+    use std::io::Write;
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        assert!(std::env::var_os("CI").is_none(), "CI must install promtool (deploy/check does)");
+        eprintln!("skipping promtool check metrics: promtool not installed");
+        return;
+    };
+    child.stdin.take().unwrap().write_all(metrics.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}\non:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        &metrics[..metrics.len().min(300)]
+    );
+}
