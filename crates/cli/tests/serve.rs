@@ -1,6 +1,8 @@
 //! `hashline serve` as a process: tokens made with `hashline tokens`, a real HTTP client, a
 //! revocation seen by the running server, and a clean exit on SIGTERM.
 
+#![allow(clippy::unwrap_used)]
+
 mod util;
 
 use std::io::{BufRead, BufReader};
