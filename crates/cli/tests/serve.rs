@@ -54,6 +54,7 @@ fn serve_answers_with_tokens_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut child = KillOnDrop(Some(child));
     let addr = loop {
         let line = lines.next().expect("server exited before serving").unwrap();
         if let Some(rest) = line.split("addr=").nth(1) {
@@ -119,6 +120,7 @@ fn serve_answers_with_tokens_and_stops_on_sigterm() {
         assert_eq!(r.status(), 401, "a revoked token is refused by the running server");
     });
 
+    let mut child = child.0.take().unwrap();
     Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "exit on SIGTERM: {status:?}");
@@ -140,4 +142,16 @@ async fn futures_codes(
         codes.push(http.post(url).bearer_auth(token).json(body).send().await.unwrap().status().as_u16());
     }
     codes
+}
+
+/// A failed assertion must not leave the server running.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
 }
