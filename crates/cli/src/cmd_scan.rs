@@ -109,20 +109,6 @@ fn hostname() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-fn query(h: &FileHashes) -> Query {
-    let mut q = Query {
-        md5: Some(h.digests.md5),
-        sha1: Some(h.digests.sha1),
-        sha256: Some(h.digests.sha256),
-        ..Query::default()
-    };
-    if let PdqOutcome::Hashed { pdq, .. } = &h.pdq {
-        q.pdq = Some((pdq.hash, pdq.quality));
-        q.pdq_dihedral = pdq.dihedral;
-    }
-    q
-}
-
 /// Creates `dir` readable by its owner only.
 fn private_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -201,7 +187,7 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
         move |hasher, entry| match entry {
             Entry::File(path) => match crate::cmd_hash::hash_file(hasher, &path) {
                 Ok(hashes) => {
-                    let o = worker_lists.match_query(&query(&hashes));
+                    let o = worker_lists.match_query(&Query::of(&hashes));
                     Scanned::Hashed {
                         path,
                         hashes: Box::new(hashes),

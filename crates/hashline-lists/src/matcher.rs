@@ -51,6 +51,24 @@ pub struct Query {
     pub pdq_dihedral: Option<[PdqHash; 8]>,
 }
 
+impl Query {
+    /// Everything hashline computed for a file: its three digests and, for a decoded image,
+    /// its PDQ with quality (and the dihedral hashes when they were computed).
+    pub fn of(h: &hashline_hash::FileHashes) -> Query {
+        let mut q = Query {
+            md5: Some(h.digests.md5),
+            sha1: Some(h.digests.sha1),
+            sha256: Some(h.digests.sha256),
+            ..Query::default()
+        };
+        if let hashline_hash::PdqOutcome::Hashed { pdq, .. } = &h.pdq {
+            q.pdq = Some((pdq.hash, pdq.quality));
+            q.pdq_dihedral = pdq.dihedral;
+        }
+        q
+    }
+}
+
 /// What matching one upload found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Outcome {

@@ -203,20 +203,6 @@ thread_local! {
     static HASHER: std::cell::RefCell<Option<hashline_hash::Hasher>> = const { std::cell::RefCell::new(None) };
 }
 
-fn query(h: &FileHashes) -> Query {
-    let mut q = Query {
-        md5: Some(h.digests.md5),
-        sha1: Some(h.digests.sha1),
-        sha256: Some(h.digests.sha256),
-        ..Query::default()
-    };
-    if let PdqOutcome::Hashed { pdq, .. } = &h.pdq {
-        q.pdq = Some((pdq.hash, pdq.quality));
-        q.pdq_dihedral = pdq.dihedral;
-    }
-    q
-}
-
 fn client_config(config: &KafkaConfig) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &config.brokers);
@@ -486,7 +472,7 @@ impl Pipeline {
                     c.get_or_insert_with(|| hashline_hash::Hasher::new(options)).hash(&bytes)
                 });
                 let took = started.elapsed();
-                let found = lists.snapshot().match_query(&query(&h)).matches;
+                let found = lists.snapshot().match_query(&Query::of(&h)).matches;
                 (h, found, took)
             }));
             if r.is_err() {

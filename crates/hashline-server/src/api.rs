@@ -396,7 +396,7 @@ pub async fn post_hash(
     let mut matched = 0;
     if params.match_ {
         let set = state.lists.snapshot();
-        let q = crate::query_of(&hashes);
+        let q = hashline_lists::Query::of(&hashes);
         let found = state.cpu(move || set.match_query(&q).matches).await?;
         let v = visible(&found, &caller);
         for x in &v {

@@ -42,8 +42,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use hashline_hash::{FileHashes, HashOptions, PdqOutcome};
-use hashline_lists::{LiveLists, Query, Store};
+use hashline_hash::HashOptions;
+use hashline_lists::{LiveLists, Store};
 use hashline_report::AuditLog;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -245,21 +245,6 @@ pub fn set_list_metrics(set: &hashline_lists::ListSet) {
 fn humantime_rfc3339(s: &str) -> Result<i64, ()> {
     let t = humantime::parse_rfc3339(s).map_err(|_| ())?;
     t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).map_err(|_| ())
-}
-
-/// The hashes of a file as a match query.
-pub fn query_of(h: &FileHashes) -> Query {
-    let mut q = Query {
-        md5: Some(h.digests.md5),
-        sha1: Some(h.digests.sha1),
-        sha256: Some(h.digests.sha256),
-        ..Query::default()
-    };
-    if let PdqOutcome::Hashed { pdq, .. } = &h.pdq {
-        q.pdq = Some((pdq.hash, pdq.quality));
-        q.pdq_dihedral = pdq.dihedral;
-    }
-    q
 }
 
 /// The authenticated caller of a request.
