@@ -28,27 +28,11 @@ impl DataDirArg {
     }
 }
 
-#[derive(ValueEnum, Clone, Copy, Debug)]
-pub enum StateArg {
-    Pending,
-    Review,
-    Delivered,
-    Parked,
-    Dismissed,
-    Relayed,
-}
-
-impl From<StateArg> for State {
-    fn from(s: StateArg) -> State {
-        match s {
-            StateArg::Pending => State::Pending,
-            StateArg::Review => State::Review,
-            StateArg::Delivered => State::Delivered,
-            StateArg::Parked => State::Parked,
-            StateArg::Dismissed => State::Dismissed,
-            StateArg::Relayed => State::Relayed,
-        }
-    }
+/// `--state`: the outbox's own state names, parsed by `State::parse`.
+fn state_parser() -> impl clap::builder::TypedValueParser<Value = State> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(State::ALL.map(State::as_str))
+        .map(|s| State::parse(&s).unwrap_or(State::Pending))
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,8 +51,8 @@ pub enum ReportsCommand {
         #[command(flatten)]
         data: DataDirArg,
         /// Only reports in this state.
-        #[arg(long, value_enum)]
-        state: Option<StateArg>,
+        #[arg(long, value_parser = state_parser())]
+        state: Option<State>,
         /// At most this many, oldest first.
         #[arg(long, default_value_t = 100)]
         limit: usize,
@@ -232,7 +216,7 @@ pub fn run_reports(cmd: ReportsCommand, config: &Config) -> anyhow::Result<ExitC
     match cmd {
         ReportsCommand::List { data, state, limit, json } => {
             let rep = data.open(config)?;
-            let rows = rep.outbox.list(state.map(Into::into), limit)?;
+            let rows = rep.outbox.list(state, limit)?;
             if json {
                 for r in &rows {
                     writeln!(out, "{}", summary_line(r))?;

@@ -72,6 +72,10 @@ pub enum State {
 }
 
 impl State {
+    /// Every state.
+    pub const ALL: [State; 6] =
+        [State::Pending, State::Review, State::Delivered, State::Parked, State::Dismissed, State::Relayed];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
