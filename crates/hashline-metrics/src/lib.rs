@@ -15,7 +15,7 @@
 use std::sync::OnceLock;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 
@@ -91,17 +91,33 @@ pub struct Metrics {
     /// `hashline_in_flight`: uploads taken and not yet durable.
     pub in_flight: IntGauge,
     /// `hashline_upload_bytes_total`: media bytes processed.
-    pub upload_bytes_total: prometheus::IntCounter,
+    pub upload_bytes_total: IntCounter,
     /// `hashline_api_requests_total{token,endpoint,status}`: match API calls.
     pub api_requests_total: IntCounterVec,
     /// `hashline_api_request_duration_seconds{endpoint}`: match API latency.
     pub api_request_duration_seconds: HistogramVec,
     /// `hashline_api_rate_limited_total{token}`: calls refused with 429.
     pub api_rate_limited_total: IntCounterVec,
+    /// `hashline_triage_logins_total{outcome}`: triage logins (`success`, `failure`, `locked`).
+    pub triage_logins_total: IntCounterVec,
+    /// `hashline_triage_reveals_total`: media reveals by analysts (their exposure).
+    pub triage_reveals_total: IntCounter,
+    /// `hashline_triage_exposure_cap_reached_total`: reveals refused by the daily cap.
+    pub triage_exposure_cap_reached_total: IntCounter,
+    /// `hashline_triage_decisions_total{decision}`: `confirm`, `dismiss`, `escalate`.
+    pub triage_decisions_total: IntCounterVec,
+    /// `hashline_triage_csrf_rejected_total`: forms refused for a missing or wrong CSRF token.
+    pub triage_csrf_rejected_total: IntCounter,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+    r.register(Box::new(c.clone())).expect("metric registered once");
+    c
+}
+
+fn plain_counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric definition");
     r.register(Box::new(c.clone())).expect("metric registered once");
     c
 }
@@ -204,12 +220,7 @@ impl Metrics {
                 "hashline_partitions_assigned",
                 "Upload partitions this instance holds.",
             ),
-            upload_bytes_total: {
-                let c = prometheus::IntCounter::new("hashline_upload_bytes_total", "Media bytes processed.")
-                    .expect("valid metric definition");
-                r.register(Box::new(c.clone())).expect("metric registered once");
-                c
-            },
+            upload_bytes_total: plain_counter(&r, "hashline_upload_bytes_total", "Media bytes processed."),
             api_requests_total: counter(
                 &r,
                 "hashline_api_requests_total",
@@ -222,6 +233,33 @@ impl Metrics {
                 "hashline_api_rate_limited_total",
                 "Match API requests refused by the per-token rate limit.",
                 &["token"],
+            ),
+            triage_logins_total: counter(
+                &r,
+                "hashline_triage_logins_total",
+                "Triage app logins by outcome (success, failure, locked).",
+                &["outcome"],
+            ),
+            triage_reveals_total: plain_counter(
+                &r,
+                "hashline_triage_reveals_total",
+                "Media reveals by analysts in the triage app (exposure).",
+            ),
+            triage_exposure_cap_reached_total: plain_counter(
+                &r,
+                "hashline_triage_exposure_cap_reached_total",
+                "Reveals refused because the analyst reached the daily exposure cap.",
+            ),
+            triage_decisions_total: counter(
+                &r,
+                "hashline_triage_decisions_total",
+                "Triage decisions (confirm, dismiss, escalate).",
+                &["decision"],
+            ),
+            triage_csrf_rejected_total: plain_counter(
+                &r,
+                "hashline_triage_csrf_rejected_total",
+                "Triage forms refused for a missing or wrong CSRF token.",
             ),
             registry: r,
         };
@@ -236,6 +274,12 @@ impl Metrics {
             report_outcome::QUEUED,
         ] {
             m.reports_total.with_label_values(&[o]);
+        }
+        for o in ["success", "failure", "locked"] {
+            m.triage_logins_total.with_label_values(&[o]);
+        }
+        for d in ["confirm", "dismiss", "escalate"] {
+            m.triage_decisions_total.with_label_values(&[d]);
         }
         for o in [upload_outcome::MATCHED, upload_outcome::NO_MATCH, upload_outcome::DEAD_LETTER] {
             m.uploads_total.with_label_values(&[o]);

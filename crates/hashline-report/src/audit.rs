@@ -204,6 +204,29 @@ impl AuditLog {
     }
 }
 
+/// The last `n` records of the log at `path`, oldest first (does not verify; see [`verify`]).
+/// Lines that are not records are skipped.
+pub fn tail(path: &Path, n: usize) -> Result<Vec<Record>, AuditError> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(AuditError::Io { path: path.to_path_buf(), source }),
+    };
+    let mut out = std::collections::VecDeque::with_capacity(n.min(4096));
+    for line in BufReader::new(f).lines() {
+        let line = line.map_err(|source| AuditError::Io { path: path.to_path_buf(), source })?;
+        if let Ok(r) = serde_json::from_str::<Record>(&line) {
+            if out.len() == n {
+                out.pop_front();
+            }
+            if n > 0 {
+                out.push_back(r);
+            }
+        }
+    }
+    Ok(out.into())
+}
+
 /// Verifies `path` (and its `audit.head` beside it, when present); returns the last sequence
 /// number and hash (0 and the genesis hash for an empty or missing log).
 pub fn verify(path: &Path) -> Result<(u64, String), AuditError> {

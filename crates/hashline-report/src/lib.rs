@@ -50,7 +50,7 @@ pub use model::{
     Uploader, SCHEMA_ID,
 };
 pub use ncmec::{export as ncmec_export, NcmecExport};
-pub use outbox::{Enqueued, Outbox, OutboxError, Row, State, Stats};
+pub use outbox::{Enqueued, Outbox, OutboxError, Relation, Row, State, Stats};
 pub use policy::{build, Decision, Detection, Policy};
 pub use stage::{Recorded, ReportStage, StageError};
 

@@ -190,7 +190,22 @@ CREATE TABLE IF NOT EXISTS reported_entries (
     seq INTEGER NOT NULL,
     PRIMARY KEY (upload_id, list, entry_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS reported_entries_entry ON reported_entries(list, entry_id);
+CREATE INDEX IF NOT EXISTS reports_sha256 ON reports(json_extract(body, '$.file.sha256'));
+CREATE INDEX IF NOT EXISTS reports_uploader ON reports(json_extract(body, '$.uploader.account_id'));
 ";
+
+/// Why a report is related to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// The same uploader account on the same platform.
+    SameUploader,
+    /// The same file (SHA-256).
+    SameFile,
+    /// A match on the same list entry.
+    SameEntry,
+}
 
 impl Outbox {
     /// Opens or creates the outbox at `path` (owner-only permissions).
@@ -458,6 +473,59 @@ impl Outbox {
             params![row.seq, reason],
         )?;
         self.get(&row.report.report_id)
+    }
+
+    /// Other reports of the same uploader (account on the same platform), of the same file, or
+    /// matching the same list entry as `report`: newest first, at most `limit`, each with why.
+    pub fn related(&self, report: &Report, limit: usize) -> Result<Vec<(Row, Vec<Relation>)>, OutboxError> {
+        let db = self.db();
+        let mut why: std::collections::BTreeMap<i64, Vec<Relation>> = Default::default();
+        {
+            let conn = self.conn();
+            let mut add = |sql: &str, p: &[&dyn rusqlite::ToSql], r: Relation| -> Result<(), OutboxError> {
+                let mut stmt = conn.prepare_cached(sql).map_err(&db)?;
+                let seqs = stmt.query_map(p, |row| row.get::<_, i64>(0)).map_err(&db)?;
+                for seq in seqs {
+                    let v = why.entry(seq.map_err(&db)?).or_default();
+                    if !v.contains(&r) {
+                        v.push(r);
+                    }
+                }
+                Ok(())
+            };
+            if let Some(account) = report.uploader.as_ref().and_then(|u| u.account_id.as_deref()) {
+                add(
+                    "SELECT seq FROM reports WHERE json_extract(body, '$.uploader.account_id') = ?1
+                     AND json_extract(body, '$.incident.platform') IS ?2",
+                    &[&account, &report.incident.platform],
+                    Relation::SameUploader,
+                )?;
+            }
+            add(
+                "SELECT seq FROM reports WHERE json_extract(body, '$.file.sha256') = ?1",
+                &[&report.file.sha256],
+                Relation::SameFile,
+            )?;
+            for m in &report.matches {
+                add(
+                    "SELECT seq FROM reported_entries WHERE list = ?1 AND entry_id = ?2",
+                    &[&m.list, &m.entry_id],
+                    Relation::SameEntry,
+                )?;
+            }
+        }
+        let mut out = Vec::new();
+        for (seq, why) in why.into_iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            if let Some(row) = self.query("SELECT * FROM reports WHERE seq=?1", params![seq])?.into_iter().next() {
+                if row.report.report_id != report.report_id {
+                    out.push((row, why));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Counts by state.

@@ -4,11 +4,11 @@
 //! it changes, so a revocation takes effect on the next request, without a restart.
 
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
-use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use crate::jsonfile::{valid_name, FileError, JsonFile};
 
 /// Errors of the token store.
 #[derive(Debug, thiserror::Error)]
@@ -72,83 +72,33 @@ impl TokenRecord {
     }
 }
 
-/// What identifies a version of the file: modification time (coarse on Linux, a few ms), size
-/// and inode (every write replaces the file, so a new version has a new inode).
-type Stamp = Option<(SystemTime, u64, u64)>;
-
-struct Loaded {
-    modified: Stamp,
-    records: Vec<TokenRecord>,
-}
-
 /// The token file.
 pub struct TokenStore {
-    path: PathBuf,
-    loaded: RwLock<Loaded>,
+    file: JsonFile<TokenRecord>,
 }
 
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn modified(path: &Path) -> Stamp {
-    let m = std::fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    let ino = std::os::unix::fs::MetadataExt::ino(&m);
-    #[cfg(not(unix))]
-    let ino = 0;
-    Some((m.modified().ok()?, m.len(), ino))
+impl From<FileError> for TokenError {
+    fn from(e: FileError) -> Self {
+        TokenError::Io { path: e.path, reason: e.reason }
+    }
 }
 
 impl TokenStore {
     /// Opens `path` (a missing file is an empty store).
     pub fn open(path: &Path) -> Result<TokenStore, TokenError> {
-        let s = TokenStore {
-            path: path.to_path_buf(),
-            loaded: RwLock::new(Loaded { modified: None, records: Vec::new() }),
-        };
-        s.reload()?;
-        Ok(s)
+        Ok(TokenStore { file: JsonFile::open(path, "token")? })
     }
 
     fn read(&self) -> Result<Vec<TokenRecord>, TokenError> {
-        match std::fs::read(&self.path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| TokenError::Io {
-                path: self.path.clone(),
-                reason: format!("not a token file: {e}"),
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(TokenError::Io { path: self.path.clone(), reason: e.to_string() }),
-        }
-    }
-
-    fn reload(&self) -> Result<(), TokenError> {
-        let m = modified(&self.path);
-        let records = self.read()?;
-        let mut l = self.loaded.write().unwrap_or_else(|p| p.into_inner());
-        *l = Loaded { modified: m, records };
-        Ok(())
+        Ok(self.file.read()?)
     }
 
     fn write(&self, records: &[TokenRecord]) -> Result<(), TokenError> {
-        use std::io::Write;
-        let io = |e: std::io::Error| TokenError::Io { path: self.path.clone(), reason: e.to_string() };
-        if let Some(d) = self.path.parent() {
-            std::fs::create_dir_all(d).map_err(io)?;
-        }
-        let tmp = self.path.with_extension("tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp).map_err(io)?;
-        f.write_all(&serde_json::to_vec_pretty(records).unwrap_or_default()).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
-        self.reload()
+        Ok(self.file.write(records)?)
     }
 
     /// Makes a token; returns the token (shown once) and its record.
@@ -159,10 +109,7 @@ impl TokenStore {
         lists: Option<Vec<String>>,
         rate_per_s: Option<u32>,
     ) -> Result<(String, TokenRecord), TokenError> {
-        if name.is_empty()
-            || name.len() > 64
-            || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
+        if !valid_name(name) {
             return Err(TokenError::BadName(name.into()));
         }
         let mut records = self.read()?;
@@ -170,8 +117,7 @@ impl TokenStore {
             return Err(TokenError::Exists(name.into()));
         }
         let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw)
-            .map_err(|e| TokenError::Io { path: self.path.clone(), reason: e.to_string() })?;
+        getrandom::fill(&mut raw).map_err(|e| TokenError::Io { path: PathBuf::new(), reason: e.to_string() })?;
         let token = format!("hl_{}", hex::encode(raw));
         let rec = TokenRecord {
             name: name.into(),
@@ -205,21 +151,11 @@ impl TokenStore {
 
     /// The active record for a presented token, re-reading the file if it changed.
     pub fn verify(&self, token: &str) -> Option<TokenRecord> {
-        let changed = {
-            let l = self.loaded.read().unwrap_or_else(|p| p.into_inner());
-            modified(&self.path) != l.modified
-        };
-        if changed {
-            if let Err(e) = self.reload() {
-                tracing::error!(error = %e, "token file unreadable; keeping the tokens loaded before");
-            }
-        }
         if !token.starts_with("hl_") || token.len() != 67 {
             return None;
         }
         let h = hash(token);
-        let l = self.loaded.read().unwrap_or_else(|p| p.into_inner());
-        l.records.iter().find(|r| r.revoked_at.is_none() && r.sha256 == h).cloned()
+        self.file.find(|r| r.revoked_at.is_none() && r.sha256 == h)
     }
 }
 

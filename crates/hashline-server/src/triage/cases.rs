@@ -1,0 +1,280 @@
+//! The triage app's own state beside the outbox, in `triage.db` (SQLite, WAL, synchronous
+//! FULL, owner-only): who holds which case (an exclusive claim that expires), every reveal of
+//! media (the analyst's exposure, counted per day), and escalations.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// A database error.
+#[derive(Debug, thiserror::Error)]
+#[error("triage database {path}: {source} (check the data folder: permissions, free space)")]
+pub struct CaseDbError {
+    path: PathBuf,
+    source: rusqlite::Error,
+}
+
+/// A claim on a case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// The analyst who holds it.
+    pub analyst: String,
+    /// Unix seconds when it lapses.
+    pub expires_at: i64,
+}
+
+/// An escalation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    /// Who escalated.
+    pub by: String,
+    /// Their note.
+    pub note: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
+/// `triage.db`.
+pub struct CaseDb {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS claims (
+    report_id TEXT PRIMARY KEY,
+    analyst TEXT NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reveals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    analyst TEXT NOT NULL,
+    report_id TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reveals_analyst_day ON reveals(analyst, day);
+CREATE INDEX IF NOT EXISTS reveals_analyst_report ON reveals(analyst, report_id, at);
+CREATE TABLE IF NOT EXISTS escalations (
+    report_id TEXT PRIMARY KEY,
+    escalated_by TEXT NOT NULL,
+    note TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+";
+
+/// The day number of unix time `t` in a zone `offset_minutes` east of UTC.
+pub fn day_of(t: i64, offset_minutes: i32) -> i64 {
+    (t + i64::from(offset_minutes) * 60).div_euclid(86_400)
+}
+
+impl CaseDb {
+    /// Opens or creates `path`.
+    pub fn open(path: &Path) -> Result<CaseDb, CaseDbError> {
+        let e = |source| CaseDbError { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(e)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(e)?;
+        conn.execute_batch(SCHEMA).map_err(e)?;
+        Ok(CaseDb { path: path.to_path_buf(), conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> CaseDbError + '_ {
+        move |source| CaseDbError { path: self.path.clone(), source }
+    }
+
+    /// Claims `report` for `analyst` until `now + ttl_s`: succeeds when nobody holds it, the
+    /// claim lapsed, or the analyst holds it already (then it is extended). With `force` (a
+    /// supervisor reassigning) it takes the case from whoever holds it.
+    pub fn claim(&self, report: &str, analyst: &str, now: i64, ttl_s: i64, force: bool) -> Result<bool, CaseDbError> {
+        let n = self
+            .conn()
+            .execute(
+                "INSERT INTO claims (report_id, analyst, claimed_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(report_id) DO UPDATE SET analyst=excluded.analyst, claimed_at=excluded.claimed_at,
+                     expires_at=excluded.expires_at
+                 WHERE ?5 OR claims.expires_at <= ?3 OR claims.analyst = excluded.analyst",
+                params![report, analyst, now, now + ttl_s, force],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// The live claim on `report`.
+    pub fn claim_of(&self, report: &str, now: i64) -> Result<Option<Claim>, CaseDbError> {
+        self.conn()
+            .query_row(
+                "SELECT analyst, expires_at FROM claims WHERE report_id=?1 AND expires_at > ?2",
+                params![report, now],
+                |r| Ok(Claim { analyst: r.get(0)?, expires_at: r.get(1)? }),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Every live claim: report id → claim.
+    pub fn claims(&self, now: i64) -> Result<std::collections::HashMap<String, Claim>, CaseDbError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT report_id, analyst, expires_at FROM claims WHERE expires_at > ?1")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![now], |r| Ok((r.get(0)?, Claim { analyst: r.get(1)?, expires_at: r.get(2)? })))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// Drops the claim on `report` (any holder when `analyst` is `None`).
+    pub fn release(&self, report: &str, analyst: Option<&str>) -> Result<(), CaseDbError> {
+        match analyst {
+            Some(a) => self.conn().execute("DELETE FROM claims WHERE report_id=?1 AND analyst=?2", params![report, a]),
+            None => self.conn().execute("DELETE FROM claims WHERE report_id=?1", params![report]),
+        }
+        .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Records a reveal.
+    pub fn reveal(&self, analyst: &str, report: &str, now: i64, day: i64) -> Result<(), CaseDbError> {
+        self.conn()
+            .execute(
+                "INSERT INTO reveals (analyst, report_id, day, at) VALUES (?1, ?2, ?3, ?4)",
+                params![analyst, report, day, now],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Reveals by `analyst` on `day`.
+    pub fn exposure(&self, analyst: &str, day: i64) -> Result<u32, CaseDbError> {
+        self.conn()
+            .query_row("SELECT COUNT(*) FROM reveals WHERE analyst=?1 AND day=?2", params![analyst, day], |r| r.get(0))
+            .map_err(self.err())
+    }
+
+    /// Unix time of `analyst`'s latest reveal of `report`.
+    pub fn last_reveal(&self, analyst: &str, report: &str) -> Result<Option<i64>, CaseDbError> {
+        self.conn()
+            .query_row(
+                "SELECT MAX(at) FROM reveals WHERE analyst=?1 AND report_id=?2",
+                params![analyst, report],
+                |r| r.get(0),
+            )
+            .map_err(self.err())
+    }
+
+    /// Marks `report` escalated.
+    pub fn escalate(&self, report: &str, by: &str, note: &str, now: i64) -> Result<(), CaseDbError> {
+        self.conn()
+            .execute(
+                "INSERT INTO escalations (report_id, escalated_by, note, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(report_id) DO UPDATE SET escalated_by=excluded.escalated_by, note=excluded.note, at=excluded.at",
+                params![report, by, note, now],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Every escalation: report id → escalation.
+    pub fn escalations(&self) -> Result<std::collections::HashMap<String, Escalation>, CaseDbError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT report_id, escalated_by, note, at FROM escalations").map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, Escalation { by: r.get(1)?, note: r.get(2)?, at: r.get(3)? })))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn db() -> (CaseDb, PathBuf) {
+        let d = std::env::temp_dir().join(format!("hashline-cases-{}", hashline_report::random_id()));
+        std::fs::create_dir_all(&d).unwrap();
+        (CaseDb::open(&d.join("triage.db")).unwrap(), d)
+    }
+
+    #[test]
+    fn claims_are_exclusive_until_they_lapse() {
+        let (db, d) = db();
+        assert!(db.claim("r1", "dara", 100, 60, false).unwrap());
+        assert!(!db.claim("r1", "sok", 120, 60, false).unwrap(), "held by dara");
+        assert!(db.claim("r1", "dara", 130, 60, false).unwrap(), "the holder extends");
+        assert_eq!(db.claim_of("r1", 150).unwrap().unwrap().expires_at, 190);
+        assert!(db.claim("r1", "sok", 190, 60, false).unwrap(), "lapsed");
+        assert!(db.claim("r1", "vanna", 200, 60, true).unwrap(), "a supervisor reassigns");
+        db.release("r1", Some("sok")).unwrap();
+        assert_eq!(db.claim_of("r1", 200).unwrap().unwrap().analyst, "vanna", "only the holder releases");
+        db.release("r1", None).unwrap();
+        assert!(db.claim_of("r1", 200).unwrap().is_none());
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn exposure_counts_per_day_in_the_zone() {
+        let (db, d) = db();
+        // 2026-11-29T16:59:00Z is 23:59 in Phnom Penh (UTC+7); 17:01Z is the next day there.
+        let before = 1_795_971_540;
+        let after = before + 120;
+        assert_eq!(day_of(after, 0), day_of(before, 0));
+        assert_eq!(day_of(after, 420), day_of(before, 420) + 1);
+        db.reveal("dara", "r1", before, day_of(before, 420)).unwrap();
+        db.reveal("dara", "r2", after, day_of(after, 420)).unwrap();
+        assert_eq!(db.exposure("dara", day_of(before, 420)).unwrap(), 1);
+        assert_eq!(db.exposure("dara", day_of(after, 420)).unwrap(), 1);
+        assert_eq!(db.last_reveal("dara", "r2").unwrap(), Some(after));
+        assert_eq!(db.last_reveal("sok", "r2").unwrap(), None);
+        db.escalate("r1", "dara", "second opinion", 5).unwrap();
+        assert_eq!(db.escalations().unwrap()["r1"].note, "second opinion");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever the order of claims, releases and time steps, at most one analyst holds a
+        /// case at a time and a claim never outlives its expiry: compared with a model.
+        #[test]
+        fn claims_match_a_model(ops in prop::collection::vec((0u8..3, 0usize..3, 0i64..40), 1..60)) {
+            let (db, d) = db();
+            let names = ["a", "b", "c"];
+            let mut now = 0i64;
+            let mut model: Option<(usize, i64)> = None;
+            for (op, who, dt) in ops {
+                now += dt;
+                match op {
+                    0 => {
+                        let ok = db.claim("r", names[who], now, 30, false).unwrap();
+                        let expect = model.is_none_or(|(h, exp)| exp <= now || h == who);
+                        prop_assert_eq!(ok, expect);
+                        if ok { model = Some((who, now + 30)); }
+                    }
+                    1 => {
+                        db.release("r", Some(names[who])).unwrap();
+                        if model.is_some_and(|(h, _)| h == who) { model = None; }
+                    }
+                    _ => {}
+                }
+                let live = db.claim_of("r", now).unwrap().map(|c| c.analyst);
+                let expect = model.filter(|(_, exp)| *exp > now).map(|(h, _)| names[h].to_string());
+                prop_assert_eq!(live, expect);
+            }
+            std::fs::remove_dir_all(d).unwrap();
+        }
+    }
+}

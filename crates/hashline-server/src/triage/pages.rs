@@ -1,0 +1,1393 @@
+//! The pages and form handlers of the triage app.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use hashline_report::{
+    unix_now, Assessment, IndustryClass, LegalAssessment, Relation, Report, Row, State as RState,
+};
+use serde::Deserialize;
+
+use super::cases::day_of;
+use super::i18n::{Lang, Tr};
+use super::session::{self, set_cookie};
+use super::{csrf_guard, lang_of, security_headers, session_user, Authed, Role, Triage};
+use crate::AppState;
+
+type Page = Result<Response, Response>;
+
+/// The triage routes (merged into the server's router by [`crate::app`]).
+pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/lang", post(set_lang))
+        .route("/queue", get(queue))
+        .route("/queue/next", post(claim_next))
+        .route("/cases/{id}", get(case_page))
+        .route("/cases/{id}/claim", post(claim))
+        .route("/cases/{id}/release", post(release))
+        .route("/cases/{id}/reveal", post(reveal))
+        .route("/cases/{id}/media/{kind}", get(media))
+        .route("/cases/{id}/confirm", post(confirm))
+        .route("/cases/{id}/dismiss", post(dismiss))
+        .route("/cases/{id}/escalate", post(escalate))
+        .route("/cases/{id}/assign", post(assign))
+        .route("/audit", get(audit_page))
+        .route("/admin/users", get(users_page).post(add_user))
+        .route("/admin/users/{name}", post(change_user))
+        .route("/admin/lists", get(lists_page))
+        .route("/ops", get(ops_page))
+        .route_layer(axum::middleware::from_fn_with_state(state, csrf_guard))
+        .route("/static/app.css", get(css))
+        .route("/static/app.js", get(js))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+struct NavItem {
+    href: &'static str,
+    label: String,
+    current: bool,
+}
+
+struct LangItem {
+    tag: &'static str,
+    name: &'static str,
+    current: bool,
+}
+
+/// What every page shows around its content.
+pub(super) struct Chrome {
+    tr: Tr,
+    lang: &'static str,
+    user: String,
+    role: String,
+    csrf: String,
+    back: String,
+    nav: Vec<NavItem>,
+    langs: Vec<LangItem>,
+    exposure: String,
+    capped: bool,
+    flash: String,
+}
+
+impl Chrome {
+    /// A translated message.
+    pub(super) fn t(&self, id: &str) -> String {
+        self.tr.t(id)
+    }
+
+    fn anonymous(lang: Lang, csrf: String) -> Chrome {
+        Chrome {
+            tr: Tr { lang },
+            lang: lang.tag(),
+            user: String::new(),
+            role: String::new(),
+            csrf,
+            back: "/login".into(),
+            nav: Vec::new(),
+            langs: langs(lang),
+            exposure: String::new(),
+            capped: false,
+            flash: String::new(),
+        }
+    }
+}
+
+fn langs(current: Lang) -> Vec<LangItem> {
+    Lang::ALL.iter().map(|l| LangItem { tag: l.tag(), name: l.name(), current: *l == current }).collect()
+}
+
+fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Chrome {
+    let tr = Tr { lang: a.lang };
+    let role = a.user.role;
+    let mut nav = Vec::new();
+    let mut item = |href: &'static str, id: &str| nav.push(NavItem { href, label: tr.t(id), current: href == here });
+    if role.triages() {
+        item("/queue", "nav-queue");
+    }
+    if role.includes(Role::Supervisor) {
+        item("/audit", "nav-audit");
+    }
+    if role.includes(Role::Admin) {
+        item("/admin/users", "nav-users");
+        item("/admin/lists", "nav-lists");
+    }
+    if role.includes(Role::Operator) {
+        item("/ops", "nav-ops");
+    }
+    let (exposure, capped) = if role.triages() {
+        let used = exposure_today(s, &a.user.name);
+        let cap = s.config.exposure_cap_per_day;
+        (
+            tr.args("exposure-today", &[("n", i64::from(used).into()), ("cap", i64::from(cap).into())]),
+            used >= cap,
+        )
+    } else {
+        (String::new(), false)
+    };
+    Chrome {
+        tr,
+        lang: a.lang.tag(),
+        user: a.user.name.clone(),
+        role: tr.t(&format!("role-{}", role.as_str())),
+        csrf: a.csrf.clone(),
+        back: here.into(),
+        nav,
+        langs: langs(a.lang),
+        exposure,
+        capped,
+        flash: flash.map(|f| tr.t(f)).unwrap_or_default(),
+    }
+}
+
+fn exposure_today(s: &Triage, user: &str) -> u32 {
+    s.cases.exposure(user, day_of(unix_now(), s.config.day_offset_minutes)).unwrap_or(u32::MAX)
+}
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page failed to render; see the server log\n").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessageTpl {
+    c: Chrome,
+    title: String,
+    text: String,
+}
+
+/// A page with one message, for errors.
+pub(super) fn message_page(lang: Lang, id: &str, status: StatusCode) -> Response {
+    let c = Chrome::anonymous(lang, String::new());
+    let title = c.t("error-title");
+    let text = c.t(id);
+    (status, render(&MessageTpl { c, title, text })).into_response()
+}
+
+/// The page for a role that may not do this.
+pub(super) fn forbidden(lang: Lang) -> Response {
+    message_page(lang, "error-forbidden", StatusCode::FORBIDDEN)
+}
+
+fn internal(lang: Lang, what: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %what, "triage request failed");
+    message_page(lang, "error-internal", StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// Runs blocking work (SQLite, fsync of the audit log, argon2) off the async threads.
+async fn blocking<T: Send + 'static>(
+    state: &Arc<AppState>,
+    lang: Lang,
+    f: impl FnOnce(&AppState) -> Result<T, Response> + Send + 'static,
+) -> Result<T, Response> {
+    let st = Arc::clone(state);
+    tokio::task::spawn_blocking(move || f(&st)).await.map_err(|e| internal(lang, &e))?
+}
+
+fn audit(st: &AppState, a: &Authed, action: &str, target: &str, detail: serde_json::Value) -> Result<(), Response> {
+    let detail = match detail {
+        serde_json::Value::Object(m) => m,
+        _ => Default::default(),
+    };
+    st.audit.append(&format!("user:{}", a.user.name), action, target, detail).map(|_| ()).map_err(|e| internal(a.lang, &e))
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Known flash messages (`?msg=`), so nothing from the URL is echoed.
+const FLASHES: &[&str] = &[
+    "flash-confirmed",
+    "flash-dismissed",
+    "flash-escalated",
+    "flash-released",
+    "flash-assigned",
+    "flash-claimed-elsewhere",
+    "flash-queue-empty",
+    "flash-not-in-review",
+    "flash-allow-added",
+    "flash-allow-failed",
+    "flash-user-added",
+    "flash-user-changed",
+];
+
+fn flash(msg: &Option<String>) -> Option<&'static str> {
+    msg.as_deref().and_then(|m| FLASHES.iter().copied().find(|f| f.strip_prefix("flash-") == Some(m)))
+}
+
+fn valid_id(id: &str) -> bool {
+    (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static files
+
+async fn css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], include_str!("../../static/app.css"))
+        .into_response()
+}
+
+async fn js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")],
+        include_str!("../../static/app.js"),
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login, logout, language
+
+async fn home(a: Authed) -> Response {
+    if a.user.role.triages() {
+        see_other("/queue")
+    } else {
+        see_other("/ops")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginTpl {
+    c: Chrome,
+    error: String,
+    name: String,
+}
+
+fn login_form(state: &AppState, headers: &HeaderMap, error: Option<String>, name: String, status: StatusCode) -> Response {
+    let t = &state.triage;
+    let lang = lang_of(headers, t);
+    // Reuse the anonymous session of this browser, or start one for the form's CSRF token.
+    let existing = session::cookie(headers, session::COOKIE)
+        .and_then(|sid| t.sessions.get(sid))
+        .filter(|s| s.user.is_none());
+    let (cookie, csrf) = match existing {
+        Some(s) => (None, s.csrf),
+        None => match t.sessions.create(None) {
+            Some((sid, s)) => (Some(set_cookie(Some(&sid), t.config.secure_cookies)), s.csrf),
+            None => return internal(lang, &"no OS random source"),
+        },
+    };
+    let c = Chrome::anonymous(lang, csrf);
+    let error = error.map(|e| c.t(&e)).unwrap_or_default();
+    let mut resp = (status, render(&LoginTpl { c, error, name })).into_response();
+    if let Some(v) = cookie.and_then(|c| c.parse().ok()) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if session_user(&headers, &state.triage).is_some() {
+        return see_other("/");
+    }
+    login_form(&state, &headers, None, String::new(), StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[allow(dead_code)]
+    csrf: String,
+    name: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    peer: Option<axum::extract::ConnectInfo<std::net::SocketAddr>>,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let t = &state.triage;
+    let lang = lang_of(&headers, t);
+    let name = f.name.trim().to_string();
+    let mut keys = vec![format!("user:{}", name.to_lowercase())];
+    if let Some(axum::extract::ConnectInfo(addr)) = peer {
+        keys.push(format!("ip:{}", addr.ip()));
+    }
+    let m = hashline_metrics::global();
+    if let Err(wait) = t.limiter.check(&keys) {
+        m.triage_logins_total.with_label_values(&["locked"]).inc();
+        let _ = state.audit.append(&format!("user:{name}"), "login.locked", "", Default::default());
+        let mut resp = login_form(&state, &headers, Some("login-locked".into()), name, StatusCode::TOO_MANY_REQUESTS);
+        if let Ok(v) = wait.to_string().parse() {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
+    let old_sid = session::cookie(&headers, session::COOKIE).map(str::to_string);
+    let checked = {
+        let name = name.clone();
+        let password = f.password;
+        blocking(&state, lang, move |st| Ok(st.triage.users.verify(&name, &password))).await
+    };
+    let user = match checked {
+        Ok(u) => u,
+        Err(resp) => return resp,
+    };
+    let Some(user) = user else {
+        t.limiter.fail(&keys);
+        m.triage_logins_total.with_label_values(&["failure"]).inc();
+        let n = name.clone();
+        if let Err(resp) = blocking(&state, lang, move |st| {
+            st.audit.append(&format!("user:{n}"), "login.failed", "", Default::default()).map_err(|e| internal(lang, &e))
+        })
+        .await
+        {
+            return resp;
+        }
+        return login_form(&state, &headers, Some("login-failed".into()), name, StatusCode::UNAUTHORIZED);
+    };
+    t.limiter.clear(&keys);
+    // A new session id at login: whatever id the browser had before is worthless now.
+    if let Some(old) = old_sid {
+        t.sessions.end(&old);
+    }
+    let Some((sid, _)) = t.sessions.create(Some(user.name.clone())) else {
+        return internal(lang, &"no OS random source");
+    };
+    m.triage_logins_total.with_label_values(&["success"]).inc();
+    let actor = format!("user:{}", user.name);
+    let role = user.role.as_str();
+    if let Err(resp) = blocking(&state, lang, move |st| {
+        let mut d = serde_json::Map::new();
+        d.insert("role".into(), role.into());
+        st.audit.append(&actor, "login", "", d).map_err(|e| internal(lang, &e))
+    })
+    .await
+    {
+        return resp;
+    }
+    let mut resp = see_other("/");
+    if let Ok(v) = set_cookie(Some(&sid), t.config.secure_cookies).parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+async fn logout(State(state): State<Arc<AppState>>, a: Authed) -> Page {
+    state.triage.sessions.end(&a.sid);
+    let a2 = a.clone();
+    blocking(&state, a.lang, move |st| audit(st, &a2, "logout", "", serde_json::json!({}))).await?;
+    let mut resp = see_other("/login");
+    if let Ok(v) = set_cookie(None, state.triage.config.secure_cookies).parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+struct LangForm {
+    #[allow(dead_code)]
+    csrf: String,
+    lang: String,
+    #[serde(default)]
+    back: String,
+}
+
+async fn set_lang(Form(f): Form<LangForm>) -> Response {
+    let lang = Lang::parse(&f.lang).unwrap_or(Lang::En);
+    // Only a local path: never an open redirect.
+    let back = if f.back.starts_with('/') && !f.back.starts_with("//") && !f.back.contains('\\') {
+        f.back
+    } else {
+        "/".into()
+    };
+    let mut resp = see_other(&back);
+    if let Ok(v) = format!("hl_lang={}; Path=/; SameSite=Strict; Max-Age=31536000", lang.tag()).parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queue
+
+#[derive(Deserialize, Default)]
+struct QueueQuery {
+    #[serde(default)]
+    list: String,
+    #[serde(default)]
+    class: String,
+    #[serde(default)]
+    platform: String,
+    #[serde(default)]
+    escalated: String,
+    msg: Option<String>,
+}
+
+struct QueueRow {
+    id: String,
+    short: String,
+    waiting: String,
+    lists: String,
+    class: String,
+    distance: String,
+    platform: String,
+    status: String,
+    mine: bool,
+    free: bool,
+    escalated: bool,
+}
+
+struct Choice {
+    value: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+struct QueueTpl {
+    c: Chrome,
+    rows: Vec<QueueRow>,
+    total: usize,
+    lists: Vec<Choice>,
+    classes: Vec<Choice>,
+    platforms: Vec<Choice>,
+    supervisor: bool,
+    only_escalated: bool,
+    filters: String,
+}
+
+/// The most review reports a queue page looks at.
+const QUEUE_SCAN: usize = 5000;
+
+fn classification(r: &Report) -> String {
+    r.assessment
+        .industry_classification
+        .map(|c| c.as_str().to_string())
+        .or_else(|| r.matches.iter().find_map(|m| m.classification.clone()))
+        .unwrap_or_default()
+}
+
+fn platform(r: &Report) -> String {
+    r.incident.platform.clone().unwrap_or_default()
+}
+
+fn lists_of(r: &Report) -> Vec<String> {
+    let set: BTreeSet<String> = r.matches.iter().map(|m| m.list.clone()).collect();
+    set.into_iter().collect()
+}
+
+fn age(tr: &Tr, since: i64, now: i64) -> String {
+    let s = (now - since).max(0);
+    if s < 3600 {
+        tr.n("age-minutes", s / 60)
+    } else if s < 86_400 {
+        tr.n("age-hours", s / 3600)
+    } else {
+        tr.n("age-days", s / 86_400)
+    }
+}
+
+/// Does `row` pass the queue filters, and may this role see it?
+fn visible(row: &Row, q: &QueueQuery, escalated: bool, supervisor: bool) -> bool {
+    let r = &row.report;
+    (q.list.is_empty() || r.matches.iter().any(|m| m.list == q.list))
+        && (q.class.is_empty() || classification(r) == q.class)
+        && (q.platform.is_empty() || platform(r) == q.platform)
+        && (if q.escalated == "1" { escalated } else { !escalated || supervisor })
+}
+
+async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<QueueQuery>) -> Page {
+    a.require(Role::Analyst)?;
+    let lang = a.lang;
+    blocking(&state, lang, move |st| {
+        let t = &st.triage;
+        let now = unix_now();
+        let rows = t.outbox.list(Some(RState::Review), QUEUE_SCAN).map_err(|e| internal(lang, &e))?;
+        let claims = t.cases.claims(now).map_err(|e| internal(lang, &e))?;
+        let escalations = t.cases.escalations().map_err(|e| internal(lang, &e))?;
+        let supervisor = a.user.role.includes(Role::Supervisor);
+        let mut c = chrome(t, &a, "/queue", flash(&q.msg));
+        let (mut lists, mut classes, mut platforms) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        let mut out = Vec::new();
+        for row in &rows {
+            let r = &row.report;
+            lists.extend(lists_of(r));
+            classes.insert(classification(r));
+            platforms.insert(platform(r));
+            let escalated = escalations.contains_key(&r.report_id);
+            if !visible(row, &q, escalated, supervisor) {
+                continue;
+            }
+            let claim = claims.get(&r.report_id);
+            let mine = claim.is_some_and(|cl| cl.analyst == a.user.name);
+            let mut status = match claim {
+                Some(cl) if mine => c.t("status-yours"),
+                Some(cl) => c.tr.args("status-claimed-by", &[("name", cl.analyst.clone().into())]),
+                None => c.t("status-waiting"),
+            };
+            if escalated {
+                status = format!("{} · {}", c.t("status-escalated"), status);
+            }
+            out.push(QueueRow {
+                id: r.report_id.clone(),
+                short: r.report_id.chars().take(8).collect(),
+                waiting: age(&c.tr, row.created_at, now),
+                lists: lists_of(r).join(", "),
+                class: classification(r),
+                distance: r.matches.iter().map(|m| m.distance).min().map(|d| d.to_string()).unwrap_or_default(),
+                platform: platform(r),
+                status,
+                mine,
+                free: claim.is_none(),
+                escalated,
+            });
+        }
+        audit(st, &a, "queue.view", "", serde_json::json!({ "shown": out.len() }))?;
+        let choices = |set: BTreeSet<String>, cur: &str| {
+            set.into_iter().filter(|v| !v.is_empty()).map(|v| Choice { selected: v == cur, value: v }).collect()
+        };
+        c.back = "/queue".into();
+        let filters = serde_urlencoded::to_string([
+            ("list", q.list.as_str()),
+            ("class", q.class.as_str()),
+            ("platform", q.platform.as_str()),
+            ("escalated", q.escalated.as_str()),
+        ])
+        .unwrap_or_default();
+        Ok(render(&QueueTpl {
+            total: out.len(),
+            rows: out,
+            lists: choices(lists, &q.list),
+            classes: choices(classes, &q.class),
+            platforms: choices(platforms, &q.platform),
+            supervisor,
+            only_escalated: q.escalated == "1",
+            filters,
+            c,
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct NextForm {
+    #[allow(dead_code)]
+    csrf: String,
+    #[serde(default)]
+    filters: String,
+}
+
+async fn claim_next(State(state): State<Arc<AppState>>, a: Authed, Form(f): Form<NextForm>) -> Page {
+    a.require(Role::Analyst)?;
+    let lang = a.lang;
+    let q: QueueQuery = serde_urlencoded::from_str(&f.filters).unwrap_or_default();
+    blocking(&state, lang, move |st| {
+        let t = &st.triage;
+        let now = unix_now();
+        let rows = t.outbox.list(Some(RState::Review), QUEUE_SCAN).map_err(|e| internal(lang, &e))?;
+        let escalations = t.cases.escalations().map_err(|e| internal(lang, &e))?;
+        let supervisor = a.user.role.includes(Role::Supervisor);
+        for row in rows {
+            let id = &row.report.report_id;
+            if !visible(&row, &q, escalations.contains_key(id), supervisor) {
+                continue;
+            }
+            let held = t.cases.claim_of(id, now).map_err(|e| internal(lang, &e))?;
+            if held.is_some_and(|c| c.analyst != a.user.name) {
+                continue;
+            }
+            if t.cases.claim(id, &a.user.name, now, ttl(t), false).map_err(|e| internal(lang, &e))? {
+                audit(st, &a, "case.claim", id, serde_json::json!({}))?;
+                return Ok(see_other(&format!("/cases/{id}")));
+            }
+        }
+        Ok(see_other("/queue?msg=queue-empty"))
+    })
+    .await
+}
+
+fn ttl(t: &Triage) -> i64 {
+    (t.config.claim_minutes * 60) as i64
+}
+
+// ---------------------------------------------------------------------------------------------
+// Case page
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[allow(dead_code)]
+    csrf: String,
+}
+
+async fn claim(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(_f): Form<CsrfOnly>) -> Page {
+    a.require(Role::Analyst)?;
+    let lang = a.lang;
+    blocking(&state, lang, move |st| {
+        let row = review_row(st, &id, lang)?;
+        let rid = row.report.report_id;
+        let t = &st.triage;
+        if !t.cases.claim(&rid, &a.user.name, unix_now(), ttl(t), false).map_err(|e| internal(lang, &e))? {
+            return Ok(see_other("/queue?msg=claimed-elsewhere"));
+        }
+        audit(st, &a, "case.claim", &rid, serde_json::json!({}))?;
+        Ok(see_other(&format!("/cases/{rid}")))
+    })
+    .await
+}
+
+/// The report `id`, which must be waiting for review.
+fn review_row(st: &AppState, id: &str, lang: Lang) -> Result<Row, Response> {
+    if !valid_id(id) {
+        return Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND));
+    }
+    match st.triage.outbox.get(id) {
+        Ok(row) if row.state == RState::Review => Ok(row),
+        Ok(_) => Err(see_other("/queue?msg=not-in-review")),
+        Err(hashline_report::OutboxError::NotFound(_)) => Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND)),
+        Err(e) => Err(internal(lang, &e)),
+    }
+}
+
+/// The report `id` in review and claimed by `a` (the claim is renewed).
+fn held_row(st: &AppState, a: &Authed, id: &str) -> Result<Row, Response> {
+    let row = review_row(st, id, a.lang)?;
+    let t = &st.triage;
+    let rid = &row.report.report_id;
+    let held = t.cases.claim_of(rid, unix_now()).map_err(|e| internal(a.lang, &e))?;
+    if !held.is_some_and(|c| c.analyst == a.user.name) {
+        return Err(see_other("/queue?msg=claimed-elsewhere"));
+    }
+    t.cases.claim(rid, &a.user.name, unix_now(), ttl(t), false).map_err(|e| internal(a.lang, &e))?;
+    Ok(row)
+}
+
+struct Field {
+    label: String,
+    value: String,
+    mono: bool,
+}
+
+struct MatchView {
+    list: String,
+    version: String,
+    entry: String,
+    signal: String,
+    class: String,
+    distance: String,
+    dihedral: String,
+    value: String,
+}
+
+struct RelatedView {
+    when: String,
+    why: String,
+    state: String,
+    lists: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CaseTpl {
+    c: Chrome,
+    id: String,
+    short: String,
+    claim_until: String,
+    has_media: bool,
+    revealed: bool,
+    capped: bool,
+    reveal_note: String,
+    escalation: String,
+    matches: Vec<MatchView>,
+    upload: Vec<Field>,
+    file: Vec<Field>,
+    related: Vec<RelatedView>,
+    supervisor: bool,
+    analysts: Vec<String>,
+    classes: Vec<&'static str>,
+}
+
+fn rfc(t: i64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64)).to_string()
+}
+
+fn field(tr: &Tr, id: &str, value: impl Into<String>, mono: bool) -> Option<Field> {
+    let value = value.into();
+    (!value.is_empty()).then(|| Field { label: tr.t(id), value, mono })
+}
+
+/// Is `a` within the viewing time of a reveal of `report`?
+fn is_revealed(t: &Triage, a: &Authed, report: &str) -> Result<bool, Response> {
+    let last = t.cases.last_reveal(&a.user.name, report).map_err(|e| internal(a.lang, &e))?;
+    Ok(last.is_some_and(|at| unix_now() - at < (t.config.reveal_minutes * 60) as i64))
+}
+
+async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>) -> Page {
+    a.require(Role::Analyst)?;
+    let lang = a.lang;
+    blocking(&state, lang, move |st| {
+        let row = held_row(st, &a, &id)?;
+        let t = &st.triage;
+        let r = &row.report;
+        let rid = r.report_id.clone();
+        audit(st, &a, "case.view", &rid, serde_json::json!({}))?;
+        let c = chrome(t, &a, "/queue", None);
+        let tr = c.tr;
+        let claim = t.cases.claim_of(&rid, unix_now()).map_err(|e| internal(lang, &e))?;
+        let revealed = is_revealed(t, &a, &rid)?;
+        let has_media = r.evidence.is_some() && t.evidence.is_some();
+        let used = exposure_today(t, &a.user.name);
+        let cap = t.config.exposure_cap_per_day;
+        let escalation = t
+            .cases
+            .escalations()
+            .map_err(|e| internal(lang, &e))?
+            .remove(&rid)
+            .map(|e| tr.args("case-escalated-by", &[("name", e.by.into()), ("note", e.note.into())]))
+            .unwrap_or_default();
+        let matches = r
+            .matches
+            .iter()
+            .map(|m| MatchView {
+                list: m.list.clone(),
+                version: m.list_version.to_string(),
+                entry: m.entry_id.clone(),
+                signal: m.signal.clone(),
+                class: m.classification.clone().unwrap_or_default(),
+                distance: m.distance.to_string(),
+                dihedral: m.dihedral.clone().unwrap_or_default(),
+                value: m.value.clone(),
+            })
+            .collect();
+        let i = &r.incident;
+        let up = r.uploader.clone().unwrap_or_default();
+        let upload = [
+            field(&tr, "field-upload-id", i.upload_id.clone(), true),
+            field(&tr, "field-platform", i.platform.clone().unwrap_or_default(), false),
+            field(&tr, "field-uploaded-at", i.uploaded_at.clone().unwrap_or_default(), false),
+            field(&tr, "field-detected-at", i.detected_at.clone(), false),
+            field(&tr, "field-source-url", i.source_url.clone().unwrap_or_default(), true),
+            field(&tr, "field-account", up.account_id.clone().unwrap_or_default(), true),
+            field(&tr, "field-screen-name", up.screen_name.clone().unwrap_or_default(), false),
+            field(&tr, "field-ip", up.ip.as_ref().map(|ip| format!("{} ({})", ip.address, ip.event)).unwrap_or_default(), true),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let f = &r.file;
+        let file = [
+            field(&tr, "field-file-name", f.name.clone().unwrap_or_default(), false),
+            field(&tr, "field-size", f.size.to_string(), false),
+            field(&tr, "field-type", f.content_type.clone().unwrap_or_default(), false),
+            field(
+                &tr,
+                "field-dimensions",
+                f.width.zip(f.height).map(|(w, h)| format!("{w} × {h}")).unwrap_or_default(),
+                false,
+            ),
+            field(&tr, "field-md5", f.md5.clone(), true),
+            field(&tr, "field-sha1", f.sha1.clone(), true),
+            field(&tr, "field-sha256", f.sha256.clone(), true),
+            field(&tr, "field-pdq", f.pdq.clone().unwrap_or_default(), true),
+            field(&tr, "field-pdq-quality", f.pdq_quality.map(|q| q.to_string()).unwrap_or_default(), false),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let related = t
+            .outbox
+            .related(r, 20)
+            .map_err(|e| internal(lang, &e))?
+            .into_iter()
+            .map(|(row, why)| RelatedView {
+                when: rfc(row.created_at),
+                why: why
+                    .iter()
+                    .map(|w| {
+                        tr.t(match w {
+                            Relation::SameUploader => "related-same-uploader",
+                            Relation::SameFile => "related-same-file",
+                            Relation::SameEntry => "related-same-entry",
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                state: tr.t(&format!("state-{}", row.state.as_str())),
+                lists: lists_of(&row.report).join(", "),
+            })
+            .collect();
+        let supervisor = a.user.role.includes(Role::Supervisor);
+        let analysts = if supervisor {
+            t.users
+                .list()
+                .map_err(|e| internal(lang, &e))?
+                .into_iter()
+                .filter(|u| u.role.triages() && u.disabled_at.is_none())
+                .map(|u| u.name)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let reveal_note = tr.args("reveal-note", &[("n", i64::from(used).into()), ("cap", i64::from(cap).into())]);
+        Ok(render(&CaseTpl {
+            short: rid.chars().take(8).collect(),
+            id: rid,
+            claim_until: claim.map(|cl| rfc(cl.expires_at)).unwrap_or_default(),
+            has_media,
+            revealed,
+            capped: used >= cap,
+            reveal_note,
+            escalation,
+            matches,
+            upload,
+            file,
+            related,
+            supervisor,
+            analysts,
+            classes: vec!["A1", "A2", "B1", "B2"],
+            c,
+        }))
+    })
+    .await
+}
+
+async fn release(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(_f): Form<CsrfOnly>) -> Page {
+    a.require(Role::Analyst)?;
+    blocking(&state, a.lang, move |st| {
+        let row = held_row(st, &a, &id)?;
+        let rid = row.report.report_id;
+        st.triage.cases.release(&rid, Some(&a.user.name)).map_err(|e| internal(a.lang, &e))?;
+        audit(st, &a, "case.release", &rid, serde_json::json!({}))?;
+        Ok(see_other("/queue?msg=released"))
+    })
+    .await
+}
+
+async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(_f): Form<CsrfOnly>) -> Page {
+    a.require(Role::Analyst)?;
+    blocking(&state, a.lang, move |st| {
+        let row = held_row(st, &a, &id)?;
+        let rid = row.report.report_id;
+        let t = &st.triage;
+        let now = unix_now();
+        let day = day_of(now, t.config.day_offset_minutes);
+        let used = t.cases.exposure(&a.user.name, day).map_err(|e| internal(a.lang, &e))?;
+        let m = hashline_metrics::global();
+        if used >= t.config.exposure_cap_per_day {
+            m.triage_exposure_cap_reached_total.inc();
+            audit(st, &a, "case.reveal.refused", &rid, serde_json::json!({ "reason": "daily exposure cap", "today": used }))?;
+            return Ok(see_other(&format!("/cases/{rid}")));
+        }
+        // Logged before the picture can be fetched.
+        audit(st, &a, "case.reveal", &rid, serde_json::json!({ "today": used + 1 }))?;
+        t.cases.reveal(&a.user.name, &rid, now, day).map_err(|e| internal(a.lang, &e))?;
+        m.triage_reveals_total.inc();
+        Ok(see_other(&format!("/cases/{rid}#media")))
+    })
+    .await
+}
+
+async fn media(State(state): State<Arc<AppState>>, a: Authed, Path((id, kind)): Path<(String, String)>) -> Page {
+    a.require(Role::Analyst)?;
+    let lang = a.lang;
+    let (colour, clear) = match kind.as_str() {
+        "preview.png" => (false, false),
+        "clear.png" => (false, true),
+        "colour.png" => (true, true),
+        _ => return Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND)),
+    };
+    let bytes = blocking(&state, lang, move |st| {
+        let row = held_row(st, &a, &id)?;
+        let t = &st.triage;
+        let rid = row.report.report_id;
+        if clear && !is_revealed(t, &a, &rid)? {
+            return Err(forbidden(lang));
+        }
+        let (Some(ev), Some(store)) = (row.report.evidence.as_ref(), t.evidence.as_ref()) else {
+            return Err(message_page(lang, "case-no-media", StatusCode::NOT_FOUND));
+        };
+        let purpose = if clear { "triage" } else { "triage-preview" };
+        store.read(&ev.id, &format!("user:{}", a.user.name), purpose).map_err(|e| internal(lang, &e))
+    })
+    .await?;
+    let opts = state.config.hash;
+    let png = state
+        .cpu(move || {
+            let d = hashline_hash::Hasher::new(opts).decode(&bytes).ok()?;
+            if clear {
+                super::media::revealed(&d, colour)
+            } else {
+                super::media::preview(&d)
+            }
+        })
+        .await
+        .map_err(|e| internal(lang, &e.message()))?;
+    match png {
+        Some(png) => Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response()),
+        None => Err(message_page(lang, "case-media-undecodable", StatusCode::UNPROCESSABLE_ENTITY)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[allow(dead_code)]
+    csrf: String,
+    legal: String,
+    #[serde(default)]
+    class: String,
+}
+
+async fn confirm(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(f): Form<ConfirmForm>) -> Page {
+    a.require(Role::Analyst)?;
+    let lang = a.lang;
+    let legal = match f.legal.as_str() {
+        "baseline" => LegalAssessment::Baseline,
+        "national" => LegalAssessment::National,
+        "not_illegal" => LegalAssessment::NotIllegal,
+        _ => return Err(message_page(lang, "error-choose-legal", StatusCode::UNPROCESSABLE_ENTITY)),
+    };
+    let class = if f.class.is_empty() { None } else { IndustryClass::from_label(&f.class) };
+    if (!f.class.is_empty() && class.is_none()) || (class.is_none() && legal != LegalAssessment::NotIllegal) {
+        return Err(message_page(lang, "error-choose-class", StatusCode::UNPROCESSABLE_ENTITY));
+    }
+    blocking(&state, lang, move |st| {
+        let row = held_row(st, &a, &id)?;
+        let rid = row.report.report_id.clone();
+        let mut assessment: Assessment = row.report.assessment.clone();
+        assessment.legal = Some(legal);
+        if let Some(c) = class {
+            assessment.industry_classification = Some(c);
+            assessment.iwf_category = Some(c.iwf_category());
+            assessment.age_group = c.age_group();
+        }
+        audit(
+            st,
+            &a,
+            "case.confirm",
+            &rid,
+            serde_json::json!({ "legal": f.legal, "class": class.map(|c| c.as_str()) }),
+        )?;
+        st.triage.outbox.confirm(&rid, &a.user.name, Some(assessment)).map_err(|e| internal(lang, &e))?;
+        st.triage.cases.release(&rid, None).map_err(|e| internal(lang, &e))?;
+        hashline_metrics::global().triage_decisions_total.with_label_values(&["confirm"]).inc();
+        Ok(see_other("/queue?msg=confirmed"))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct DismissForm {
+    #[allow(dead_code)]
+    csrf: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    allow: String,
+}
+
+/// Longest free text kept from a form (characters).
+const MAX_NOTE: usize = 1000;
+
+fn note(s: &str) -> String {
+    s.trim().chars().filter(|c| !c.is_control() || *c == '\n').take(MAX_NOTE).collect()
+}
+
+async fn dismiss(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(f): Form<DismissForm>) -> Page {
+    a.require(Role::Analyst)?;
+    let lang = a.lang;
+    blocking(&state, lang, move |st| {
+        let row = held_row(st, &a, &id)?;
+        let r = &row.report;
+        let rid = r.report_id.clone();
+        let reason = note(&f.reason);
+        let allow = f.allow == "1";
+        audit(st, &a, "case.dismiss", &rid, serde_json::json!({ "reason": reason, "allow_list": allow }))?;
+        st.triage
+            .outbox
+            .dismiss(&rid, &format!("false positive ({}): {reason}", a.user.name))
+            .map_err(|e| internal(lang, &e))?;
+        st.triage.cases.release(&rid, None).map_err(|e| internal(lang, &e))?;
+        hashline_metrics::global().triage_decisions_total.with_label_values(&["dismiss"]).inc();
+        if !allow {
+            return Ok(see_other("/queue?msg=dismissed"));
+        }
+        match add_to_allow_list(st, r) {
+            Ok(version) => {
+                audit(
+                    st,
+                    &a,
+                    "list.allow.add",
+                    &st.triage.config.allow_list,
+                    serde_json::json!({ "report": rid, "version": version }),
+                )?;
+                Ok(see_other("/queue?msg=allow-added"))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "adding to the allow-list failed; the dismissal stands");
+                audit(st, &a, "list.allow.failed", &st.triage.config.allow_list, serde_json::json!({ "report": rid, "error": e }))?;
+                Ok(see_other("/queue?msg=allow-failed"))
+            }
+        }
+    })
+    .await
+}
+
+/// Adds the upload's PDQ and MD5 to the configured allow-list (a new list version); returns
+/// the version. A store that only takes signed lists refuses this: an admin then imports a
+/// signed allow-list with `hashline lists import`.
+fn add_to_allow_list(st: &AppState, r: &Report) -> Result<u64, String> {
+    let mut lines = String::new();
+    if let Some(pdq) = &r.file.pdq {
+        lines.push_str(&format!("pdq {pdq}\n"));
+    }
+    lines.push_str(&format!("md5 {}\n", r.file.md5));
+    let report = st
+        .triage
+        .store
+        .import(hashline_lists::ImportRequest {
+            name: st.triage.config.allow_list.clone(),
+            format: hashline_lists::Format::PytxFile,
+            signal: None,
+            strict: true,
+            source: Some("triage".into()),
+            kind: Some(hashline_lists::ListKind::Allow),
+            classification: None,
+            thresholds: None,
+            replace: false,
+            files: vec![(format!("false positive {}", r.report_id), lines.into_bytes())],
+            signatures: Vec::new(),
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(report.version)
+}
+
+#[derive(Deserialize)]
+struct EscalateForm {
+    #[allow(dead_code)]
+    csrf: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn escalate(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(f): Form<EscalateForm>) -> Page {
+    a.require(Role::Analyst)?;
+    let lang = a.lang;
+    blocking(&state, lang, move |st| {
+        let row = held_row(st, &a, &id)?;
+        let rid = row.report.report_id;
+        let text = note(&f.note);
+        audit(st, &a, "case.escalate", &rid, serde_json::json!({ "note": text }))?;
+        st.triage.cases.escalate(&rid, &a.user.name, &text, unix_now()).map_err(|e| internal(lang, &e))?;
+        st.triage.cases.release(&rid, None).map_err(|e| internal(lang, &e))?;
+        hashline_metrics::global().triage_decisions_total.with_label_values(&["escalate"]).inc();
+        Ok(see_other("/queue?msg=escalated"))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct AssignForm {
+    #[allow(dead_code)]
+    csrf: String,
+    to: String,
+}
+
+async fn assign(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(f): Form<AssignForm>) -> Page {
+    a.require(Role::Supervisor)?;
+    let lang = a.lang;
+    blocking(&state, lang, move |st| {
+        let row = review_row(st, &id, lang)?;
+        let rid = row.report.report_id;
+        let t = &st.triage;
+        if !t.users.active(&f.to).is_some_and(|u| u.role.triages()) {
+            return Err(message_page(lang, "error-no-analyst", StatusCode::UNPROCESSABLE_ENTITY));
+        }
+        t.cases.claim(&rid, &f.to, unix_now(), ttl(t), true).map_err(|e| internal(lang, &e))?;
+        audit(st, &a, "case.assign", &rid, serde_json::json!({ "to": f.to }))?;
+        Ok(see_other("/queue?msg=assigned"))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Audit log, accounts, lists, operations
+
+struct AuditView {
+    seq: u64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditTpl {
+    c: Chrome,
+    verified: bool,
+    verify_text: String,
+    records: Vec<AuditView>,
+}
+
+/// Records shown on the audit page.
+const AUDIT_SHOWN: usize = 300;
+
+async fn audit_page(State(state): State<Arc<AppState>>, a: Authed) -> Page {
+    a.require(Role::Supervisor)?;
+    let lang = a.lang;
+    blocking(&state, lang, move |st| {
+        audit(st, &a, "audit.read", "", serde_json::json!({}))?;
+        let c = chrome(&st.triage, &a, "/audit", None);
+        let path = st.audit.path().to_path_buf();
+        let (verified, verify_text) = match hashline_report::audit::verify(&path) {
+            Ok((n, _)) => (true, c.tr.n("audit-verified", n as i64)),
+            Err(e) => (false, format!("{} {e}", c.t("audit-tampered"))),
+        };
+        let records = hashline_report::audit::tail(&path, AUDIT_SHOWN)
+            .map_err(|e| internal(lang, &e))?
+            .into_iter()
+            .rev()
+            .map(|r| AuditView {
+                seq: r.seq,
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                detail: if r.detail.is_empty() { String::new() } else { serde_json::Value::Object(r.detail).to_string() },
+            })
+            .collect();
+        Ok(render(&AuditTpl { c, verified, verify_text, records }))
+    })
+    .await
+}
+
+struct UserView {
+    name: String,
+    role: &'static str,
+    created: String,
+    disabled: bool,
+    me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersTpl {
+    c: Chrome,
+    users: Vec<UserView>,
+    roles: Vec<&'static str>,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+struct MsgQuery {
+    msg: Option<String>,
+}
+
+fn users_view(st: &AppState, a: &Authed, flash_id: Option<&str>, error: String) -> Result<Response, Response> {
+    let c = chrome(&st.triage, a, "/admin/users", flash_id);
+    let users = st
+        .triage
+        .users
+        .list()
+        .map_err(|e| internal(a.lang, &e))?
+        .into_iter()
+        .map(|u| UserView {
+            me: u.name == a.user.name,
+            role: u.role.as_str(),
+            created: u.created_at,
+            disabled: u.disabled_at.is_some(),
+            name: u.name,
+        })
+        .collect();
+    let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, render(&UsersTpl { c, users, roles: Role::ALL.iter().map(|r| r.as_str()).collect(), error })).into_response())
+}
+
+async fn users_page(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<MsgQuery>) -> Page {
+    a.require(Role::Admin)?;
+    blocking(&state, a.lang, move |st| {
+        audit(st, &a, "users.view", "", serde_json::json!({}))?;
+        users_view(st, &a, flash(&q.msg), String::new())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct AddUserForm {
+    #[allow(dead_code)]
+    csrf: String,
+    name: String,
+    role: String,
+    password: String,
+    password2: String,
+}
+
+async fn add_user(State(state): State<Arc<AppState>>, a: Authed, Form(f): Form<AddUserForm>) -> Page {
+    a.require(Role::Admin)?;
+    blocking(&state, a.lang, move |st| {
+        let tr = Tr { lang: a.lang };
+        if f.password != f.password2 {
+            return users_view(st, &a, None, tr.t("error-passwords-differ"));
+        }
+        let role = match super::users::Role::parse(&f.role) {
+            Ok(r) => r,
+            Err(e) => return users_view(st, &a, None, e.to_string()),
+        };
+        match st.triage.users.add(f.name.trim(), role, &f.password) {
+            Ok(u) => {
+                audit(st, &a, "user.add", &u.name, serde_json::json!({ "role": role.as_str() }))?;
+                Ok(see_other("/admin/users?msg=user-added"))
+            }
+            Err(e) => users_view(st, &a, None, e.to_string()),
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct ChangeUserForm {
+    #[allow(dead_code)]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn change_user(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path(name): Path<String>,
+    Form(f): Form<ChangeUserForm>,
+) -> Page {
+    a.require(Role::Admin)?;
+    blocking(&state, a.lang, move |st| {
+        let t = &st.triage;
+        if name == a.user.name {
+            // An admin cannot lock themselves out; another admin does it.
+            return users_view(st, &a, None, Tr { lang: a.lang }.t("error-not-yourself"));
+        }
+        let result = match f.action.as_str() {
+            "disable" => t.users.set_disabled(&name, true).map(|_| serde_json::json!({})),
+            "enable" => t.users.set_disabled(&name, false).map(|_| serde_json::json!({})),
+            "role" => Role::parse(&f.role)
+                .and_then(|r| t.users.set_role(&name, r))
+                .map(|u| serde_json::json!({ "role": u.role.as_str() })),
+            _ => return Err(message_page(a.lang, "error-bad-form", StatusCode::UNPROCESSABLE_ENTITY)),
+        };
+        match result {
+            Ok(detail) => {
+                t.sessions.end_user(&name);
+                audit(st, &a, &format!("user.{}", f.action), &name, detail)?;
+                Ok(see_other("/admin/users?msg=user-changed"))
+            }
+            Err(e) => users_view(st, &a, None, e.to_string()),
+        }
+    })
+    .await
+}
+
+struct ListView {
+    name: String,
+    kind: String,
+    source: String,
+    version: u64,
+    entries: String,
+    fetched: String,
+    signed: String,
+}
+
+#[derive(Template)]
+#[template(path = "lists.html")]
+struct ListsTpl {
+    c: Chrome,
+    lists: Vec<ListView>,
+}
+
+async fn lists_page(State(state): State<Arc<AppState>>, a: Authed) -> Page {
+    a.require(Role::Admin)?;
+    blocking(&state, a.lang, move |st| {
+        audit(st, &a, "lists.view", "", serde_json::json!({}))?;
+        let c = chrome(&st.triage, &a, "/admin/lists", None);
+        let set = st.lists.snapshot();
+        let lists = set
+            .summaries()
+            .into_iter()
+            .map(|(m, counts)| ListView {
+                name: m.name.clone(),
+                kind: c.t(if m.kind == hashline_lists::ListKind::Allow { "list-kind-allow" } else { "list-kind-known" }),
+                source: m.source.clone(),
+                version: m.version,
+                entries: counts.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", "),
+                fetched: m.fetched_at.clone(),
+                signed: m.signed_by.clone().unwrap_or_default(),
+            })
+            .collect();
+        Ok(render(&ListsTpl { c, lists }))
+    })
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "ops.html")]
+struct OpsTpl {
+    c: Chrome,
+    counts: Vec<Field>,
+    lists_loaded: usize,
+    sessions: usize,
+}
+
+async fn ops_page(State(state): State<Arc<AppState>>, a: Authed) -> Page {
+    a.require(Role::Operator)?;
+    blocking(&state, a.lang, move |st| {
+        let t = &st.triage;
+        let c = chrome(t, &a, "/ops", None);
+        let s = t.outbox.stats().map_err(|e| internal(a.lang, &e))?;
+        let tr = c.tr;
+        let counts = [
+            ("state-review", s.review),
+            ("state-pending", s.pending),
+            ("state-parked", s.parked),
+            ("state-delivered", s.delivered),
+            ("state-dismissed", s.dismissed),
+            ("state-relayed", s.relayed),
+        ]
+        .into_iter()
+        .map(|(id, n)| Field { label: tr.t(id), value: n.to_string(), mono: false })
+        .collect();
+        Ok(render(&OpsTpl {
+            counts,
+            lists_loaded: st.lists.snapshot().versions().len(),
+            sessions: t.sessions.active(),
+            c,
+        }))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flashes_are_a_closed_set_and_ids_are_checked() {
+        assert_eq!(flash(&Some("confirmed".into())), Some("flash-confirmed"));
+        assert_eq!(flash(&Some("<script>".into())), None);
+        assert!(valid_id("0123456789abcdef") && !valid_id("../../etc") && !valid_id("abc"));
+        assert_eq!(note("  a\u{0}b\n  "), "ab");
+        assert_eq!(note(&"x".repeat(5000)).len(), MAX_NOTE);
+    }
+}
