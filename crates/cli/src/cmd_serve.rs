@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
+use hashline_server::triage::{Role, UserStore};
 use hashline_server::{AppState, Scope};
 
 use crate::cmd_lists::StoreArg;
@@ -31,6 +32,158 @@ pub enum ScopeArg {
     Match,
     /// Scraping /metrics only.
     Metrics,
+}
+
+/// `hashline users ...`
+#[derive(Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Make an account. The password is asked twice on a terminal, or read as two lines
+    /// from standard input (for scripts; the two must match).
+    Add {
+        /// Login name (letters, digits, '.', '_', '-').
+        name: String,
+        /// What the account may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Every account: name, role, created, disabled.
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Disable an account; its sessions end on their next request.
+    Disable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Enable a disabled account.
+    Enable {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Set a new password (asked like `add`).
+    Passwd {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Change an account's role.
+    Role {
+        /// Login name.
+        name: String,
+        /// The new role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum RoleArg {
+    /// Works the review queue.
+    Analyst,
+    /// Analyst + reassigns cases, reads the audit log.
+    Supervisor,
+    /// Supervisor + accounts and lists.
+    Admin,
+    /// Health, metrics and counts only; never a case.
+    Operator,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Analyst => Role::Analyst,
+            RoleArg::Supervisor => Role::Supervisor,
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Operator => Role::Operator,
+        }
+    }
+}
+
+/// Reads a new password: twice from the terminal, or two lines of standard input.
+fn new_password() -> anyhow::Result<String> {
+    let (a, b) = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        (rpassword::prompt_password("Password: ")?, rpassword::prompt_password("Password again: ")?)
+    } else {
+        let mut lines = std::io::stdin().lines();
+        let mut next = || -> anyhow::Result<String> {
+            Ok(lines.next().context("give the password twice, one per line, on standard input")??)
+        };
+        (next()?, next()?)
+    };
+    if a != b {
+        anyhow::bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(a)
+}
+
+pub fn run_users(cmd: UsersCommand, config: &Config) -> anyhow::Result<ExitCode> {
+    let open = |data: &DataDirArg| -> anyhow::Result<(PathBuf, UserStore)> {
+        let dir = config.data_dir(data.data_dir.as_deref())?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let store = UserStore::open(&dir.join("users.json"))?;
+        Ok((dir, store))
+    };
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        UsersCommand::Add { name, role, data } => {
+            let (dir, store) = open(&data)?;
+            let role = Role::from(role);
+            let password = new_password()?;
+            let u = store.add(&name, role, &password)?;
+            audit(&dir, "user.add", &u.name)?;
+            writeln!(out, "account {:?} added as {}", u.name, role.as_str())?;
+        }
+        UsersCommand::List { data } => {
+            let (_, store) = open(&data)?;
+            for u in store.list()? {
+                writeln!(
+                    out,
+                    "{:<24} {:<10} created {}{}",
+                    u.name,
+                    u.role.as_str(),
+                    u.created_at,
+                    u.disabled_at.map(|t| format!("  DISABLED {t}")).unwrap_or_default()
+                )?;
+            }
+        }
+        UsersCommand::Disable { name, data } => {
+            let (dir, store) = open(&data)?;
+            store.set_disabled(&name, true)?;
+            audit(&dir, "user.disable", &name)?;
+            writeln!(out, "account {name:?} disabled")?;
+        }
+        UsersCommand::Enable { name, data } => {
+            let (dir, store) = open(&data)?;
+            store.set_disabled(&name, false)?;
+            audit(&dir, "user.enable", &name)?;
+            writeln!(out, "account {name:?} enabled")?;
+        }
+        UsersCommand::Passwd { name, data } => {
+            let (dir, store) = open(&data)?;
+            let password = new_password()?;
+            store.set_password(&name, &password)?;
+            audit(&dir, "user.password", &name)?;
+            writeln!(out, "password of {name:?} changed")?;
+        }
+        UsersCommand::Role { name, role, data } => {
+            let (dir, store) = open(&data)?;
+            let role = Role::from(role);
+            store.set_role(&name, role)?;
+            audit(&dir, "user.role", &name)?;
+            writeln!(out, "account {name:?} is now {}", role.as_str())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `hashline tokens ...`
@@ -130,6 +283,8 @@ pub fn run_serve(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     }
     server.hash =
         hashline_hash::HashOptions { mode: config.scan.mode, dihedral: false, limits: config.limits };
+    server.triage = config.triage.clone();
+    server.evidence = config.evidence.clone();
     let listen = server.listen.clone();
     let state = Arc::new(AppState::open(store, &dir, server).context("starting the server")?);
     let rt = tokio::runtime::Builder::new_multi_thread()

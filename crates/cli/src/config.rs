@@ -44,6 +44,9 @@ pub struct Config {
     pub run: RunConfig,
     /// `hashline serve` (`[server]`: listen, max_batch, max_body_bytes, rate_per_s, burst, ...).
     pub server: hashline_server::ServerConfig,
+    /// The analyst triage pages of `hashline serve` (`[triage]`: sessions, claims, the daily
+    /// exposure cap, login limits, the allow-list, the default language).
+    pub triage: hashline_server::triage::TriageConfig,
 }
 
 /// `[reporter]`: the organisation named in every report.
@@ -210,6 +213,7 @@ impl Config {
         if self.server.max_batch == 0 || self.server.max_body_bytes == 0 || self.server.rate_per_s == 0 {
             bail!("server.max_batch, server.max_body_bytes and server.rate_per_s must be positive");
         }
+        self.triage.validate().map_err(anyhow::Error::msg)?;
         if self.evidence.retention_days == 0 {
             bail!("evidence.retention_days must be at least 1 (default 365)");
         }

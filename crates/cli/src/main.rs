@@ -71,11 +71,15 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(cmd_reports::AuditCommand),
-    /// Serve the match API (/v1/match, /v1/hash, /v1/lists), /metrics and health probes.
+    /// Serve the analyst triage pages, the match API (/v1/match, /v1/hash, /v1/lists),
+    /// /metrics and health probes.
     Serve(cmd_serve::ServeArgs),
     /// API tokens for the match API: create, list, revoke.
     #[command(subcommand)]
     Tokens(cmd_serve::TokensCommand),
+    /// Accounts of the analyst triage pages: add, list, disable, enable, passwd, role.
+    #[command(subcommand)]
+    Users(cmd_serve::UsersCommand),
     /// The whole chain on generated, benign pictures and synthetic lists, in about a second.
     Demo(cmd_demo::DemoArgs),
     /// Show the effective configuration (file, then environment overrides) as TOML.
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => cmd_reports::run_audit(cmd, &config),
         Command::Serve(args) => cmd_serve::run_serve(args, &config),
         Command::Tokens(cmd) => cmd_serve::run_tokens(cmd, &config),
+        Command::Users(cmd) => cmd_serve::run_users(cmd, &config),
         Command::Config { .. } => {
             print!("{}", config.to_toml()?);
             Ok(ExitCode::SUCCESS)

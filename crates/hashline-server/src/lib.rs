@@ -28,7 +28,9 @@
 
 pub mod api;
 pub mod error;
+mod jsonfile;
 pub mod tokens;
+pub mod triage;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -75,6 +77,12 @@ pub struct ServerConfig {
     /// Decoding options for `/v1/hash` (mode and limits; dihedral is per request).
     #[serde(skip)]
     pub hash: HashOptions,
+    /// The triage app (`[triage]` in `hashline.toml`).
+    #[serde(skip)]
+    pub triage: triage::TriageConfig,
+    /// Where preserved media is and its keys (`[evidence]`), for the triage app.
+    #[serde(skip)]
+    pub evidence: hashline_report::EvidenceConfig,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +97,8 @@ impl Default for ServerConfig {
             threads: 0,
             reload_every_s: 30,
             hash: HashOptions::default(),
+            triage: triage::TriageConfig::default(),
+            evidence: hashline_report::EvidenceConfig::default(),
         }
     }
 }
@@ -108,6 +118,9 @@ pub enum ServerError {
     /// The CPU pool could not start.
     #[error("starting the CPU pool: {0}")]
     Pool(String),
+    /// The triage app's state failed to open.
+    #[error(transparent)]
+    Triage(#[from] triage::TriageError),
 }
 
 struct Bucket {
@@ -125,6 +138,8 @@ pub struct AppState {
     pub audit: Arc<AuditLog>,
     /// Configuration.
     pub config: ServerConfig,
+    /// The analyst triage app.
+    pub triage: triage::Triage,
     pool: rayon::ThreadPool,
     cpu_slots: tokio::sync::Semaphore,
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -132,7 +147,8 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads the lists from `store` and opens `tokens.json` and the audit log in `data_dir`.
+    /// Loads the lists from `store` and opens `tokens.json`, the audit log and the triage
+    /// app's files (`users.json`, `triage.db`, `outbox.db`, `evidence/`) in `data_dir`.
     pub fn open(store: Store, data_dir: &Path, config: ServerConfig) -> Result<AppState, ServerError> {
         let threads = if config.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -145,10 +161,19 @@ impl AppState {
             .build()
             .map_err(|e| ServerError::Pool(e.to_string()))?;
         let slots = if config.max_cpu_jobs == 0 { threads * 4 } else { config.max_cpu_jobs };
+        let audit = Arc::new(AuditLog::open(data_dir)?);
+        let triage = triage::Triage::open(
+            data_dir,
+            store.clone(),
+            config.triage.clone(),
+            &config.evidence,
+            Arc::clone(&audit),
+        )?;
         Ok(AppState {
             lists: Arc::new(LiveLists::open(store)?),
             tokens: TokenStore::open(&data_dir.join("tokens.json"))?,
-            audit: Arc::new(AuditLog::open(data_dir)?),
+            audit,
+            triage,
             config,
             pool,
             cpu_slots: tokio::sync::Semaphore::new(slots),
@@ -293,13 +318,26 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
-/// A caller allowed to read `/metrics` (a token with scope `metrics`).
+/// A caller allowed to read `/metrics`: a token with scope `metrics`, or a signed-in
+/// operator or administrator of the triage app.
 pub struct MetricsReader;
 
 impl FromRequestParts<Arc<AppState>> for MetricsReader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            if let Some(a) = triage::session_user(&parts.headers, &state.triage) {
+                if a.user.role.includes(triage::Role::Operator) {
+                    return Ok(MetricsReader);
+                }
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "metrics are for operators and administrators".into(),
+                ));
+            }
+        }
         match authenticate(parts, state)?.scope {
             Scope::Metrics => Ok(MetricsReader),
             Scope::Match => Err(ApiError::new(
@@ -431,6 +469,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(api)
+        .merge(triage::routes(Arc::clone(&state)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

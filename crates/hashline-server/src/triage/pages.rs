@@ -9,8 +9,9 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
+use hashline_report::outbox::unix_now;
 use hashline_report::{
-    unix_now, Assessment, IndustryClass, LegalAssessment, Relation, Report, Row, State as RState,
+    Assessment, IndustryClass, LegalAssessment, Relation, Report, Row, State as RState,
 };
 use serde::Deserialize;
 
@@ -313,14 +314,14 @@ struct LoginForm {
 async fn login(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    peer: Option<axum::extract::ConnectInfo<std::net::SocketAddr>>,
+    peer: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let t = &state.triage;
     let lang = lang_of(&headers, t);
     let name = f.name.trim().to_string();
     let mut keys = vec![format!("user:{}", name.to_lowercase())];
-    if let Some(axum::extract::ConnectInfo(addr)) = peer {
+    if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = peer {
         keys.push(format!("ip:{}", addr.ip()));
     }
     let m = hashline_metrics::global();
@@ -458,7 +459,7 @@ struct Choice {
 struct QueueTpl {
     c: Chrome,
     rows: Vec<QueueRow>,
-    total: usize,
+    count_text: String,
     lists: Vec<Choice>,
     classes: Vec<Choice>,
     platforms: Vec<Choice>,
@@ -532,7 +533,7 @@ async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<Qu
             let claim = claims.get(&r.report_id);
             let mine = claim.is_some_and(|cl| cl.analyst == a.user.name);
             let mut status = match claim {
-                Some(cl) if mine => c.t("status-yours"),
+                Some(_) if mine => c.t("status-yours"),
                 Some(cl) => c.tr.args("status-claimed-by", &[("name", cl.analyst.clone().into())]),
                 None => c.t("status-waiting"),
             };
@@ -566,7 +567,7 @@ async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<Qu
         ])
         .unwrap_or_default();
         Ok(render(&QueueTpl {
-            total: out.len(),
+            count_text: c.tr.n("queue-count", out.len() as i64),
             rows: out,
             lists: choices(lists, &q.list),
             classes: choices(classes, &q.class),
@@ -931,7 +932,7 @@ async fn media(State(state): State<Arc<AppState>>, a: Authed, Path((id, kind)): 
             }
         })
         .await
-        .map_err(|e| internal(lang, &e.message()))?;
+        .map_err(|_| internal(lang, &"the CPU pool failed decoding evidence"))?;
     match png {
         Some(png) => Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response()),
         None => Err(message_page(lang, "case-media-undecodable", StatusCode::UNPROCESSABLE_ENTITY)),
@@ -1059,7 +1060,7 @@ fn add_to_allow_list(st: &AppState, r: &Report) -> Result<u64, String> {
         .store
         .import(hashline_lists::ImportRequest {
             name: st.triage.config.allow_list.clone(),
-            format: hashline_lists::Format::PytxFile,
+            format: hashline_lists::formats::Format::PytxFile,
             signal: None,
             strict: true,
             source: Some("triage".into()),
