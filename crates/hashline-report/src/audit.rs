@@ -147,6 +147,16 @@ impl AuditLog {
         if len == tail.len {
             return Ok(());
         }
+        if len < tail.len {
+            return Err(AuditError::Tampered {
+                path: self.path.clone(),
+                seq: tail.seq,
+                reason: format!(
+                    "the log shrank from {} to {len} bytes: records were removed or edited",
+                    tail.len
+                ),
+            });
+        }
         let mut f = File::open(&self.path).map_err(io)?;
         f.seek(SeekFrom::Start(tail.len)).map_err(io)?;
         let mut more = String::new();
@@ -317,6 +327,20 @@ mod tests {
         std::fs::write(d.join("audit.log"), eight).unwrap();
         let log = AuditLog::open(&d).unwrap();
         assert_eq!(log.append("system", "x", "", Default::default()).unwrap().seq, 9);
+        // A running writer whose log is cut short under it refuses to extend it (no panic).
+        let nine = std::fs::read_to_string(d.join("audit.log")).unwrap();
+        let cut: Vec<&str> = nine.lines().take(6).collect();
+        std::fs::write(d.join("audit.log"), cut.join("\n") + "\n").unwrap();
+        assert!(matches!(
+            log.append("system", "y", "", Default::default()),
+            Err(AuditError::Tampered { .. })
+        ));
+        // ... and one whose log was edited in place (longer now).
+        std::fs::write(d.join("audit.log"), nine.replace("\"t\"", "\"tt\"")).unwrap();
+        assert!(matches!(
+            log.append("system", "y", "", Default::default()),
+            Err(AuditError::Tampered { .. })
+        ));
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -519,7 +519,9 @@ impl Outbox {
             if out.len() >= limit {
                 break;
             }
-            if let Some(row) = self.query("SELECT * FROM reports WHERE seq=?1", params![seq])?.into_iter().next() {
+            if let Some(row) =
+                self.query("SELECT * FROM reports WHERE seq=?1", params![seq])?.into_iter().next()
+            {
                 if row.report.report_id != report.report_id {
                     out.push((row, why));
                 }

@@ -62,7 +62,9 @@ impl<T: Serialize + DeserializeOwned + Clone> JsonFile<T> {
     /// The records as they are on disk now.
     pub fn read(&self) -> Result<Vec<T>, FileError> {
         match std::fs::read(&self.path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| self.err(format!("not a {} file: {e}", self.what))),
+            Ok(b) => {
+                serde_json::from_slice(&b).map_err(|e| self.err(format!("not a {} file: {e}", self.what)))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(self.err(e.to_string())),
         }
@@ -117,5 +119,7 @@ impl<T: Serialize + DeserializeOwned + Clone> JsonFile<T> {
 
 /// Is `name` 1–64 of `[A-Za-z0-9._-]` (safe as a metrics label, a file name or in a log)?
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }

@@ -117,7 +117,8 @@ impl TokenStore {
             return Err(TokenError::Exists(name.into()));
         }
         let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(|e| TokenError::Io { path: PathBuf::new(), reason: e.to_string() })?;
+        getrandom::fill(&mut raw)
+            .map_err(|e| TokenError::Io { path: PathBuf::new(), reason: e.to_string() })?;
         let token = format!("hl_{}", hex::encode(raw));
         let rec = TokenRecord {
             name: name.into(),

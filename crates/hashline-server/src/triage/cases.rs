@@ -98,7 +98,14 @@ impl CaseDb {
     /// Claims `report` for `analyst` until `now + ttl_s`: succeeds when nobody holds it, the
     /// claim lapsed, or the analyst holds it already (then it is extended). With `force` (a
     /// supervisor reassigning) it takes the case from whoever holds it.
-    pub fn claim(&self, report: &str, analyst: &str, now: i64, ttl_s: i64, force: bool) -> Result<bool, CaseDbError> {
+    pub fn claim(
+        &self,
+        report: &str,
+        analyst: &str,
+        now: i64,
+        ttl_s: i64,
+        force: bool,
+    ) -> Result<bool, CaseDbError> {
         let n = self
             .conn()
             .execute(
@@ -139,7 +146,9 @@ impl CaseDb {
     /// Drops the claim on `report` (any holder when `analyst` is `None`).
     pub fn release(&self, report: &str, analyst: Option<&str>) -> Result<(), CaseDbError> {
         match analyst {
-            Some(a) => self.conn().execute("DELETE FROM claims WHERE report_id=?1 AND analyst=?2", params![report, a]),
+            Some(a) => self
+                .conn()
+                .execute("DELETE FROM claims WHERE report_id=?1 AND analyst=?2", params![report, a]),
             None => self.conn().execute("DELETE FROM claims WHERE report_id=?1", params![report]),
         }
         .map_err(self.err())?;
@@ -160,7 +169,11 @@ impl CaseDb {
     /// Reveals by `analyst` on `day`.
     pub fn exposure(&self, analyst: &str, day: i64) -> Result<u32, CaseDbError> {
         self.conn()
-            .query_row("SELECT COUNT(*) FROM reveals WHERE analyst=?1 AND day=?2", params![analyst, day], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM reveals WHERE analyst=?1 AND day=?2",
+                params![analyst, day],
+                |r| r.get(0),
+            )
             .map_err(self.err())
     }
 

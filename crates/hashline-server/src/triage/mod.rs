@@ -107,7 +107,9 @@ impl TriageConfig {
         if Lang::parse(&self.language).is_none() {
             return Err(format!("triage.language {:?}: use \"en\" or \"km\"", self.language));
         }
-        if !crate::jsonfile::valid_name(&self.allow_list) || self.allow_list.chars().any(|c| c.is_ascii_uppercase()) {
+        if !crate::jsonfile::valid_name(&self.allow_list)
+            || self.allow_list.chars().any(|c| c.is_ascii_uppercase())
+        {
             return Err(format!("triage.allow_list {:?} is not a list name ([a-z0-9._-])", self.allow_list));
         }
         Ok(())
@@ -166,7 +168,12 @@ impl Triage {
         config.validate().map_err(TriageError::Config)?;
         let evidence = if evidence.enabled {
             match Keyring::from_config(evidence) {
-                Ok(keys) => Some(EvidenceStore::open(&data_dir.join("evidence"), keys, evidence.retention_days, audit)?),
+                Ok(keys) => Some(EvidenceStore::open(
+                    &data_dir.join("evidence"),
+                    keys,
+                    evidence.retention_days,
+                    audit,
+                )?),
                 Err(hashline_report::EvidenceError::NoKey) => None,
                 Err(e) => return Err(e.into()),
             }
@@ -269,7 +276,10 @@ pub async fn csrf_guard(State(state): State<Arc<AppState>>, req: Request, next: 
         .and_then(|sid| triage.sessions.get(sid))
         .map(|s| s.csrf)
     else {
-        return (StatusCode::UNAUTHORIZED, pages::message_page(lang, "error-signed-out", StatusCode::UNAUTHORIZED))
+        return (
+            StatusCode::UNAUTHORIZED,
+            pages::message_page(lang, "error-signed-out", StatusCode::UNAUTHORIZED),
+        )
             .into_response();
     };
     let (parts, body) = req.into_parts();

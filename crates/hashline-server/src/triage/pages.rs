@@ -10,9 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use hashline_report::outbox::unix_now;
-use hashline_report::{
-    Assessment, IndustryClass, LegalAssessment, Relation, Report, Row, State as RState,
-};
+use hashline_report::{Assessment, IndustryClass, LegalAssessment, Relation, Report, Row, State as RState};
 use serde::Deserialize;
 
 use super::cases::day_of;
@@ -113,7 +111,8 @@ fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Ch
     let tr = Tr { lang: a.lang };
     let role = a.user.role;
     let mut nav = Vec::new();
-    let mut item = |href: &'static str, id: &str| nav.push(NavItem { href, label: tr.t(id), current: href == here });
+    let mut item =
+        |href: &'static str, id: &str| nav.push(NavItem { href, label: tr.t(id), current: href == here });
     if role.triages() {
         item("/queue", "nav-queue");
     }
@@ -161,7 +160,8 @@ fn render(t: &impl Template) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "page failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page failed to render; see the server log\n").into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, "the page failed to render; see the server log\n")
+                .into_response()
         }
     }
 }
@@ -202,12 +202,21 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&st)).await.map_err(|e| internal(lang, &e))?
 }
 
-fn audit(st: &AppState, a: &Authed, action: &str, target: &str, detail: serde_json::Value) -> Result<(), Response> {
+fn audit(
+    st: &AppState,
+    a: &Authed,
+    action: &str,
+    target: &str,
+    detail: serde_json::Value,
+) -> Result<(), Response> {
     let detail = match detail {
         serde_json::Value::Object(m) => m,
         _ => Default::default(),
     };
-    st.audit.append(&format!("user:{}", a.user.name), action, target, detail).map(|_| ()).map_err(|e| internal(a.lang, &e))
+    st.audit
+        .append(&format!("user:{}", a.user.name), action, target, detail)
+        .map(|_| ())
+        .map_err(|e| internal(a.lang, &e))
 }
 
 fn see_other(to: &str) -> Response {
@@ -242,7 +251,10 @@ fn valid_id(id: &str) -> bool {
 // Static files
 
 async fn css() -> Response {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], include_str!("../../static/app.css"))
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")],
+        include_str!("../../static/app.css"),
+    )
         .into_response()
 }
 
@@ -273,7 +285,13 @@ struct LoginTpl {
     name: String,
 }
 
-fn login_form(state: &AppState, headers: &HeaderMap, error: Option<String>, name: String, status: StatusCode) -> Response {
+fn login_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    error: Option<String>,
+    name: String,
+    status: StatusCode,
+) -> Response {
     let t = &state.triage;
     let lang = lang_of(headers, t);
     // Reuse the anonymous session of this browser, or start one for the form's CSRF token.
@@ -328,7 +346,8 @@ async fn login(
     if let Err(wait) = t.limiter.check(&keys) {
         m.triage_logins_total.with_label_values(&["locked"]).inc();
         let _ = state.audit.append(&format!("user:{name}"), "login.locked", "", Default::default());
-        let mut resp = login_form(&state, &headers, Some("login-locked".into()), name, StatusCode::TOO_MANY_REQUESTS);
+        let mut resp =
+            login_form(&state, &headers, Some("login-locked".into()), name, StatusCode::TOO_MANY_REQUESTS);
         if let Ok(v) = wait.to_string().parse() {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -349,7 +368,9 @@ async fn login(
         m.triage_logins_total.with_label_values(&["failure"]).inc();
         let n = name.clone();
         if let Err(resp) = blocking(&state, lang, move |st| {
-            st.audit.append(&format!("user:{n}"), "login.failed", "", Default::default()).map_err(|e| internal(lang, &e))
+            st.audit
+                .append(&format!("user:{n}"), "login.failed", "", Default::default())
+                .map_err(|e| internal(lang, &e))
         })
         .await
         {
@@ -546,7 +567,13 @@ async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<Qu
                 waiting: age(&c.tr, row.created_at, now),
                 lists: lists_of(r).join(", "),
                 class: classification(r),
-                distance: r.matches.iter().map(|m| m.distance).min().map(|d| d.to_string()).unwrap_or_default(),
+                distance: r
+                    .matches
+                    .iter()
+                    .map(|m| m.distance)
+                    .min()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
                 platform: platform(r),
                 status,
                 mine,
@@ -556,7 +583,10 @@ async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<Qu
         }
         audit(st, &a, "queue.view", "", serde_json::json!({ "shown": out.len() }))?;
         let choices = |set: BTreeSet<String>, cur: &str| {
-            set.into_iter().filter(|v| !v.is_empty()).map(|v| Choice { selected: v == cur, value: v }).collect()
+            set.into_iter()
+                .filter(|v| !v.is_empty())
+                .map(|v| Choice { selected: v == cur, value: v })
+                .collect()
         };
         c.back = "/queue".into();
         let filters = serde_urlencoded::to_string([
@@ -631,7 +661,12 @@ struct CsrfOnly {
     csrf: String,
 }
 
-async fn claim(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(_f): Form<CsrfOnly>) -> Page {
+async fn claim(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path(id): Path<String>,
+    Form(_f): Form<CsrfOnly>,
+) -> Page {
     a.require(Role::Analyst)?;
     let lang = a.lang;
     blocking(&state, lang, move |st| {
@@ -655,7 +690,9 @@ fn review_row(st: &AppState, id: &str, lang: Lang) -> Result<Row, Response> {
     match st.triage.outbox.get(id) {
         Ok(row) if row.state == RState::Review => Ok(row),
         Ok(_) => Err(see_other("/queue?msg=not-in-review")),
-        Err(hashline_report::OutboxError::NotFound(_)) => Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND)),
+        Err(hashline_report::OutboxError::NotFound(_)) => {
+            Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND))
+        }
         Err(e) => Err(internal(lang, &e)),
     }
 }
@@ -719,7 +756,8 @@ struct CaseTpl {
 }
 
 fn rfc(t: i64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64)).to_string()
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64))
+        .to_string()
 }
 
 fn field(tr: &Tr, id: &str, value: impl Into<String>, mono: bool) -> Option<Field> {
@@ -780,7 +818,12 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
             field(&tr, "field-source-url", i.source_url.clone().unwrap_or_default(), true),
             field(&tr, "field-account", up.account_id.clone().unwrap_or_default(), true),
             field(&tr, "field-screen-name", up.screen_name.clone().unwrap_or_default(), false),
-            field(&tr, "field-ip", up.ip.as_ref().map(|ip| format!("{} ({})", ip.address, ip.event)).unwrap_or_default(), true),
+            field(
+                &tr,
+                "field-ip",
+                up.ip.as_ref().map(|ip| format!("{} ({})", ip.address, ip.event)).unwrap_or_default(),
+                true,
+            ),
         ]
         .into_iter()
         .flatten()
@@ -839,7 +882,8 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
         } else {
             Vec::new()
         };
-        let reveal_note = tr.args("reveal-note", &[("n", i64::from(used).into()), ("cap", i64::from(cap).into())]);
+        let reveal_note =
+            tr.args("reveal-note", &[("n", i64::from(used).into()), ("cap", i64::from(cap).into())]);
         Ok(render(&CaseTpl {
             short: rid.chars().take(8).collect(),
             id: rid,
@@ -862,7 +906,12 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
     .await
 }
 
-async fn release(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(_f): Form<CsrfOnly>) -> Page {
+async fn release(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path(id): Path<String>,
+    Form(_f): Form<CsrfOnly>,
+) -> Page {
     a.require(Role::Analyst)?;
     blocking(&state, a.lang, move |st| {
         let row = held_row(st, &a, &id)?;
@@ -874,7 +923,12 @@ async fn release(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<S
     .await
 }
 
-async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(_f): Form<CsrfOnly>) -> Page {
+async fn reveal(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path(id): Path<String>,
+    Form(_f): Form<CsrfOnly>,
+) -> Page {
     a.require(Role::Analyst)?;
     blocking(&state, a.lang, move |st| {
         let row = held_row(st, &a, &id)?;
@@ -886,7 +940,13 @@ async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<St
         let m = hashline_metrics::global();
         if used >= t.config.exposure_cap_per_day {
             m.triage_exposure_cap_reached_total.inc();
-            audit(st, &a, "case.reveal.refused", &rid, serde_json::json!({ "reason": "daily exposure cap", "today": used }))?;
+            audit(
+                st,
+                &a,
+                "case.reveal.refused",
+                &rid,
+                serde_json::json!({ "reason": "daily exposure cap", "today": used }),
+            )?;
             return Ok(see_other(&format!("/cases/{rid}")));
         }
         // Logged before the picture can be fetched.
@@ -898,7 +958,11 @@ async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<St
     .await
 }
 
-async fn media(State(state): State<Arc<AppState>>, a: Authed, Path((id, kind)): Path<(String, String)>) -> Page {
+async fn media(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path((id, kind)): Path<(String, String)>,
+) -> Page {
     a.require(Role::Analyst)?;
     let lang = a.lang;
     let (colour, clear) = match kind.as_str() {
@@ -934,7 +998,10 @@ async fn media(State(state): State<Arc<AppState>>, a: Authed, Path((id, kind)): 
         .await
         .map_err(|_| internal(lang, &"the CPU pool failed decoding evidence"))?;
     match png {
-        Some(png) => Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png).into_response()),
+        Some(png) => {
+            Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png)
+                .into_response())
+        }
         None => Err(message_page(lang, "case-media-undecodable", StatusCode::UNPROCESSABLE_ENTITY)),
     }
 }
@@ -951,7 +1018,12 @@ struct ConfirmForm {
     class: String,
 }
 
-async fn confirm(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(f): Form<ConfirmForm>) -> Page {
+async fn confirm(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path(id): Path<String>,
+    Form(f): Form<ConfirmForm>,
+) -> Page {
     a.require(Role::Analyst)?;
     let lang = a.lang;
     let legal = match f.legal.as_str() {
@@ -1006,7 +1078,12 @@ fn note(s: &str) -> String {
     s.trim().chars().filter(|c| !c.is_control() || *c == '\n').take(MAX_NOTE).collect()
 }
 
-async fn dismiss(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(f): Form<DismissForm>) -> Page {
+async fn dismiss(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path(id): Path<String>,
+    Form(f): Form<DismissForm>,
+) -> Page {
     a.require(Role::Analyst)?;
     let lang = a.lang;
     blocking(&state, lang, move |st| {
@@ -1038,7 +1115,13 @@ async fn dismiss(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<S
             }
             Err(e) => {
                 tracing::warn!(error = %e, "adding to the allow-list failed; the dismissal stands");
-                audit(st, &a, "list.allow.failed", &st.triage.config.allow_list, serde_json::json!({ "report": rid, "error": e }))?;
+                audit(
+                    st,
+                    &a,
+                    "list.allow.failed",
+                    &st.triage.config.allow_list,
+                    serde_json::json!({ "report": rid, "error": e }),
+                )?;
                 Ok(see_other("/queue?msg=allow-failed"))
             }
         }
@@ -1083,7 +1166,12 @@ struct EscalateForm {
     note: String,
 }
 
-async fn escalate(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(f): Form<EscalateForm>) -> Page {
+async fn escalate(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path(id): Path<String>,
+    Form(f): Form<EscalateForm>,
+) -> Page {
     a.require(Role::Analyst)?;
     let lang = a.lang;
     blocking(&state, lang, move |st| {
@@ -1106,7 +1194,12 @@ struct AssignForm {
     to: String,
 }
 
-async fn assign(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>, Form(f): Form<AssignForm>) -> Page {
+async fn assign(
+    State(state): State<Arc<AppState>>,
+    a: Authed,
+    Path(id): Path<String>,
+    Form(f): Form<AssignForm>,
+) -> Page {
     a.require(Role::Supervisor)?;
     let lang = a.lang;
     blocking(&state, lang, move |st| {
@@ -1151,7 +1244,13 @@ async fn audit_page(State(state): State<Arc<AppState>>, a: Authed) -> Page {
     a.require(Role::Supervisor)?;
     let lang = a.lang;
     blocking(&state, lang, move |st| {
-        audit(st, &a, "audit.read", "", serde_json::json!({}))?;
+        // A log that no longer verifies cannot be extended; the page still shows it, with the
+        // verification failure on top, because that is what a supervisor must see.
+        if let Err(e) = audit(st, &a, "audit.read", "", serde_json::json!({})) {
+            if hashline_report::audit::verify(st.audit.path()).is_ok() {
+                return Err(e);
+            }
+        }
         let c = chrome(&st.triage, &a, "/audit", None);
         let path = st.audit.path().to_path_buf();
         let (verified, verify_text) = match hashline_report::audit::verify(&path) {
@@ -1168,7 +1267,11 @@ async fn audit_page(State(state): State<Arc<AppState>>, a: Authed) -> Page {
                 actor: r.actor,
                 action: r.action,
                 target: r.target,
-                detail: if r.detail.is_empty() { String::new() } else { serde_json::Value::Object(r.detail).to_string() },
+                detail: if r.detail.is_empty() {
+                    String::new()
+                } else {
+                    serde_json::Value::Object(r.detail).to_string()
+                },
             })
             .collect();
         Ok(render(&AuditTpl { c, verified, verify_text, records }))
@@ -1198,7 +1301,12 @@ struct MsgQuery {
     msg: Option<String>,
 }
 
-fn users_view(st: &AppState, a: &Authed, flash_id: Option<&str>, error: String) -> Result<Response, Response> {
+fn users_view(
+    st: &AppState,
+    a: &Authed,
+    flash_id: Option<&str>,
+    error: String,
+) -> Result<Response, Response> {
     let c = chrome(&st.triage, a, "/admin/users", flash_id);
     let users = st
         .triage
@@ -1215,7 +1323,8 @@ fn users_view(st: &AppState, a: &Authed, flash_id: Option<&str>, error: String) 
         })
         .collect();
     let status = if error.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    Ok((status, render(&UsersTpl { c, users, roles: Role::ALL.iter().map(|r| r.as_str()).collect(), error })).into_response())
+    Ok((status, render(&UsersTpl { c, users, roles: Role::ALL.iter().map(|r| r.as_str()).collect(), error }))
+        .into_response())
 }
 
 async fn users_page(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<MsgQuery>) -> Page {
@@ -1329,7 +1438,11 @@ async fn lists_page(State(state): State<Arc<AppState>>, a: Authed) -> Page {
             .into_iter()
             .map(|(m, counts)| ListView {
                 name: m.name.clone(),
-                kind: c.t(if m.kind == hashline_lists::ListKind::Allow { "list-kind-allow" } else { "list-kind-known" }),
+                kind: c.t(if m.kind == hashline_lists::ListKind::Allow {
+                    "list-kind-allow"
+                } else {
+                    "list-kind-known"
+                }),
                 source: m.source.clone(),
                 version: m.version,
                 entries: counts.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", "),

@@ -76,8 +76,11 @@ impl Sessions {
         if s.user.is_none() {
             let anonymous = map.values().filter(|s| s.user.is_none()).count();
             if anonymous >= MAX_ANONYMOUS {
-                if let Some(oldest) =
-                    map.iter().filter(|(_, s)| s.user.is_none()).min_by_key(|(_, s)| s.created).map(|(k, _)| *k)
+                if let Some(oldest) = map
+                    .iter()
+                    .filter(|(_, s)| s.user.is_none())
+                    .min_by_key(|(_, s)| s.created)
+                    .map(|(k, _)| *k)
                 {
                     map.remove(&oldest);
                 }
@@ -92,9 +95,9 @@ impl Sessions {
         let k = key(sid);
         let mut map = self.lock();
         let now = Instant::now();
-        let live = map
-            .get(&k)
-            .is_some_and(|s| now.duration_since(s.last_seen) < self.idle && now.duration_since(s.created) < self.lifetime);
+        let live = map.get(&k).is_some_and(|s| {
+            now.duration_since(s.last_seen) < self.idle && now.duration_since(s.created) < self.lifetime
+        });
         if !live {
             map.remove(&k);
             return None;
@@ -164,7 +167,8 @@ impl LoginLimiter {
                 v.retain(|t| now.duration_since(*t) < self.window);
                 if v.len() >= self.max {
                     let oldest = v.iter().min().copied().unwrap_or(now);
-                    wait = wait.max((self.window.saturating_sub(now.duration_since(oldest))).as_secs().max(1));
+                    wait =
+                        wait.max((self.window.saturating_sub(now.duration_since(oldest))).as_secs().max(1));
                 }
             }
         }

@@ -169,7 +169,11 @@ impl UserStore {
         Ok(user)
     }
 
-    fn update(&self, name: &str, f: impl FnOnce(&mut User) -> Result<(), UserError>) -> Result<User, UserError> {
+    fn update(
+        &self,
+        name: &str,
+        f: impl FnOnce(&mut User) -> Result<(), UserError>,
+    ) -> Result<User, UserError> {
         let mut users = self.file.read()?;
         let u = users.iter_mut().find(|u| u.name == name).ok_or_else(|| UserError::NotFound(name.into()))?;
         f(u)?;

@@ -1,0 +1,657 @@
+//! The triage app through its router (`tower::ServiceExt::oneshot`, no socket): who may reach
+//! what, CSRF, sessions, claims, the exposure cap, decisions into the outbox, the allow-list,
+//! the audit trail and the language switch. Every picture is generated and benign.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use hashline_report::{
+    Channel, Detection, EvidenceConfig, FileInfo, Keyring, Policy, ReportStage, Reporter, State,
+};
+use hashline_server::triage::{Role, TriageConfig};
+use hashline_server::{app, AppState, ServerConfig};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Env {
+    dir: PathBuf,
+    app: Router,
+    state: Arc<AppState>,
+    ids: Vec<String>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A benign picture: a colour gradient with a pattern chosen by `seed`.
+fn picture(seed: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(96, 64, |x, y| {
+        let v = ((x * (seed + 3) + y * (seed * 7 + 1)) % 256) as u8;
+        image::Rgb([v, (x * 2) as u8, (y * 3) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// Review reports for `n` generated pictures (PDQ near matches on a synthetic list), their
+/// media preserved, the same uploader for all; accounts for each role.
+fn env(n: u32, triage: TriageConfig) -> Env {
+    let dir = std::env::temp_dir().join(format!("hashline-triage-{}", hashline_report::random_id()));
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let key = dir.join("evidence.key");
+    std::fs::write(&key, Keyring::generate()).unwrap();
+    let evidence = EvidenceConfig { enabled: true, key_file: Some(key), retention_days: 30 };
+    let stage = ReportStage::open(&data, Reporter::default(), Policy::default(), &evidence).unwrap();
+    let mut hasher = hashline_hash::Hasher::new(Default::default());
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let bytes = picture(i);
+        let h = hasher.hash(&bytes);
+        let file = FileInfo::from_hashes(&h, Some(format!("upload-{i}.png")), None);
+        let det = Detection {
+            upload_id: format!("upload-{i}"),
+            channel: Channel::Api,
+            detected_at: String::new(),
+            uploaded_at: None,
+            platform: Some(if i % 2 == 0 { "chat-a" } else { "video-b" }.into()),
+            source_url: None,
+            uploader: Some(hashline_report::Uploader {
+                account_id: Some("acct-7".into()),
+                screen_name: None,
+                ip: None,
+            }),
+            file: file.clone(),
+            matches: vec![hashline_lists::Match {
+                list: "synthetic-pdq".into(),
+                source: "test".into(),
+                list_version: 1,
+                entry_id: format!("e{i}"),
+                classification: Some("A2".into()),
+                signal: "pdq".into(),
+                value: file.pdq.clone().unwrap(),
+                distance: 6,
+                dihedral: None,
+            }],
+        };
+        let rec = stage.record(&det, Some(&bytes)).unwrap().unwrap();
+        ids.push(rec.report().report_id.clone());
+    }
+    drop(stage);
+    let store = hashline_lists::Store::open(dir.join("store")).unwrap();
+    let config = ServerConfig { triage, evidence, ..ServerConfig::default() };
+    let state = Arc::new(AppState::open(store, &data, config).unwrap());
+    for (name, role) in [
+        ("ana", Role::Analyst),
+        ("bopha", Role::Analyst),
+        ("sup", Role::Supervisor),
+        ("adm", Role::Admin),
+        ("ops", Role::Operator),
+    ] {
+        state.triage.users.add(name, role, PASSWORD).unwrap();
+    }
+    Env { app: app(Arc::clone(&state)), state, dir, ids }
+}
+
+fn config() -> TriageConfig {
+    TriageConfig { secure_cookies: true, ..TriageConfig::default() }
+}
+
+struct Resp {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Resp {
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+    fn session_cookie(&self) -> Option<String> {
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|v| {
+            v.strip_prefix("hl_session=").map(|r| r.split(';').next().unwrap_or("").to_string())
+        })
+    }
+    fn csrf(&self) -> String {
+        let i = self.body.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        self.body[i..i + 64].to_string()
+    }
+}
+
+async fn send(app: &Router, method: &str, path: &str, cookie: Option<&str>, form: Option<String>) -> Resp {
+    let mut b = Request::builder().method(method).uri(path);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    let body = match form {
+        Some(f) => {
+            b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(f)
+        }
+        None => Body::empty(),
+    };
+    let resp = app.clone().oneshot(b.body(body).unwrap()).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+}
+
+/// Logs in; returns the cookie header value and the session's CSRF token.
+async fn login(app: &Router, name: &str) -> (String, String) {
+    let page = send(app, "GET", "/login", None, None).await;
+    let pre = format!("hl_session={}", page.session_cookie().unwrap());
+    let r = send(
+        app,
+        "POST",
+        "/login",
+        Some(&pre),
+        Some(format!("csrf={}&name={name}&password={}", page.csrf(), PASSWORD.replace(' ', "+"))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let cookie = format!("hl_session={}", r.session_cookie().unwrap());
+    let home = send(app, "GET", if name == "ops" { "/ops" } else { "/queue" }, Some(&cookie), None).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    (cookie, home.csrf())
+}
+
+/// Every route of the triage app with a method; `{id}` is a real case.
+fn routes(id: &str) -> Vec<(&'static str, String)> {
+    [
+        ("GET", "/"),
+        ("POST", "/logout"),
+        ("POST", "/lang"),
+        ("GET", "/queue"),
+        ("POST", "/queue/next"),
+        ("GET", "/cases/{id}"),
+        ("POST", "/cases/{id}/claim"),
+        ("POST", "/cases/{id}/release"),
+        ("POST", "/cases/{id}/reveal"),
+        ("GET", "/cases/{id}/media/preview.png"),
+        ("GET", "/cases/{id}/media/clear.png"),
+        ("GET", "/cases/{id}/media/colour.png"),
+        ("POST", "/cases/{id}/confirm"),
+        ("POST", "/cases/{id}/dismiss"),
+        ("POST", "/cases/{id}/escalate"),
+        ("POST", "/cases/{id}/assign"),
+        ("GET", "/audit"),
+        ("GET", "/admin/users"),
+        ("POST", "/admin/users"),
+        ("POST", "/admin/users/ana"),
+        ("GET", "/admin/lists"),
+        ("GET", "/ops"),
+        ("GET", "/metrics"),
+        ("GET", "/v1/lists"),
+        ("POST", "/v1/match"),
+        ("POST", "/v1/hash"),
+        ("GET", "/v1/openapi.json"),
+    ]
+    .into_iter()
+    .map(|(m, p)| (m, p.replace("{id}", id)))
+    .collect()
+}
+
+#[tokio::test]
+async fn anonymous_callers_are_refused_everywhere() {
+    let e = env(1, config());
+    let id = &e.ids[0];
+    for (method, path) in routes(id) {
+        let r = send(&e.app, method, &path, None, Some("csrf=x&legal=baseline&class=A1".into())).await;
+        if method == "GET" && !path.starts_with("/v1") && path != "/metrics" {
+            assert_eq!(r.status, StatusCode::SEE_OTHER, "{method} {path}");
+            assert_eq!(r.location(), "/login", "{method} {path}");
+        } else {
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{method} {path}: {}", r.body);
+        }
+        assert!(!r.body.contains(id) && !r.body.contains("acct-7"), "{method} {path} leaked case data");
+    }
+    // A made-up session id is anonymous too.
+    let r = send(&e.app, "GET", "/queue", Some("hl_session=00112233"), None).await;
+    assert_eq!(r.location(), "/login");
+    // Public: probes, the login page and the two static files.
+    for p in ["/healthz", "/login", "/static/app.css", "/static/app.js"] {
+        assert_eq!(send(&e.app, "GET", p, None, None).await.status, StatusCode::OK, "{p}");
+    }
+    // Nothing was decided.
+    assert_eq!(e.state.triage.outbox.stats().unwrap().review, 1);
+}
+
+#[tokio::test]
+async fn session_id_changes_at_login_and_cookies_are_locked_down() {
+    let e = env(1, config());
+    let page = send(&e.app, "GET", "/login", None, None).await;
+    let set = page.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(set.contains(flag), "{set} lacks {flag}");
+    }
+    let csp = page.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    let before = page.session_cookie().unwrap();
+    let r = send(
+        &e.app,
+        "POST",
+        "/login",
+        Some(&format!("hl_session={before}")),
+        Some(format!("csrf={}&name=ana&password={}", page.csrf(), PASSWORD.replace(' ', "+"))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let after = r.session_cookie().unwrap();
+    assert_ne!(before, after, "a new session id at login");
+    // The id from before login is worthless: fixation gains nothing.
+    let old = send(&e.app, "GET", "/queue", Some(&format!("hl_session={before}")), None).await;
+    assert_eq!(old.location(), "/login");
+    let new = send(&e.app, "GET", "/queue", Some(&format!("hl_session={after}")), None).await;
+    assert_eq!(new.status, StatusCode::OK);
+    // Logout ends it.
+    let csrf = new.csrf();
+    let out =
+        send(&e.app, "POST", "/logout", Some(&format!("hl_session={after}")), Some(format!("csrf={csrf}")))
+            .await;
+    assert_eq!(out.location(), "/login");
+    let gone = send(&e.app, "GET", "/queue", Some(&format!("hl_session={after}")), None).await;
+    assert_eq!(gone.location(), "/login");
+}
+
+#[tokio::test]
+async fn forged_or_missing_csrf_tokens_are_rejected_on_every_form() {
+    let e = env(2, config());
+    let id = e.ids[0].clone();
+    let (cookie, csrf) = login(&e.app, "adm").await;
+    let forged = format!("{}{}", &csrf[..63], if csrf.ends_with('0') { "1" } else { "0" });
+    for (method, path) in
+        routes(&id).into_iter().filter(|(m, p)| *m == "POST" && !p.starts_with("/v1") && p != "/logout")
+    {
+        for token in [forged.as_str(), ""] {
+            let body = format!("csrf={token}&legal=baseline&class=A1&name=x&role=analyst&password=a&password2=a&action=disable&lang=km&to=ana");
+            let r = send(&e.app, method, &path, Some(&cookie), Some(body)).await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{path} with token {token:?}: {}", r.body);
+        }
+    }
+    // Another session's token is forged too.
+    let (_, other_csrf) = login(&e.app, "sup").await;
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{id}/claim"),
+        Some(&cookie),
+        Some(format!("csrf={other_csrf}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The login form needs its token too.
+    let page = send(&e.app, "GET", "/login", None, None).await;
+    let pre = format!("hl_session={}", page.session_cookie().unwrap());
+    let r = send(
+        &e.app,
+        "POST",
+        "/login",
+        Some(&pre),
+        Some(format!("csrf=&name=ana&password={}", PASSWORD.replace(' ', "+"))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Nothing changed, and the rejections are counted.
+    assert_eq!(e.state.triage.outbox.stats().unwrap().review, 2);
+    assert!(e.state.triage.users.active("ana").is_some());
+    assert!(hashline_metrics::global().triage_csrf_rejected_total.get() >= 20);
+    // With the right token the same form works.
+    let r = send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&cookie), Some(format!("csrf={csrf}")))
+        .await;
+    assert_eq!(r.location(), format!("/cases/{id}"));
+}
+
+#[tokio::test]
+async fn roles_see_only_what_they_may() {
+    let e = env(1, config());
+    let id = e.ids[0].clone();
+    let expect: &[(&str, &[(&str, StatusCode)])] = &[
+        (
+            "ops",
+            &[
+                ("/queue", StatusCode::FORBIDDEN),
+                ("/audit", StatusCode::FORBIDDEN),
+                ("/admin/users", StatusCode::FORBIDDEN),
+                ("/ops", StatusCode::OK),
+                ("/metrics", StatusCode::OK),
+            ],
+        ),
+        (
+            "ana",
+            &[
+                ("/queue", StatusCode::OK),
+                ("/audit", StatusCode::FORBIDDEN),
+                ("/admin/users", StatusCode::FORBIDDEN),
+                ("/ops", StatusCode::FORBIDDEN),
+                ("/metrics", StatusCode::FORBIDDEN),
+            ],
+        ),
+        (
+            "sup",
+            &[
+                ("/queue", StatusCode::OK),
+                ("/audit", StatusCode::OK),
+                ("/admin/users", StatusCode::FORBIDDEN),
+                ("/admin/lists", StatusCode::FORBIDDEN),
+            ],
+        ),
+        (
+            "adm",
+            &[
+                ("/queue", StatusCode::OK),
+                ("/audit", StatusCode::OK),
+                ("/admin/users", StatusCode::OK),
+                ("/admin/lists", StatusCode::OK),
+                ("/ops", StatusCode::OK),
+                ("/metrics", StatusCode::OK),
+            ],
+        ),
+    ];
+    for (user, checks) in expect {
+        let (cookie, _) = login(&e.app, user).await;
+        for (path, status) in *checks {
+            assert_eq!(
+                send(&e.app, "GET", path, Some(&cookie), None).await.status,
+                *status,
+                "{user} GET {path}"
+            );
+        }
+    }
+    // An operator never reaches a case or its media.
+    let (cookie, csrf) = login(&e.app, "ops").await;
+    let r = send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&cookie), Some(format!("csrf={csrf}")))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = send(&e.app, "GET", &format!("/cases/{id}/media/preview.png"), Some(&cookie), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Disabling an account ends its sessions at once.
+    let (ana, _) = login(&e.app, "ana").await;
+    e.state.triage.users.set_disabled("ana", true).unwrap();
+    assert_eq!(send(&e.app, "GET", "/queue", Some(&ana), None).await.location(), "/login");
+}
+
+#[tokio::test]
+async fn logins_are_rate_limited() {
+    let e = env(0, TriageConfig { login_max_failures: 3, ..config() });
+    let page = send(&e.app, "GET", "/login", None, None).await;
+    let cookie = format!("hl_session={}", page.session_cookie().unwrap());
+    let csrf = page.csrf();
+    for _ in 0..3 {
+        let r = send(
+            &e.app,
+            "POST",
+            "/login",
+            Some(&cookie),
+            Some(format!("csrf={csrf}&name=ana&password=wrong+guess+here")),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(r.body.contains("Wrong account name or password"), "{}", r.body);
+    }
+    // Locked: even the right password is refused for now.
+    let r = send(
+        &e.app,
+        "POST",
+        "/login",
+        Some(&cookie),
+        Some(format!("csrf={csrf}&name=ana&password={}", PASSWORD.replace(' ', "+"))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.contains_key(header::RETRY_AFTER));
+    // Other accounts are unaffected.
+    login(&e.app, "bopha").await;
+    let log = std::fs::read_to_string(e.dir.join("data/audit.log")).unwrap();
+    assert_eq!(log.matches("\"login.failed\"").count(), 3);
+    assert_eq!(log.matches("\"login.locked\"").count(), 1);
+    assert!(!log.contains("wrong guess"), "passwords never reach the audit log");
+}
+
+#[tokio::test]
+async fn claims_are_exclusive_and_supervisors_reassign() {
+    let e = env(1, config());
+    let id = e.ids[0].clone();
+    let (ana, ana_csrf) = login(&e.app, "ana").await;
+    let (bopha, bopha_csrf) = login(&e.app, "bopha").await;
+    let r = send(&e.app, "POST", "/queue/next", Some(&ana), Some(format!("csrf={ana_csrf}&filters="))).await;
+    assert_eq!(r.location(), format!("/cases/{id}"));
+    assert_eq!(send(&e.app, "GET", &format!("/cases/{id}"), Some(&ana), None).await.status, StatusCode::OK);
+    // bopha can neither open nor claim it, and "next" finds nothing free.
+    let r = send(&e.app, "GET", &format!("/cases/{id}"), Some(&bopha), None).await;
+    assert_eq!(r.location(), "/queue?msg=claimed-elsewhere");
+    let r =
+        send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&bopha), Some(format!("csrf={bopha_csrf}")))
+            .await;
+    assert_eq!(r.location(), "/queue?msg=claimed-elsewhere");
+    let r =
+        send(&e.app, "POST", "/queue/next", Some(&bopha), Some(format!("csrf={bopha_csrf}&filters="))).await;
+    assert_eq!(r.location(), "/queue?msg=queue-empty");
+    let q = send(&e.app, "GET", "/queue", Some(&bopha), None).await;
+    assert!(q.body.contains("claimed by ana"), "{}", q.body);
+    // A supervisor hands it to bopha.
+    let (sup, sup_csrf) = login(&e.app, "sup").await;
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{id}/assign"),
+        Some(&sup),
+        Some(format!("csrf={sup_csrf}&to=bopha")),
+    )
+    .await;
+    assert_eq!(r.location(), "/queue?msg=assigned");
+    assert_eq!(send(&e.app, "GET", &format!("/cases/{id}"), Some(&bopha), None).await.status, StatusCode::OK);
+    assert_eq!(
+        send(&e.app, "GET", &format!("/cases/{id}"), Some(&ana), None).await.location(),
+        "/queue?msg=claimed-elsewhere"
+    );
+    // Not to an operator.
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{id}/assign"),
+        Some(&sup),
+        Some(format!("csrf={sup_csrf}&to=ops")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn media_is_blurred_until_revealed_and_reveals_are_capped() {
+    let e = env(2, TriageConfig { exposure_cap_per_day: 1, ..config() });
+    let (a, b) = (e.ids[0].clone(), e.ids[1].clone());
+    let (ana, csrf) = login(&e.app, "ana").await;
+    for id in [&a, &b] {
+        send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    }
+    let page = send(&e.app, "GET", &format!("/cases/{a}"), Some(&ana), None).await;
+    assert!(page.body.contains("class=\"blurred\"") && page.body.contains("id=\"reveal\""), "{}", page.body);
+    assert!(page.body.contains("Reveals today: 0 of 1"));
+    // The preview is a tiny greyscale PNG; the clear picture needs a reveal.
+    let prev = send(&e.app, "GET", &format!("/cases/{a}/media/preview.png"), Some(&ana), None).await;
+    assert_eq!(prev.status, StatusCode::OK);
+    assert_eq!(prev.headers.get(header::CONTENT_TYPE).unwrap(), "image/png");
+    assert_eq!(
+        send(&e.app, "GET", &format!("/cases/{a}/media/clear.png"), Some(&ana), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r =
+        send(&e.app, "POST", &format!("/cases/{a}/reveal"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    assert_eq!(r.location(), format!("/cases/{a}#media"));
+    assert_eq!(
+        send(&e.app, "GET", &format!("/cases/{a}/media/clear.png"), Some(&ana), None).await.status,
+        StatusCode::OK
+    );
+    let page = send(&e.app, "GET", &format!("/cases/{a}"), Some(&ana), None).await;
+    assert!(page.body.contains("class=\"revealed\""));
+    // A reveal is for the analyst who made it.
+    let (sup, sup_csrf) = login(&e.app, "sup").await;
+    send(&e.app, "POST", &format!("/cases/{a}/assign"), Some(&sup), Some(format!("csrf={sup_csrf}&to=sup")))
+        .await;
+    assert_eq!(
+        send(&e.app, "GET", &format!("/cases/{a}/media/clear.png"), Some(&sup), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The cap is reached: the next case stays blurred and a break is suggested.
+    let page = send(&e.app, "GET", &format!("/cases/{b}"), Some(&ana), None).await;
+    assert!(page.body.contains("id=\"break\"") && !page.body.contains("id=\"reveal\""), "{}", page.body);
+    let r =
+        send(&e.app, "POST", &format!("/cases/{b}/reveal"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    assert_eq!(r.location(), format!("/cases/{b}"));
+    assert_eq!(
+        send(&e.app, "GET", &format!("/cases/{b}/media/clear.png"), Some(&ana), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let log = std::fs::read_to_string(e.dir.join("data/audit.log")).unwrap();
+    assert_eq!(log.matches("\"case.reveal\"").count(), 1);
+    assert_eq!(log.matches("\"case.reveal.refused\"").count(), 1);
+    assert!(hashline_metrics::global().triage_exposure_cap_reached_total.get() >= 1);
+}
+
+#[tokio::test]
+async fn decisions_reach_the_outbox_and_the_allow_list_and_are_audited() {
+    let e = env(4, config());
+    let (ana, csrf) = login(&e.app, "ana").await;
+    for id in &e.ids {
+        send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    }
+    let [c, d, x, esc] = [0, 1, 2, 3].map(|i| e.ids[i].clone());
+    // A class is needed for an illegal assessment.
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{c}/confirm"),
+        Some(&ana),
+        Some(format!("csrf={csrf}&legal=baseline&class=")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{c}/confirm"),
+        Some(&ana),
+        Some(format!("csrf={csrf}&legal=national&class=B1")),
+    )
+    .await;
+    assert_eq!(r.location(), "/queue?msg=confirmed");
+    let row = e.state.triage.outbox.get(&c).unwrap();
+    assert_eq!(row.state, State::Pending, "confirmed reports join the delivery queue");
+    let a = &row.report.assessment;
+    assert_eq!(a.legal, Some(hashline_report::LegalAssessment::National));
+    assert_eq!(a.industry_classification, Some(hashline_report::IndustryClass::B1));
+    assert!(
+        matches!(&row.report.review, hashline_report::Review::Confirmed { analyst, .. } if analyst == "ana")
+    );
+    // Deciding twice is not possible.
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{c}/confirm"),
+        Some(&ana),
+        Some(format!("csrf={csrf}&legal=national&class=B1")),
+    )
+    .await;
+    assert_eq!(r.location(), "/queue?msg=not-in-review");
+    // False positive with the allow-list.
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{d}/dismiss"),
+        Some(&ana),
+        Some(format!("csrf={csrf}&reason=a+sunset&allow=1")),
+    )
+    .await;
+    assert_eq!(r.location(), "/queue?msg=allow-added");
+    assert_eq!(e.state.triage.outbox.get(&d).unwrap().state, State::Dismissed);
+    let store = hashline_lists::Store::open(e.dir.join("store")).unwrap();
+    let allow = store.load("triage-allow").unwrap();
+    assert_eq!(allow.manifest.kind, hashline_lists::ListKind::Allow);
+    let pdq = e.state.triage.outbox.get(&d).unwrap().report.file.pdq.unwrap();
+    assert!(allow.entries.iter().any(|en| en.value == pdq));
+    // False positive without.
+    send(&e.app, "POST", &format!("/cases/{x}/dismiss"), Some(&ana), Some(format!("csrf={csrf}&reason=")))
+        .await;
+    assert_eq!(store.current_version("triage-allow").unwrap(), Some(1));
+    // Escalated: gone from analysts' queue, on the supervisor's.
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{esc}/escalate"),
+        Some(&ana),
+        Some(format!("csrf={csrf}&note=second+opinion")),
+    )
+    .await;
+    assert_eq!(r.location(), "/queue?msg=escalated");
+    assert!(!send(&e.app, "GET", "/queue", Some(&ana), None).await.body.contains(&esc[..8]));
+    let (sup, _) = login(&e.app, "sup").await;
+    let q = send(&e.app, "GET", "/queue?escalated=1", Some(&sup), None).await;
+    assert!(q.body.contains(&esc[..8]) && q.body.contains("escalated"), "{}", q.body);
+    // Everything is in the audit log, and the log verifies; the supervisor's audit page says so.
+    let log = std::fs::read_to_string(e.dir.join("data/audit.log")).unwrap();
+    for action in [
+        "login",
+        "case.claim",
+        "case.confirm",
+        "case.dismiss",
+        "list.allow.add",
+        "case.escalate",
+        "queue.view",
+    ] {
+        assert!(log.contains(&format!("\"action\":\"{action}\"")), "{action} not audited");
+    }
+    hashline_report::audit::verify(&e.dir.join("data/audit.log")).unwrap();
+    let page = send(&e.app, "GET", "/audit", Some(&sup), None).await;
+    assert!(page.body.contains("verifies"), "{}", page.body);
+    // An edit is caught, here and on the page.
+    let edited = log.replacen("\"legal\":\"national\"", "\"legal\":\"not_illegal\"", 1);
+    assert_ne!(edited, log);
+    std::fs::write(e.dir.join("data/audit.log"), edited).unwrap();
+    assert!(hashline_report::audit::verify(&e.dir.join("data/audit.log")).is_err());
+    let page = send(&e.app, "GET", "/audit", Some(&sup), None).await;
+    assert!(page.body.contains("DOES NOT VERIFY"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn earlier_matches_and_upload_facts_are_on_the_case_page() {
+    let e = env(3, config());
+    let (ana, csrf) = login(&e.app, "ana").await;
+    let id = &e.ids[2];
+    send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    let page = send(&e.app, "GET", &format!("/cases/{id}"), Some(&ana), None).await;
+    assert!(
+        page.body.contains("acct-7")
+            && page.body.contains("upload-2.png")
+            && page.body.contains("synthetic-pdq")
+    );
+    // The same uploader on the same platform (chat-a: uploads 0 and 2).
+    assert_eq!(page.body.matches("same uploader").count(), 1, "{}", page.body);
+}
+
+#[tokio::test]
+async fn the_language_switch_serves_khmer() {
+    let e = env(1, config());
+    let (ana, csrf) = login(&e.app, "ana").await;
+    let r = send(&e.app, "POST", "/lang", Some(&ana), Some(format!("csrf={csrf}&lang=km&back=/queue"))).await;
+    assert_eq!(r.location(), "/queue");
+    let lang =
+        r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    assert_eq!(lang, "hl_lang=km");
+    let page = send(&e.app, "GET", "/queue", Some(&format!("{ana}; {lang}")), None).await;
+    assert!(page.body.contains("<html lang=\"km\">") && page.body.contains("ជួរត្រួតពិនិត្យ"), "{}", page.body);
+    // Never an open redirect.
+    let r =
+        send(&e.app, "POST", "/lang", Some(&ana), Some(format!("csrf={csrf}&lang=en&back=//evil.example")))
+            .await;
+    assert_eq!(r.location(), "/");
+}
