@@ -8,7 +8,7 @@ mod util;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use util::{hashline_in, TempDir};
+use util::{hashline_in, KillOnDrop, TempDir};
 
 #[test]
 fn serve_answers_with_tokens_and_stops_on_sigterm() {
@@ -142,16 +142,4 @@ async fn futures_codes(
         codes.push(http.post(url).bearer_auth(token).json(body).send().await.unwrap().status().as_u16());
     }
     codes
-}
-
-/// A failed assertion must not leave the server running.
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.as_mut() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }

@@ -2,6 +2,8 @@
 //! what, CSRF, sessions, claims, the exposure cap, decisions into the outbox, the allow-list,
 //! the audit trail and the language switch. Every picture is generated and benign.
 
+#![allow(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -261,3 +261,16 @@ pub fn promtool_check_metrics(metrics: &str) {
         &metrics[..metrics.len().min(300)]
     );
 }
+
+/// A child process killed (and reaped) when dropped, so a failed assertion leaves nothing
+/// running.
+pub struct KillOnDrop(pub Option<std::process::Child>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -11,6 +11,9 @@
 pub mod cases;
 pub mod i18n;
 pub mod media;
+// A handler's error is the page to answer with (axum's `Result<Response, Response>` idiom),
+// made once per request; boxing it would buy nothing.
+#[allow(clippy::result_large_err)]
 mod pages;
 pub mod session;
 pub mod users;
@@ -219,6 +222,7 @@ pub struct Authed {
 
 impl Authed {
     /// `Ok` if the user's role includes `role`; a 403 page otherwise.
+    #[allow(clippy::result_large_err)] // the page to answer with, made once per request
     pub fn require(&self, role: Role) -> Result<(), Response> {
         if self.user.role.includes(role) {
             Ok(())

@@ -703,7 +703,7 @@ fn held_row(st: &AppState, a: &Authed, id: &str) -> Result<Row, Response> {
     let t = &st.triage;
     let rid = &row.report.report_id;
     let held = t.cases.claim_of(rid, unix_now()).map_err(|e| internal(a.lang, &e))?;
-    if !held.is_some_and(|c| c.analyst == a.user.name) {
+    if held.is_none_or(|c| c.analyst != a.user.name) {
         return Err(see_other("/queue?msg=claimed-elsewhere"));
     }
     t.cases.claim(rid, &a.user.name, unix_now(), ttl(t), false).map_err(|e| internal(a.lang, &e))?;
@@ -1206,7 +1206,7 @@ async fn assign(
         let row = review_row(st, &id, lang)?;
         let rid = row.report.report_id;
         let t = &st.triage;
-        if !t.users.active(&f.to).is_some_and(|u| u.role.triages()) {
+        if t.users.active(&f.to).is_none_or(|u| !u.role.triages()) {
             return Err(message_page(lang, "error-no-analyst", StatusCode::UNPROCESSABLE_ENTITY));
         }
         t.cases.claim(&rid, &f.to, unix_now(), ttl(t), true).map_err(|e| internal(lang, &e))?;

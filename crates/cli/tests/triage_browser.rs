@@ -1,0 +1,268 @@
+//! The analyst triage app in a real browser: headless Chromium driven over WebDriver
+//! (Debian's `chromium` and `chromium-driver`, which `.ci/run` installs). An analyst made with
+//! `hashline users add` signs in, switches the language, claims a case from the queue of the
+//! demo's near matches (procedurally drawn, benign pictures), sees it blurred, reveals it with
+//! the keyboard, confirms it, and signs out; then the outbox holds the confirmed report and
+//! the audit log, which verifies, holds every step — and an edit to it is caught.
+//!
+//! With `HASHLINE_SCREENSHOTS=DIR` the test saves the queue and the (blurred) case page there;
+//! `docs/` holds the committed ones. Outside CI the test skips when Chromium is missing.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+use util::{hashline_in, run_with_stdin, KillOnDrop, TempDir};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DRIVER: &str = "/usr/bin/chromedriver";
+const PASSWORD: &str = "a long passphrase for dara";
+
+fn browser_available() -> bool {
+    let ok = Path::new(CHROMIUM).exists() && Path::new(DRIVER).exists();
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install chromium and chromium-driver (.ci/run does)"
+        );
+        eprintln!("skipping: {CHROMIUM} or {DRIVER} missing (apt install chromium chromium-driver)");
+    }
+    ok
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `hashline serve`; returns the process and its address.
+fn serve(config: &Path) -> (KillOnDrop, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashline"))
+        .args(["--config", config.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+        .env("HASHLINE_LOG", "info")
+        .env_remove("HASHLINE_STORE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let guard = KillOnDrop(Some(child));
+    let addr = loop {
+        let line = lines.next().expect("server exited before serving").unwrap();
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (guard, addr)
+}
+
+/// Starts chromedriver on a free port; returns the process and its URL.
+fn chromedriver() -> (KillOnDrop, String) {
+    let port = free_port();
+    let mut child = Command::new(DRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let guard = KillOnDrop(Some(child));
+    loop {
+        let line = lines.next().expect("chromedriver exited before starting").unwrap();
+        if line.contains("started successfully") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    (guard, format!("http://127.0.0.1:{port}"))
+}
+
+async fn text(c: &fantoccini::Client, css: &str) -> String {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn press(c: &fantoccini::Client, keys: &str) {
+    c.find(Locator::Css("main")).await.unwrap().send_keys(keys).await.unwrap();
+}
+
+async fn shot(c: &fantoccini::Client, name: &str) {
+    if let Some(dir) = std::env::var_os("HASHLINE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(Path::new(&dir).join(name), png).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_works_a_case_in_headless_chromium() {
+    if !browser_available() {
+        return;
+    }
+    let dir = TempDir::new("triage-browser");
+    let demo = dir.path().join("demo");
+    let out = hashline_in(dir.path(), &[], &["demo", "--dir", demo.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let d = demo.to_str().unwrap();
+    // Secure cookies stay on: Chromium accepts them from http://127.0.0.1 (a secure context).
+    let cfg = dir.write(
+        "hashline.toml",
+        format!(
+            "store = \"{d}/store\"\ndata_dir = \"{d}/data\"\n[evidence]\nkey_file = \"{d}/evidence.key\"\n[triage]\nsecure_cookies = true\n"
+        )
+        .as_bytes(),
+    );
+    let cfg_s = cfg.to_str().unwrap();
+    let added = run_with_stdin(
+        &["--config", cfg_s, "users", "add", "dara", "--role", "analyst"],
+        &format!("{PASSWORD}\n{PASSWORD}\n"),
+    );
+    assert_eq!(added.code, 0, "{}", added.stderr);
+    let differ = run_with_stdin(
+        &["--config", cfg_s, "users", "add", "sok", "--role", "analyst"],
+        "one long password\nanother long one\n",
+    );
+    assert_ne!(differ.code, 0, "mismatched passwords are refused");
+    let (_server, addr) = serve(&cfg);
+    let base = format!("http://{addr}");
+    let (_driver, driver_url) = chromedriver();
+
+    let profile = dir.path().join("chromium-profile");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver_url)
+        .await
+        .expect("a WebDriver session with headless Chromium");
+
+    // Anonymous: every page sends the browser to the login page.
+    c.goto(&format!("{base}/queue")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/login");
+
+    // A wrong password, then the right one.
+    c.find(Locator::Id("name")).await.unwrap().send_keys("dara").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys("not the password").await.unwrap();
+    c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    assert!(text(&c, "#login-error").await.contains("Wrong account name or password"));
+    c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    let caption = text(&c, "#queue caption").await;
+    assert_eq!(caption, "12 cases", "the demo's 12 near matches wait for review");
+    let cookie = c.get_named_cookie("hl_session").await.unwrap();
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(cookie.secure(), Some(true));
+
+    // Khmer and back.
+    c.find(Locator::Css("button[value=km]")).await.unwrap().click().await.unwrap();
+    assert_eq!(text(&c, "h1").await, "ជួរត្រួតពិនិត្យ");
+    shot(&c, "triage-queue-km.png").await;
+    c.find(Locator::Css("button[value=en]")).await.unwrap().click().await.unwrap();
+    assert_eq!(text(&c, "h1").await, "Review queue");
+    shot(&c, "triage-queue.png").await;
+
+    // Claim the oldest case with the keyboard: blurred, greyscale, nothing revealed yet.
+    press(&c, "n").await;
+    let pic = c
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("img#picture.blurred"))
+        .await
+        .unwrap();
+    let case_url = c.current_url().await.unwrap();
+    let id = case_url.path().trim_start_matches("/cases/").to_string();
+    assert_eq!(id.len(), 32, "{case_url}");
+    let loaded = c
+        .execute(
+            "const i = arguments[0]; return i.complete && i.naturalWidth;",
+            vec![serde_json::to_value(&pic).unwrap()],
+        )
+        .await
+        .unwrap();
+    assert!(loaded.as_u64().unwrap_or(0) > 0, "the blurred preview loaded: {loaded}");
+    assert!(text(&c, "#exposure").await.contains("0 of 40"));
+    shot(&c, "triage-case.png").await;
+
+    // Reveal (r), assess baseline (1) class A2 (5), confirm (c).
+    press(&c, "r").await;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("img#picture.revealed"))
+        .await
+        .unwrap();
+    assert!(text(&c, "#exposure").await.contains("1 of 40"));
+    press(&c, "1").await;
+    press(&c, "5").await;
+    press(&c, "c").await;
+    let flash = text(&c, "p.flash").await;
+    assert!(flash.starts_with("Confirmed"), "{flash}");
+    assert_eq!(text(&c, "#queue caption").await, "11 cases");
+    c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("login-submit")).await.unwrap();
+    c.goto(&format!("{base}/queue")).await.unwrap();
+    assert_eq!(c.current_url().await.unwrap().path(), "/login", "signed out");
+    c.close().await.unwrap();
+
+    // The report is confirmed and waits for delivery, with the analyst's assessment.
+    let shown = hashline_in(dir.path(), &[], &["--config", cfg_s, "reports", "show", &id]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let report: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(report["review"]["state"], "confirmed");
+    assert_eq!(report["review"]["analyst"], "dara");
+    assert_eq!(report["assessment"]["legal"], "baseline");
+    assert_eq!(report["assessment"]["industry_classification"], "A2");
+    let pending = hashline_in(dir.path(), &[], &["--config", cfg_s, "reports", "list", "--state", "pending"]);
+    assert!(pending.stdout.contains(&id), "{}", pending.stdout);
+
+    // Every step is in the audit log, which verifies; an edit is caught.
+    let verified = hashline_in(dir.path(), &[], &["--config", cfg_s, "audit", "verify"]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+    let log_path = demo.join("data/audit.log");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let mine: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["actor"] == "user:dara")
+        .collect();
+    let actions: Vec<&str> = mine.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    for a in [
+        "login.failed",
+        "login",
+        "queue.view",
+        "case.claim",
+        "case.view",
+        "case.reveal",
+        "evidence.read",
+        "case.confirm",
+        "logout",
+    ] {
+        assert!(actions.contains(&a), "{a} missing from {actions:?}");
+    }
+    assert!(mine.iter().any(|r| r["action"] == "case.reveal" && r["target"] == id.as_str()));
+    assert!(!log.contains(PASSWORD), "no password in the audit log");
+    std::fs::write(&log_path, log.replacen("\"case.confirm\"", "\"case.dismiss\"", 1)).unwrap();
+    let tampered = hashline_in(dir.path(), &[], &["--config", cfg_s, "audit", "verify"]);
+    assert_ne!(tampered.code, 0, "an edited audit log must not verify");
+}
