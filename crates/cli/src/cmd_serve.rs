@@ -24,6 +24,12 @@ pub struct ServeArgs {
     /// Address to listen on (default `server.listen`, 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Do not serve the match API (`/v1/...`): for the triage pages beside the reporter.
+    #[arg(long)]
+    pub no_api: bool,
+    /// Do not serve the analyst triage pages: for the platform-facing match API.
+    #[arg(long)]
+    pub no_pages: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -284,6 +290,8 @@ pub fn run_serve(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     server.hash =
         hashline_hash::HashOptions { mode: config.scan.mode, dihedral: false, limits: config.limits };
     server.triage = config.triage.clone();
+    server.api &= !args.no_api;
+    server.pages &= !args.no_pages;
     server.evidence = config.evidence.clone();
     let listen = server.listen.clone();
     let state = Arc::new(AppState::open(store, &dir, server).context("starting the server")?);

@@ -74,6 +74,11 @@ pub struct ServerConfig {
     pub threads: usize,
     /// How often to check the store for new list versions, in seconds (default 30).
     pub reload_every_s: u64,
+    /// Serve the match API for platforms (`/v1/...`; default true).
+    pub api: bool,
+    /// Serve the analyst triage pages (default true). They work on the outbox in the data
+    /// folder, so run them where the reports are: beside `hashline reporter`.
+    pub pages: bool,
     /// Decoding options for `/v1/hash` (mode and limits; dihedral is per request).
     #[serde(skip)]
     pub hash: HashOptions,
@@ -96,6 +101,8 @@ impl Default for ServerConfig {
             max_cpu_jobs: 0,
             threads: 0,
             reload_every_s: 30,
+            api: true,
+            pages: true,
             hash: HashOptions::default(),
             triage: triage::TriageConfig::default(),
             evidence: hashline_report::EvidenceConfig::default(),
@@ -455,24 +462,29 @@ pub fn openapi_string() -> String {
     openapi().to_pretty_json().unwrap_or_default() + "\n"
 }
 
-/// The router.
+/// The router: the probes, the match API (`api`) and the triage pages (`pages`).
 pub fn app(state: Arc<AppState>) -> Router {
+    let mut router = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    if state.config.api {
+        router = router.merge(api_routes(&state));
+    } else {
+        router = router.route("/metrics", get(metrics));
+    }
+    if state.config.pages {
+        router = router.merge(triage::routes(Arc::clone(&state)));
+    }
+    router.fallback(not_found).method_not_allowed_fallback(method_not_allowed).with_state(state)
+}
+
+fn api_routes(state: &AppState) -> Router<Arc<AppState>> {
     let match_limit = state.config.max_batch.saturating_mul(100).saturating_add(64 << 10);
-    let api = Router::new()
+    Router::new()
         .route("/v1/match", post(api::post_match).layer(DefaultBodyLimit::max(match_limit)))
         .route("/v1/hash", post(api::post_hash).layer(DefaultBodyLimit::max(state.config.max_body_bytes)))
         .route("/v1/lists", get(api::get_lists))
         .route("/v1/openapi.json", get(openapi_json))
         .route("/metrics", get(metrics))
-        .route_layer(axum::middleware::from_fn(track));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .merge(api)
-        .merge(triage::routes(Arc::clone(&state)))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .route_layer(axum::middleware::from_fn(track))
 }
 
 /// A readiness check for [`ops_app`]: `Err(reason)` while not ready.

@@ -657,3 +657,18 @@ async fn the_language_switch_serves_khmer() {
             .await;
     assert_eq!(r.location(), "/");
 }
+
+#[tokio::test]
+async fn the_api_and_the_pages_can_each_be_turned_off() {
+    let e = env(0, config());
+    let store = hashline_lists::Store::open(e.dir.join("store")).unwrap();
+    let only_pages = ServerConfig { api: false, triage: config(), ..ServerConfig::default() };
+    let pages = app(Arc::new(AppState::open(store.clone(), &e.dir.join("data"), only_pages).unwrap()));
+    assert_eq!(send(&pages, "POST", "/v1/match", None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&pages, "GET", "/login", None, None).await.status, StatusCode::OK);
+    assert_eq!(send(&pages, "GET", "/metrics", None, None).await.status, StatusCode::UNAUTHORIZED);
+    let only_api = ServerConfig { pages: false, triage: config(), ..ServerConfig::default() };
+    let api = app(Arc::new(AppState::open(store, &e.dir.join("data"), only_api).unwrap()));
+    assert_eq!(send(&api, "GET", "/login", None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&api, "GET", "/v1/lists", None, None).await.status, StatusCode::UNAUTHORIZED);
+}
