@@ -2,7 +2,9 @@
 //! `POST /v1/match` (hash-only lookup), `POST /v1/hash` (media in, hashes and matches out),
 //! `GET /v1/lists` — behind API tokens, each limited to the lists it may see and to a request
 //! rate, every call counted and audited (never with hash values). The OpenAPI document is
-//! generated from this code ([`openapi`]) and served at `/v1/openapi.json`.
+//! generated from this code ([`openapi`]) and served at `/v1/openapi.json`. The same router
+//! carries the analysts' [`triage`] pages (the review queue, cases, decisions) behind local
+//! accounts and sessions; `api` and `pages` in [`ServerConfig`] choose what one process offers.
 //!
 //! The router is built by [`app`], so tests drive it without a socket:
 //!
@@ -18,10 +20,17 @@
 //! .unwrap();
 //! let app = hashline_server::app(std::sync::Arc::new(state));
 //! let resp = app
+//!     .clone()
 //!     .oneshot(axum::http::Request::get("/v1/lists").body(axum::body::Body::empty()).unwrap())
 //!     .await
 //!     .unwrap();
 //! assert_eq!(resp.status(), 401, "no token, no answer");
+//! let resp = app
+//!     .oneshot(axum::http::Request::get("/queue").body(axum::body::Body::empty()).unwrap())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(resp.status(), 303, "no session: to the login page");
+//! assert_eq!(resp.headers()["location"], "/login");
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! # });
 //! ```
