@@ -32,6 +32,10 @@ queue-count = { $n ->
     [one] One case
    *[other] { $n } cases
 }
+queue-pages = Pages
+queue-page = Page { $page } of { $pages }
+queue-prev = ← Older page
+queue-next = Newer page →
 queue-open = Open
 queue-claim = Claim
 filter-all = all

@@ -714,3 +714,24 @@ fn random_forms_and_cookies_never_cause_a_server_error() {
         .unwrap();
     hashline_report::audit::verify(&e.dir.join("data/audit.log")).unwrap();
 }
+
+#[tokio::test]
+async fn the_queue_pages_by_a_hundred_oldest_first() {
+    let e = env(102, config());
+    let (ana, _) = login(&e.app, "ana").await;
+    let first = send(&e.app, "GET", "/queue", Some(&ana), None).await;
+    assert!(first.body.contains("102 cases") && first.body.contains("Page 1 of 2"), "{}", first.body);
+    assert_eq!(first.body.matches("class=\"claim\"").count(), 100);
+    assert!(first.body.contains(&e.ids[0][..8]) && !first.body.contains(&e.ids[101][..8]));
+    assert!(first.body.contains("page=2") && !first.body.contains("rel=\"prev\""));
+    let second =
+        send(&e.app, "GET", "/queue?list=&class=&platform=&escalated=&page=2", Some(&ana), None).await;
+    assert_eq!(second.body.matches("class=\"claim\"").count(), 2);
+    assert!(second.body.contains(&e.ids[101][..8]) && second.body.contains("rel=\"prev\""));
+    // Filters page too: half the uploads are on chat-a.
+    let chat = send(&e.app, "GET", "/queue?platform=chat-a", Some(&ana), None).await;
+    assert!(chat.body.contains("51 cases") && !chat.body.contains("Page 1 of"), "{}", chat.body);
+    // Out-of-range pages clamp.
+    let far = send(&e.app, "GET", "/queue?page=99", Some(&ana), None).await;
+    assert!(far.body.contains("Page 2 of 2"));
+}

@@ -454,8 +454,13 @@ struct QueueQuery {
     platform: String,
     #[serde(default)]
     escalated: String,
+    #[serde(default)]
+    page: usize,
     msg: Option<String>,
 }
+
+/// Cases shown per queue page.
+const PAGE_ROWS: usize = 100;
 
 struct QueueRow {
     id: String,
@@ -488,6 +493,9 @@ struct QueueTpl {
     supervisor: bool,
     only_escalated: bool,
     filters: String,
+    page_text: String,
+    prev_href: String,
+    next_href: String,
 }
 
 /// The most review reports a queue page looks at.
@@ -582,7 +590,11 @@ async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<Qu
                 escalated,
             });
         }
-        audit(st, &a, "queue.view", "", serde_json::json!({ "shown": out.len() }))?;
+        let total = out.len();
+        let pages = total.div_ceil(PAGE_ROWS).max(1);
+        let page = q.page.clamp(1, pages);
+        let out: Vec<QueueRow> = out.into_iter().skip((page - 1) * PAGE_ROWS).take(PAGE_ROWS).collect();
+        audit(st, &a, "queue.view", "", serde_json::json!({ "shown": out.len(), "waiting": total }))?;
         let choices = |set: BTreeSet<String>, cur: &str| {
             set.into_iter()
                 .filter(|v| !v.is_empty())
@@ -597,8 +609,16 @@ async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<Qu
             ("escalated", q.escalated.as_str()),
         ])
         .unwrap_or_default();
+        let href = |p: usize| format!("/queue?{filters}&page={p}");
         Ok(render(&QueueTpl {
-            count_text: c.tr.n("queue-count", out.len() as i64),
+            count_text: c.tr.n("queue-count", total as i64),
+            page_text: if pages > 1 {
+                c.tr.args("queue-page", &[("page", (page as i64).into()), ("pages", (pages as i64).into())])
+            } else {
+                String::new()
+            },
+            prev_href: if page > 1 { href(page - 1) } else { String::new() },
+            next_href: if page < pages { href(page + 1) } else { String::new() },
             rows: out,
             lists: choices(lists, &q.list),
             classes: choices(classes, &q.class),
