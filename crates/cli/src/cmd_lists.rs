@@ -188,6 +188,16 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     for e in &report.errors {
         eprintln!("skipped: {e}");
     }
+    // With a data folder configured, list changes join the audit log beside the triage
+    // decisions that also change lists.
+    if let Some(dir) = &config.data_dir {
+        let log = hashline_report::AuditLog::open(dir)?;
+        let mut d = serde_json::Map::new();
+        d.insert("version".into(), report.version.into());
+        d.insert("added".into(), report.added.into());
+        d.insert("removed".into(), report.removed.into());
+        log.append(&crate::cmd_reports::actor(), "list.import", &report.name, d)?;
+    }
     serde_json::to_writer(std::io::stdout().lock(), &report)?;
     println!();
     Ok(ExitCode::SUCCESS)

@@ -265,3 +265,30 @@ fn signatures_are_enforced_once_a_key_is_trusted() {
     assert!(tampered.stderr.contains("does not verify"), "{}", tampered.stderr);
     assert_eq!(hashline(&["lists", "verify", "--store", s]).code, 0);
 }
+
+#[test]
+fn imports_are_audited_when_a_data_folder_is_configured() {
+    let dir = util::TempDir::new("lists-audit");
+    let list = dir.write("l.txt", format!("md5 {}\n", "cd".repeat(16)).as_bytes());
+    let data = dir.path().join("data");
+    let args = [
+        "lists",
+        "import",
+        "--store",
+        "store",
+        "--name",
+        "syn",
+        "--format",
+        "pytx-file",
+        list.to_str().unwrap(),
+    ];
+    let out = util::hashline_in(dir.path(), &[("HASHLINE_DATA_DIR", data.to_str().unwrap())], &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let log = std::fs::read_to_string(data.join("audit.log")).unwrap();
+    assert!(log.contains("\"action\":\"list.import\"") && log.contains("\"target\":\"syn\""), "{log}");
+    assert!(!log.contains(&"cd".repeat(16)), "no hash values in the audit log");
+    // Without one, nothing is written anywhere.
+    let out = util::hashline_in(dir.path(), &[], &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(data.join("audit.log")).unwrap(), log);
+}
