@@ -223,6 +223,25 @@ impl EvidenceStore {
         Ok(EvidenceStore { dir: dir.to_path_buf(), conn: Mutex::new(conn), keys, retention_days, audit })
     }
 
+    /// The store of a data folder (`data_dir/evidence`) as `config` sets it up: `None` when
+    /// evidence is off or no key is configured (matched media is then not preserved).
+    pub fn from_config(
+        data_dir: &Path,
+        config: &EvidenceConfig,
+        audit: Arc<AuditLog>,
+    ) -> Result<Option<EvidenceStore>, EvidenceError> {
+        if !config.enabled {
+            return Ok(None);
+        }
+        match Keyring::from_config(config) {
+            Ok(keys) => {
+                Ok(Some(EvidenceStore::open(&data_dir.join("evidence"), keys, config.retention_days, audit)?))
+            }
+            Err(EvidenceError::NoKey) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn dberr(&self) -> impl Fn(rusqlite::Error) -> EvidenceError + '_ {
         move |e| EvidenceError::Io { path: self.dir.join("index.db"), reason: e.to_string() }
     }

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::{
-    build, AuditLog, Decision, Detection, Enqueued, EvidenceConfig, EvidenceStore, Keyring, Outbox, Policy,
-    Report, Reporter, State,
+    build, AuditLog, Decision, Detection, Enqueued, EvidenceConfig, EvidenceStore, Outbox, Policy, Report,
+    Reporter, State,
 };
 
 /// Errors opening or using the stage.
@@ -88,20 +88,7 @@ impl ReportStage {
         }
         let outbox = Arc::new(Outbox::open(&dir.join("outbox.db"))?);
         let audit = Arc::new(AuditLog::open(dir)?);
-        let evidence = if evidence.enabled {
-            match Keyring::from_config(evidence) {
-                Ok(keys) => Some(EvidenceStore::open(
-                    &dir.join("evidence"),
-                    keys,
-                    evidence.retention_days,
-                    Arc::clone(&audit),
-                )?),
-                Err(crate::EvidenceError::NoKey) => None,
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            None
-        };
+        let evidence = EvidenceStore::from_config(dir, evidence, Arc::clone(&audit))?;
         Ok(ReportStage { outbox, audit, evidence, reporter, policy })
     }
 

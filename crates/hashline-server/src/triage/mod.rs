@@ -29,7 +29,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hashline_lists::Store;
-use hashline_report::{EvidenceConfig, EvidenceStore, Keyring, Outbox};
+use hashline_report::{EvidenceConfig, EvidenceStore, Outbox};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -169,20 +169,7 @@ impl Triage {
         audit: Arc<hashline_report::AuditLog>,
     ) -> Result<Triage, TriageError> {
         config.validate().map_err(TriageError::Config)?;
-        let evidence = if evidence.enabled {
-            match Keyring::from_config(evidence) {
-                Ok(keys) => Some(EvidenceStore::open(
-                    &data_dir.join("evidence"),
-                    keys,
-                    evidence.retention_days,
-                    audit,
-                )?),
-                Err(hashline_report::EvidenceError::NoKey) => None,
-                Err(e) => return Err(e.into()),
-            }
-        } else {
-            None
-        };
+        let evidence = EvidenceStore::from_config(data_dir, evidence, audit)?;
         Ok(Triage {
             sessions: session::Sessions::new(
                 Duration::from_secs(config.session_idle_minutes * 60),
