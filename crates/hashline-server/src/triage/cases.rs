@@ -200,6 +200,18 @@ impl CaseDb {
         Ok(())
     }
 
+    /// The escalation of `report`, if it was escalated.
+    pub fn escalation(&self, report: &str) -> Result<Option<Escalation>, CaseDbError> {
+        self.conn()
+            .query_row(
+                "SELECT escalated_by, note, at FROM escalations WHERE report_id=?1",
+                params![report],
+                |r| Ok(Escalation { by: r.get(0)?, note: r.get(1)?, at: r.get(2)? }),
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
     /// Every escalation: report id → escalation.
     pub fn escalations(&self) -> Result<std::collections::HashMap<String, Escalation>, CaseDbError> {
         let conn = self.conn();
@@ -255,6 +267,8 @@ mod tests {
         assert_eq!(db.last_reveal("sok", "r2").unwrap(), None);
         db.escalate("r1", "dara", "second opinion", 5).unwrap();
         assert_eq!(db.escalations().unwrap()["r1"].note, "second opinion");
+        assert_eq!(db.escalation("r1").unwrap().unwrap().by, "dara");
+        assert!(db.escalation("r2").unwrap().is_none());
         std::fs::remove_dir_all(d).unwrap();
     }
 

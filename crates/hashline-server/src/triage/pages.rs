@@ -77,6 +77,8 @@ pub(super) struct Chrome {
     langs: Vec<LangItem>,
     exposure: String,
     capped: bool,
+    /// Reveals today (triage roles).
+    used: u32,
     flash: String,
 }
 
@@ -98,6 +100,7 @@ impl Chrome {
             langs: langs(lang),
             exposure: String::new(),
             capped: false,
+            used: 0,
             flash: String::new(),
         }
     }
@@ -126,9 +129,9 @@ fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Ch
     if role.includes(Role::Operator) {
         item("/ops", "nav-ops");
     }
+    let used = if role.triages() { exposure_today(s, &a.user.name) } else { 0 };
+    let cap = s.config.exposure_cap_per_day;
     let (exposure, capped) = if role.triages() {
-        let used = exposure_today(s, &a.user.name);
-        let cap = s.config.exposure_cap_per_day;
         (
             tr.args("exposure-today", &[("n", i64::from(used).into()), ("cap", i64::from(cap).into())]),
             used >= cap,
@@ -147,6 +150,7 @@ fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Ch
         langs: langs(a.lang),
         exposure,
         capped,
+        used,
         flash: flash.map(|f| tr.t(f)).unwrap_or_default(),
     }
 }
@@ -217,6 +221,14 @@ fn audit(
         .append(&format!("user:{}", a.user.name), action, target, detail)
         .map(|_| ())
         .map_err(|e| internal(a.lang, &e))
+}
+
+/// `resp` with a `Set-Cookie` header (the values are made here, always valid header text).
+fn with_cookie(mut resp: Response, cookie: &str) -> Response {
+    if let Ok(v) = cookie.parse() {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
 }
 
 fn see_other(to: &str) -> Response {
@@ -307,11 +319,11 @@ fn login_form(
     };
     let c = Chrome::anonymous(lang, csrf);
     let error = error.map(|e| c.t(&e)).unwrap_or_default();
-    let mut resp = (status, render(&LoginTpl { c, error, name })).into_response();
-    if let Some(v) = cookie.and_then(|c| c.parse().ok()) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
+    let resp = (status, render(&LoginTpl { c, error, name })).into_response();
+    match cookie {
+        Some(c) => with_cookie(resp, &c),
+        None => resp,
     }
-    resp
 }
 
 async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -323,8 +335,6 @@ async fn login_page(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
 
 #[derive(Deserialize)]
 struct LoginForm {
-    #[allow(dead_code)]
-    csrf: String,
     name: String,
     password: String,
 }
@@ -399,28 +409,18 @@ async fn login(
     {
         return resp;
     }
-    let mut resp = see_other("/");
-    if let Ok(v) = set_cookie(Some(&sid), t.config.secure_cookies).parse() {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
+    with_cookie(see_other("/"), &set_cookie(Some(&sid), t.config.secure_cookies))
 }
 
 async fn logout(State(state): State<Arc<AppState>>, a: Authed) -> Page {
     state.triage.sessions.end(&a.sid);
     let a2 = a.clone();
     blocking(&state, a.lang, move |st| audit(st, &a2, "logout", "", serde_json::json!({}))).await?;
-    let mut resp = see_other("/login");
-    if let Ok(v) = set_cookie(None, state.triage.config.secure_cookies).parse() {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    Ok(with_cookie(see_other("/login"), &set_cookie(None, state.triage.config.secure_cookies)))
 }
 
 #[derive(Deserialize)]
 struct LangForm {
-    #[allow(dead_code)]
-    csrf: String,
     lang: String,
     #[serde(default)]
     back: String,
@@ -434,11 +434,10 @@ async fn set_lang(Form(f): Form<LangForm>) -> Response {
     } else {
         "/".into()
     };
-    let mut resp = see_other(&back);
-    if let Ok(v) = format!("hl_lang={}; Path=/; SameSite=Strict; Max-Age=31536000", lang.tag()).parse() {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
+    with_cookie(
+        see_other(&back),
+        &format!("hl_lang={}; Path=/; SameSite=Strict; Max-Age=31536000", lang.tag()),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -634,8 +633,6 @@ async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<Qu
 
 #[derive(Deserialize)]
 struct NextForm {
-    #[allow(dead_code)]
-    csrf: String,
     #[serde(default)]
     filters: String,
 }
@@ -676,18 +673,7 @@ fn ttl(t: &Triage) -> i64 {
 // ---------------------------------------------------------------------------------------------
 // Case page
 
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[allow(dead_code)]
-    csrf: String,
-}
-
-async fn claim(
-    State(state): State<Arc<AppState>>,
-    a: Authed,
-    Path(id): Path<String>,
-    Form(_f): Form<CsrfOnly>,
-) -> Page {
+async fn claim(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>) -> Page {
     a.require(Role::Analyst)?;
     let lang = a.lang;
     blocking(&state, lang, move |st| {
@@ -716,6 +702,22 @@ fn review_row(st: &AppState, id: &str, lang: Lang) -> Result<Row, Response> {
         }
         Err(e) => Err(internal(lang, &e)),
     }
+}
+
+/// Runs `f` off the async threads on case `id`, which must be in review and held by `a` (an
+/// analyst or above); the claim is renewed.
+async fn on_held_case<T: Send + 'static>(
+    state: &Arc<AppState>,
+    a: Authed,
+    id: String,
+    f: impl FnOnce(&AppState, &Authed, Row) -> Result<T, Response> + Send + 'static,
+) -> Result<T, Response> {
+    a.require(Role::Analyst)?;
+    blocking(state, a.lang, move |st| {
+        let row = held_row(st, &a, &id)?;
+        f(st, &a, row)
+    })
+    .await
 }
 
 /// The report `id` in review and claimed by `a` (the claim is renewed).
@@ -793,10 +795,8 @@ fn is_revealed(t: &Triage, a: &Authed, report: &str) -> Result<bool, Response> {
 }
 
 async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>) -> Page {
-    a.require(Role::Analyst)?;
     let lang = a.lang;
-    blocking(&state, lang, move |st| {
-        let row = held_row(st, &a, &id)?;
+    on_held_case(&state, a, id, move |st, a, row| {
         let t = &st.triage;
         let r = &row.report;
         let rid = r.report_id.clone();
@@ -806,13 +806,11 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
         let claim = t.cases.claim_of(&rid, unix_now()).map_err(|e| internal(lang, &e))?;
         let revealed = is_revealed(t, &a, &rid)?;
         let has_media = r.evidence.is_some() && t.evidence.is_some();
-        let used = exposure_today(t, &a.user.name);
-        let cap = t.config.exposure_cap_per_day;
+        let (used, cap) = (c.used, t.config.exposure_cap_per_day);
         let escalation = t
             .cases
-            .escalations()
+            .escalation(&rid)
             .map_err(|e| internal(lang, &e))?
-            .remove(&rid)
             .map(|e| tr.args("case-escalated-by", &[("name", e.by.into()), ("note", e.note.into())]))
             .unwrap_or_default();
         let matches = r
@@ -927,15 +925,8 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
     .await
 }
 
-async fn release(
-    State(state): State<Arc<AppState>>,
-    a: Authed,
-    Path(id): Path<String>,
-    Form(_f): Form<CsrfOnly>,
-) -> Page {
-    a.require(Role::Analyst)?;
-    blocking(&state, a.lang, move |st| {
-        let row = held_row(st, &a, &id)?;
+async fn release(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>) -> Page {
+    on_held_case(&state, a, id, move |st, a, row| {
         let rid = row.report.report_id;
         st.triage.cases.release(&rid, Some(&a.user.name)).map_err(|e| internal(a.lang, &e))?;
         audit(st, &a, "case.release", &rid, serde_json::json!({}))?;
@@ -944,15 +935,8 @@ async fn release(
     .await
 }
 
-async fn reveal(
-    State(state): State<Arc<AppState>>,
-    a: Authed,
-    Path(id): Path<String>,
-    Form(_f): Form<CsrfOnly>,
-) -> Page {
-    a.require(Role::Analyst)?;
-    blocking(&state, a.lang, move |st| {
-        let row = held_row(st, &a, &id)?;
+async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>) -> Page {
+    on_held_case(&state, a, id, move |st, a, row| {
         let rid = row.report.report_id;
         let t = &st.triage;
         let now = unix_now();
@@ -992,8 +976,7 @@ async fn media(
         "colour.png" => (true, true),
         _ => return Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND)),
     };
-    let bytes = blocking(&state, lang, move |st| {
-        let row = held_row(st, &a, &id)?;
+    let bytes = on_held_case(&state, a, id, move |st, a, row| {
         let t = &st.triage;
         let rid = row.report.report_id;
         if clear && !is_revealed(t, &a, &rid)? {
@@ -1032,8 +1015,6 @@ async fn media(
 
 #[derive(Deserialize)]
 struct ConfirmForm {
-    #[allow(dead_code)]
-    csrf: String,
     legal: String,
     #[serde(default)]
     class: String,
@@ -1057,8 +1038,7 @@ async fn confirm(
     if (!f.class.is_empty() && class.is_none()) || (class.is_none() && legal != LegalAssessment::NotIllegal) {
         return Err(message_page(lang, "error-choose-class", StatusCode::UNPROCESSABLE_ENTITY));
     }
-    blocking(&state, lang, move |st| {
-        let row = held_row(st, &a, &id)?;
+    on_held_case(&state, a, id, move |st, a, row| {
         let rid = row.report.report_id.clone();
         let mut assessment: Assessment = row.report.assessment.clone();
         assessment.legal = Some(legal);
@@ -1084,8 +1064,6 @@ async fn confirm(
 
 #[derive(Deserialize)]
 struct DismissForm {
-    #[allow(dead_code)]
-    csrf: String,
     #[serde(default)]
     reason: String,
     #[serde(default)]
@@ -1105,10 +1083,8 @@ async fn dismiss(
     Path(id): Path<String>,
     Form(f): Form<DismissForm>,
 ) -> Page {
-    a.require(Role::Analyst)?;
     let lang = a.lang;
-    blocking(&state, lang, move |st| {
-        let row = held_row(st, &a, &id)?;
+    on_held_case(&state, a, id, move |st, a, row| {
         let r = &row.report;
         let rid = r.report_id.clone();
         let reason = note(&f.reason);
@@ -1181,8 +1157,6 @@ fn add_to_allow_list(st: &AppState, r: &Report) -> Result<u64, String> {
 
 #[derive(Deserialize)]
 struct EscalateForm {
-    #[allow(dead_code)]
-    csrf: String,
     #[serde(default)]
     note: String,
 }
@@ -1193,10 +1167,8 @@ async fn escalate(
     Path(id): Path<String>,
     Form(f): Form<EscalateForm>,
 ) -> Page {
-    a.require(Role::Analyst)?;
     let lang = a.lang;
-    blocking(&state, lang, move |st| {
-        let row = held_row(st, &a, &id)?;
+    on_held_case(&state, a, id, move |st, a, row| {
         let rid = row.report.report_id;
         let text = note(&f.note);
         audit(st, &a, "case.escalate", &rid, serde_json::json!({ "note": text }))?;
@@ -1210,8 +1182,6 @@ async fn escalate(
 
 #[derive(Deserialize)]
 struct AssignForm {
-    #[allow(dead_code)]
-    csrf: String,
     to: String,
 }
 
@@ -1359,8 +1329,6 @@ async fn users_page(State(state): State<Arc<AppState>>, a: Authed, Query(q): Que
 
 #[derive(Deserialize)]
 struct AddUserForm {
-    #[allow(dead_code)]
-    csrf: String,
     name: String,
     role: String,
     password: String,
@@ -1391,8 +1359,6 @@ async fn add_user(State(state): State<Arc<AppState>>, a: Authed, Form(f): Form<A
 
 #[derive(Deserialize)]
 struct ChangeUserForm {
-    #[allow(dead_code)]
-    csrf: String,
     action: String,
     #[serde(default)]
     role: String,
