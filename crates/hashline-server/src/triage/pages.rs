@@ -800,11 +800,11 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
         let t = &st.triage;
         let r = &row.report;
         let rid = r.report_id.clone();
-        audit(st, &a, "case.view", &rid, serde_json::json!({}))?;
-        let c = chrome(t, &a, "/queue", None);
+        audit(st, a, "case.view", &rid, serde_json::json!({}))?;
+        let c = chrome(t, a, "/queue", None);
         let tr = c.tr;
         let claim = t.cases.claim_of(&rid, unix_now()).map_err(|e| internal(lang, &e))?;
-        let revealed = is_revealed(t, &a, &rid)?;
+        let revealed = is_revealed(t, a, &rid)?;
         let has_media = r.evidence.is_some() && t.evidence.is_some();
         let (used, cap) = (c.used, t.config.exposure_cap_per_day);
         let escalation = t
@@ -929,7 +929,7 @@ async fn release(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<S
     on_held_case(&state, a, id, move |st, a, row| {
         let rid = row.report.report_id;
         st.triage.cases.release(&rid, Some(&a.user.name)).map_err(|e| internal(a.lang, &e))?;
-        audit(st, &a, "case.release", &rid, serde_json::json!({}))?;
+        audit(st, a, "case.release", &rid, serde_json::json!({}))?;
         Ok(see_other("/queue?msg=released"))
     })
     .await
@@ -947,7 +947,7 @@ async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<St
             m.triage_exposure_cap_reached_total.inc();
             audit(
                 st,
-                &a,
+                a,
                 "case.reveal.refused",
                 &rid,
                 serde_json::json!({ "reason": "daily exposure cap", "today": used }),
@@ -955,7 +955,7 @@ async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<St
             return Ok(see_other(&format!("/cases/{rid}")));
         }
         // Logged before the picture can be fetched.
-        audit(st, &a, "case.reveal", &rid, serde_json::json!({ "today": used + 1 }))?;
+        audit(st, a, "case.reveal", &rid, serde_json::json!({ "today": used + 1 }))?;
         t.cases.reveal(&a.user.name, &rid, now, day).map_err(|e| internal(a.lang, &e))?;
         m.triage_reveals_total.inc();
         Ok(see_other(&format!("/cases/{rid}#media")))
@@ -979,7 +979,7 @@ async fn media(
     let bytes = on_held_case(&state, a, id, move |st, a, row| {
         let t = &st.triage;
         let rid = row.report.report_id;
-        if clear && !is_revealed(t, &a, &rid)? {
+        if clear && !is_revealed(t, a, &rid)? {
             return Err(forbidden(lang));
         }
         let (Some(ev), Some(store)) = (row.report.evidence.as_ref(), t.evidence.as_ref()) else {
@@ -1049,7 +1049,7 @@ async fn confirm(
         }
         audit(
             st,
-            &a,
+            a,
             "case.confirm",
             &rid,
             serde_json::json!({ "legal": f.legal, "class": class.map(|c| c.as_str()) }),
@@ -1089,7 +1089,7 @@ async fn dismiss(
         let rid = r.report_id.clone();
         let reason = note(&f.reason);
         let allow = f.allow == "1";
-        audit(st, &a, "case.dismiss", &rid, serde_json::json!({ "reason": reason, "allow_list": allow }))?;
+        audit(st, a, "case.dismiss", &rid, serde_json::json!({ "reason": reason, "allow_list": allow }))?;
         st.triage
             .outbox
             .dismiss(&rid, &format!("false positive ({}): {reason}", a.user.name))
@@ -1103,7 +1103,7 @@ async fn dismiss(
             Ok(version) => {
                 audit(
                     st,
-                    &a,
+                    a,
                     "list.allow.add",
                     &st.triage.config.allow_list,
                     serde_json::json!({ "report": rid, "version": version }),
@@ -1114,7 +1114,7 @@ async fn dismiss(
                 tracing::warn!(error = %e, "adding to the allow-list failed; the dismissal stands");
                 audit(
                     st,
-                    &a,
+                    a,
                     "list.allow.failed",
                     &st.triage.config.allow_list,
                     serde_json::json!({ "report": rid, "error": e }),
@@ -1171,7 +1171,7 @@ async fn escalate(
     on_held_case(&state, a, id, move |st, a, row| {
         let rid = row.report.report_id;
         let text = note(&f.note);
-        audit(st, &a, "case.escalate", &rid, serde_json::json!({ "note": text }))?;
+        audit(st, a, "case.escalate", &rid, serde_json::json!({ "note": text }))?;
         st.triage.cases.escalate(&rid, &a.user.name, &text, unix_now()).map_err(|e| internal(lang, &e))?;
         st.triage.cases.release(&rid, None).map_err(|e| internal(lang, &e))?;
         hashline_metrics::global().triage_decisions_total.with_label_values(&["escalate"]).inc();
