@@ -735,3 +735,66 @@ async fn the_queue_pages_by_a_hundred_oldest_first() {
     let far = send(&e.app, "GET", "/queue?page=99", Some(&ana), None).await;
     assert!(far.body.contains("Page 2 of 2"));
 }
+
+#[tokio::test]
+async fn administrators_manage_accounts_in_the_page() {
+    let e = env(0, config());
+    let (adm, csrf) = login(&e.app, "adm").await;
+    let add = |name: &str, p1: &str, p2: &str| {
+        format!("csrf={csrf}&name={name}&role=analyst&password={p1}&password2={p2}")
+    };
+    let r = send(
+        &e.app,
+        "POST",
+        "/admin/users",
+        Some(&adm),
+        Some(add("kosal", "a+long+passphrase", "another+long+one")),
+    )
+    .await;
+    assert!(
+        r.status == StatusCode::UNPROCESSABLE_ENTITY && r.body.contains("The two passwords differ"),
+        "{}",
+        r.body
+    );
+    let r = send(&e.app, "POST", "/admin/users", Some(&adm), Some(add("kosal", "short", "short"))).await;
+    assert!(r.body.contains("at least 12 characters"), "{}", r.body);
+    let r = send(
+        &e.app,
+        "POST",
+        "/admin/users",
+        Some(&adm),
+        Some(add("ana", "a+long+passphrase", "a+long+passphrase")),
+    )
+    .await;
+    assert!(r.body.contains("An account with that name exists"), "{}", r.body);
+    let r = send(
+        &e.app,
+        "POST",
+        "/admin/users",
+        Some(&adm),
+        Some(add("kosal", "a+long+passphrase", "a+long+passphrase")),
+    )
+    .await;
+    assert_eq!(r.location(), "/admin/users?msg=user-added");
+    assert_eq!(e.state.triage.users.verify("kosal", "a long passphrase").unwrap().role, Role::Analyst);
+    // A role change ends the account's sessions; an admin cannot change their own account.
+    let (ana, _) = login(&e.app, "ana").await;
+    let r = send(
+        &e.app,
+        "POST",
+        "/admin/users/ana",
+        Some(&adm),
+        Some(format!("csrf={csrf}&action=role&role=supervisor")),
+    )
+    .await;
+    assert_eq!(r.location(), "/admin/users?msg=user-changed");
+    assert_eq!(send(&e.app, "GET", "/queue", Some(&ana), None).await.location(), "/login");
+    assert_eq!(e.state.triage.users.active("ana").unwrap().role, Role::Supervisor);
+    let r = send(&e.app, "POST", "/admin/users/adm", Some(&adm), Some(format!("csrf={csrf}&action=disable")))
+        .await;
+    assert!(r.body.contains("Ask another administrator"), "{}", r.body);
+    assert!(e.state.triage.users.active("adm").is_some());
+    let log = std::fs::read_to_string(e.dir.join("data/audit.log")).unwrap();
+    assert!(log.contains("\"action\":\"user.add\"") && log.contains("\"action\":\"user.role\""));
+    assert!(!log.contains("passphrase"), "no password in the audit log");
+}

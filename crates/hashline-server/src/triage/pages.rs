@@ -1327,6 +1327,23 @@ async fn users_page(State(state): State<Arc<AppState>>, a: Authed, Query(q): Que
     .await
 }
 
+/// An account error in the page's language (the details of an I/O failure go to the log).
+fn user_error(lang: Lang, e: &super::users::UserError) -> String {
+    use super::users::UserError as E;
+    let tr = Tr { lang };
+    match e {
+        E::BadName(_) => tr.t("error-user-name"),
+        E::Exists(_) => tr.t("error-user-exists"),
+        E::NotFound(_) => tr.t("error-user-missing"),
+        E::WeakPassword { min } => tr.n("error-user-weak", *min as i64),
+        E::BadRole(_) => tr.t("error-user-role"),
+        E::Io(_) | E::Hash(_) => {
+            tracing::error!(error = %e, "account change failed");
+            tr.t("error-internal")
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct AddUserForm {
     name: String,
@@ -1344,14 +1361,14 @@ async fn add_user(State(state): State<Arc<AppState>>, a: Authed, Form(f): Form<A
         }
         let role = match super::users::Role::parse(&f.role) {
             Ok(r) => r,
-            Err(e) => return users_view(st, &a, None, e.to_string()),
+            Err(e) => return users_view(st, &a, None, user_error(a.lang, &e)),
         };
         match st.triage.users.add(f.name.trim(), role, &f.password) {
             Ok(u) => {
                 audit(st, &a, "user.add", &u.name, serde_json::json!({ "role": role.as_str() }))?;
                 Ok(see_other("/admin/users?msg=user-added"))
             }
-            Err(e) => users_view(st, &a, None, e.to_string()),
+            Err(e) => users_view(st, &a, None, user_error(a.lang, &e)),
         }
     })
     .await
@@ -1391,7 +1408,7 @@ async fn change_user(
                 audit(st, &a, &format!("user.{}", f.action), &name, detail)?;
                 Ok(see_other("/admin/users?msg=user-changed"))
             }
-            Err(e) => users_view(st, &a, None, e.to_string()),
+            Err(e) => users_view(st, &a, None, user_error(a.lang, &e)),
         }
     })
     .await
