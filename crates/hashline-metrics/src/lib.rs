@@ -102,6 +102,9 @@ pub struct Metrics {
     pub triage_logins_total: IntCounterVec,
     /// `hashline_triage_reveals_total`: media reveals by analysts (their exposure).
     pub triage_reveals_total: IntCounter,
+    /// `hashline_triage_exposure_seconds_total`: seconds revealed media could have been on
+    /// screen (reveal to leaving the case, at most the reveal window).
+    pub triage_exposure_seconds_total: IntCounter,
     /// `hashline_triage_exposure_cap_reached_total`: reveals refused by the daily cap.
     pub triage_exposure_cap_reached_total: IntCounter,
     /// `hashline_triage_decisions_total{decision}`: `confirm`, `dismiss`, `escalate`.
@@ -244,6 +247,11 @@ impl Metrics {
                 &r,
                 "hashline_triage_reveals_total",
                 "Media reveals by analysts in the triage app (exposure).",
+            ),
+            triage_exposure_seconds_total: plain_counter(
+                &r,
+                "hashline_triage_exposure_seconds_total",
+                "Seconds revealed media could have been on analysts' screens (reveal to leaving the case, capped by the reveal window).",
             ),
             triage_exposure_cap_reached_total: plain_counter(
                 &r,

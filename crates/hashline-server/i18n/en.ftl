@@ -13,7 +13,7 @@ role-operator = operator
 role-analyst = analyst
 role-supervisor = supervisor
 role-admin = administrator
-exposure-today = Reveals today: { $n } of { $cap }
+exposure-today = Reveals today: { $n } of { $cap } · about { $min } min
 
 login-title = Sign in
 login-intro = hashline review for hotline analysts. Media stays blurred until you choose to reveal it.

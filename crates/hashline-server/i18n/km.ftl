@@ -14,7 +14,7 @@ role-operator = ប្រតិបត្តិករ
 role-analyst = អ្នកវិភាគ
 role-supervisor = អ្នកគ្រប់គ្រង
 role-admin = អ្នកគ្រប់គ្រងប្រព័ន្ធ
-exposure-today = ការបង្ហាញថ្ងៃនេះ៖ { $n } ក្នុងចំណោម { $cap }
+exposure-today = ការបង្ហាញថ្ងៃនេះ៖ { $n } ក្នុងចំណោម { $cap } · ប្រហែល { $min } នាទី
 
 login-title = ចូលប្រើ
 login-intro = hashline សម្រាប់អ្នកវិភាគនៃខ្សែទូរស័ព្ទជាតិ។ រូបភាពនៅតែព្រិល រហូតដល់អ្នកសម្រេចចិត្តបង្ហាញវា។

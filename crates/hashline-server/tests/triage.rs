@@ -798,3 +798,29 @@ async fn administrators_manage_accounts_in_the_page() {
     assert!(log.contains("\"action\":\"user.add\"") && log.contains("\"action\":\"user.role\""));
     assert!(!log.contains("passphrase"), "no password in the audit log");
 }
+
+#[tokio::test]
+async fn leaving_a_case_ends_its_reveal() {
+    let e = env(1, config());
+    let id = e.ids[0].clone();
+    let (ana, csrf) = login(&e.app, "ana").await;
+    send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    send(&e.app, "POST", &format!("/cases/{id}/reveal"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    assert_eq!(
+        send(&e.app, "GET", &format!("/cases/{id}/media/clear.png"), Some(&ana), None).await.status,
+        StatusCode::OK
+    );
+    let page = send(&e.app, "GET", &format!("/cases/{id}"), Some(&ana), None).await;
+    assert!(page.body.contains("Reveals today: 1 of 40 · about"), "{}", page.body);
+    // Released and claimed again: blurred until a new, counted reveal.
+    let r =
+        send(&e.app, "POST", &format!("/cases/{id}/release"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    assert_eq!(r.location(), "/queue?msg=released");
+    send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    assert_eq!(
+        send(&e.app, "GET", &format!("/cases/{id}/media/clear.png"), Some(&ana), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let page = send(&e.app, "GET", &format!("/cases/{id}"), Some(&ana), None).await;
+    assert!(page.body.contains("class=\"blurred\"") && page.body.contains("Reveals today: 1 of 40"));
+}

@@ -1,6 +1,7 @@
 //! The triage app's own state beside the outbox, in `triage.db` (SQLite, WAL, synchronous
 //! FULL, owner-only): who holds which case (an exclusive claim that expires), every reveal of
-//! media (the analyst's exposure, counted per day), and escalations.
+//! media (the analyst's exposure, counted per day, with how long the media could have been on
+//! screen), and escalations.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -35,6 +36,16 @@ pub struct Escalation {
     pub at: i64,
 }
 
+/// One analyst's exposure on one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Exposure {
+    /// Reveals.
+    pub reveals: u32,
+    /// Seconds revealed media could have been on screen: from each reveal until the analyst
+    /// left the case, at most the reveal window (an upper bound; hiding early is not seen).
+    pub seconds: i64,
+}
+
 /// `triage.db`.
 pub struct CaseDb {
     path: PathBuf,
@@ -53,7 +64,8 @@ CREATE TABLE IF NOT EXISTS reveals (
     analyst TEXT NOT NULL,
     report_id TEXT NOT NULL,
     day INTEGER NOT NULL,
-    at INTEGER NOT NULL
+    at INTEGER NOT NULL,
+    seconds INTEGER
 );
 CREATE INDEX IF NOT EXISTS reveals_analyst_day ON reveals(analyst, day);
 CREATE INDEX IF NOT EXISTS reveals_analyst_report ON reveals(analyst, report_id, at);
@@ -166,22 +178,57 @@ impl CaseDb {
         Ok(())
     }
 
-    /// Reveals by `analyst` on `day`.
-    pub fn exposure(&self, analyst: &str, day: i64) -> Result<u32, CaseDbError> {
+    /// `analyst`'s exposure on `day`, at `now`; reveals still open count up to `window_s`.
+    pub fn exposure(
+        &self,
+        analyst: &str,
+        day: i64,
+        now: i64,
+        window_s: i64,
+    ) -> Result<Exposure, CaseDbError> {
         self.conn()
             .query_row(
-                "SELECT COUNT(*) FROM reveals WHERE analyst=?1 AND day=?2",
-                params![analyst, day],
-                |r| r.get(0),
+                "SELECT COUNT(*), COALESCE(SUM(COALESCE(seconds, MAX(0, MIN(?3 - at, ?4)))), 0)
+                 FROM reveals WHERE analyst=?1 AND day=?2",
+                params![analyst, day, now, window_s],
+                |r| Ok(Exposure { reveals: r.get(0)?, seconds: r.get(1)? }),
             )
             .map_err(self.err())
     }
 
-    /// Unix time of `analyst`'s latest reveal of `report`.
-    pub fn last_reveal(&self, analyst: &str, report: &str) -> Result<Option<i64>, CaseDbError> {
+    /// Closes `analyst`'s open reveals of `report` (they left the case at `now`); returns the
+    /// seconds they add, each at most `window_s`.
+    pub fn close_reveals(
+        &self,
+        analyst: &str,
+        report: &str,
+        now: i64,
+        window_s: i64,
+    ) -> Result<i64, CaseDbError> {
+        let conn = self.conn();
+        let added: i64 = conn
+            .query_row(
+                "SELECT COALESCE(SUM(MAX(0, MIN(?3 - at, ?4))), 0) FROM reveals
+                 WHERE analyst=?1 AND report_id=?2 AND seconds IS NULL",
+                params![analyst, report, now, window_s],
+                |r| r.get(0),
+            )
+            .map_err(self.err())?;
+        conn.execute(
+            "UPDATE reveals SET seconds = MAX(0, MIN(?3 - at, ?4))
+             WHERE analyst=?1 AND report_id=?2 AND seconds IS NULL",
+            params![analyst, report, now, window_s],
+        )
+        .map_err(self.err())?;
+        Ok(added)
+    }
+
+    /// Unix time of `analyst`'s latest reveal of `report` that is still open (they have not
+    /// left the case since).
+    pub fn open_reveal(&self, analyst: &str, report: &str) -> Result<Option<i64>, CaseDbError> {
         self.conn()
             .query_row(
-                "SELECT MAX(at) FROM reveals WHERE analyst=?1 AND report_id=?2",
+                "SELECT MAX(at) FROM reveals WHERE analyst=?1 AND report_id=?2 AND seconds IS NULL",
                 params![analyst, report],
                 |r| r.get(0),
             )
@@ -261,14 +308,31 @@ mod tests {
         assert_eq!(day_of(after, 420), day_of(before, 420) + 1);
         db.reveal("dara", "r1", before, day_of(before, 420)).unwrap();
         db.reveal("dara", "r2", after, day_of(after, 420)).unwrap();
-        assert_eq!(db.exposure("dara", day_of(before, 420)).unwrap(), 1);
-        assert_eq!(db.exposure("dara", day_of(after, 420)).unwrap(), 1);
-        assert_eq!(db.last_reveal("dara", "r2").unwrap(), Some(after));
-        assert_eq!(db.last_reveal("sok", "r2").unwrap(), None);
+        assert_eq!(db.exposure("dara", day_of(before, 420), after, 600).unwrap().reveals, 1);
+        assert_eq!(db.exposure("dara", day_of(after, 420), after, 600).unwrap().reveals, 1);
+        assert_eq!(db.open_reveal("dara", "r2").unwrap(), Some(after));
+        assert_eq!(db.open_reveal("sok", "r2").unwrap(), None);
         db.escalate("r1", "dara", "second opinion", 5).unwrap();
         assert_eq!(db.escalations().unwrap()["r1"].note, "second opinion");
         assert_eq!(db.escalation("r1").unwrap().unwrap().by, "dara");
         assert!(db.escalation("r2").unwrap().is_none());
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn exposure_time_runs_from_reveal_to_leaving_the_case_within_the_window() {
+        let (db, d) = db();
+        db.reveal("dara", "r1", 1000, 0).unwrap();
+        db.reveal("dara", "r2", 1100, 0).unwrap();
+        // Open reveals count up to now, at most the window.
+        assert_eq!(db.exposure("dara", 0, 1150, 600).unwrap(), Exposure { reveals: 2, seconds: 150 + 50 });
+        assert_eq!(db.open_reveal("dara", "r1").unwrap(), Some(1000));
+        assert_eq!(db.close_reveals("dara", "r1", 1090, 600).unwrap(), 90);
+        assert_eq!(db.open_reveal("dara", "r1").unwrap(), None, "leaving the case ends the reveal");
+        assert_eq!(db.close_reveals("dara", "r1", 5000, 600).unwrap(), 0, "closed once");
+        assert_eq!(db.exposure("dara", 0, 9000, 600).unwrap(), Exposure { reveals: 2, seconds: 90 + 600 });
+        assert_eq!(db.close_reveals("dara", "r2", 9000, 600).unwrap(), 600, "left open: the window");
+        assert_eq!(db.exposure("sok", 0, 9000, 600).unwrap(), Exposure::default());
         std::fs::remove_dir_all(d).unwrap();
     }
 

@@ -13,7 +13,7 @@ use hashline_report::outbox::unix_now;
 use hashline_report::{Assessment, IndustryClass, LegalAssessment, Relation, Report, Row, State as RState};
 use serde::Deserialize;
 
-use super::cases::day_of;
+use super::cases::{day_of, Exposure};
 use super::i18n::{Lang, Tr};
 use super::session::{self, set_cookie};
 use super::{csrf_guard, lang_of, security_headers, session_user, Authed, Role, Triage};
@@ -129,13 +129,16 @@ fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Ch
     if role.includes(Role::Operator) {
         item("/ops", "nav-ops");
     }
-    let used = if role.triages() { exposure_today(s, &a.user.name) } else { 0 };
+    let today = if role.triages() { exposure_today(s, &a.user.name) } else { Exposure::default() };
+    let used = today.reveals;
     let cap = s.config.exposure_cap_per_day;
     let (exposure, capped) = if role.triages() {
-        (
-            tr.args("exposure-today", &[("n", i64::from(used).into()), ("cap", i64::from(cap).into())]),
-            used >= cap,
-        )
+        let args = [
+            ("n", i64::from(used).into()),
+            ("cap", i64::from(cap).into()),
+            ("min", (today.seconds + 59).div_euclid(60).into()),
+        ];
+        (tr.args("exposure-today", &args), used >= cap)
     } else {
         (String::new(), false)
     };
@@ -155,8 +158,27 @@ fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Ch
     }
 }
 
-fn exposure_today(s: &Triage, user: &str) -> u32 {
-    s.cases.exposure(user, day_of(unix_now(), s.config.day_offset_minutes)).unwrap_or(u32::MAX)
+/// The reveal window in seconds.
+fn window(t: &Triage) -> i64 {
+    (t.config.reveal_minutes * 60) as i64
+}
+
+/// Today's exposure of `user`; unreadable counts as the cap reached (media stays blurred).
+fn exposure_today(s: &Triage, user: &str) -> Exposure {
+    let now = unix_now();
+    s.cases
+        .exposure(user, day_of(now, s.config.day_offset_minutes), now, window(s))
+        .unwrap_or(Exposure { reveals: u32::MAX, seconds: 0 })
+}
+
+/// `a` leaves case `rid` (decided, escalated or released): their open reveals of it end now
+/// (their exposure time is counted) and the claim goes (anyone's, or only `a`'s when `own`).
+fn leave_case(st: &AppState, a: &Authed, rid: &str, own: bool) -> Result<(), Response> {
+    let t = &st.triage;
+    let seconds =
+        t.cases.close_reveals(&a.user.name, rid, unix_now(), window(t)).map_err(|e| internal(a.lang, &e))?;
+    hashline_metrics::global().triage_exposure_seconds_total.inc_by(seconds.max(0) as u64);
+    t.cases.release(rid, own.then_some(a.user.name.as_str())).map_err(|e| internal(a.lang, &e))
 }
 
 fn render(t: &impl Template) -> Response {
@@ -788,10 +810,10 @@ fn field(tr: &Tr, id: &str, value: impl Into<String>, mono: bool) -> Option<Fiel
     (!value.is_empty()).then(|| Field { label: tr.t(id), value, mono })
 }
 
-/// Is `a` within the viewing time of a reveal of `report`?
+/// Is `a` within the viewing time of a reveal of `report` they have not left yet?
 fn is_revealed(t: &Triage, a: &Authed, report: &str) -> Result<bool, Response> {
-    let last = t.cases.last_reveal(&a.user.name, report).map_err(|e| internal(a.lang, &e))?;
-    Ok(last.is_some_and(|at| unix_now() - at < (t.config.reveal_minutes * 60) as i64))
+    let last = t.cases.open_reveal(&a.user.name, report).map_err(|e| internal(a.lang, &e))?;
+    Ok(last.is_some_and(|at| unix_now() - at < window(t)))
 }
 
 async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>) -> Page {
@@ -928,7 +950,7 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
 async fn release(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<String>) -> Page {
     on_held_case(&state, a, id, move |st, a, row| {
         let rid = row.report.report_id;
-        st.triage.cases.release(&rid, Some(&a.user.name)).map_err(|e| internal(a.lang, &e))?;
+        leave_case(st, a, &rid, true)?;
         audit(st, a, "case.release", &rid, serde_json::json!({}))?;
         Ok(see_other("/queue?msg=released"))
     })
@@ -941,7 +963,8 @@ async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<St
         let t = &st.triage;
         let now = unix_now();
         let day = day_of(now, t.config.day_offset_minutes);
-        let used = t.cases.exposure(&a.user.name, day).map_err(|e| internal(a.lang, &e))?;
+        let used =
+            t.cases.exposure(&a.user.name, day, now, window(t)).map_err(|e| internal(a.lang, &e))?.reveals;
         let m = hashline_metrics::global();
         if used >= t.config.exposure_cap_per_day {
             m.triage_exposure_cap_reached_total.inc();
@@ -1055,7 +1078,7 @@ async fn confirm(
             serde_json::json!({ "legal": f.legal, "class": class.map(|c| c.as_str()) }),
         )?;
         st.triage.outbox.confirm(&rid, &a.user.name, Some(assessment)).map_err(|e| internal(lang, &e))?;
-        st.triage.cases.release(&rid, None).map_err(|e| internal(lang, &e))?;
+        leave_case(st, a, &rid, false)?;
         hashline_metrics::global().triage_decisions_total.with_label_values(&["confirm"]).inc();
         Ok(see_other("/queue?msg=confirmed"))
     })
@@ -1094,7 +1117,7 @@ async fn dismiss(
             .outbox
             .dismiss(&rid, &format!("false positive ({}): {reason}", a.user.name))
             .map_err(|e| internal(lang, &e))?;
-        st.triage.cases.release(&rid, None).map_err(|e| internal(lang, &e))?;
+        leave_case(st, a, &rid, false)?;
         hashline_metrics::global().triage_decisions_total.with_label_values(&["dismiss"]).inc();
         if !allow {
             return Ok(see_other("/queue?msg=dismissed"));
@@ -1173,7 +1196,7 @@ async fn escalate(
         let text = note(&f.note);
         audit(st, a, "case.escalate", &rid, serde_json::json!({ "note": text }))?;
         st.triage.cases.escalate(&rid, &a.user.name, &text, unix_now()).map_err(|e| internal(lang, &e))?;
-        st.triage.cases.release(&rid, None).map_err(|e| internal(lang, &e))?;
+        leave_case(st, a, &rid, false)?;
         hashline_metrics::global().triage_decisions_total.with_label_values(&["escalate"]).inc();
         Ok(see_other("/queue?msg=escalated"))
     })
