@@ -83,15 +83,23 @@ fn chromedriver() -> (KillOnDrop, String) {
     (guard, format!("http://127.0.0.1:{port}"))
 }
 
-async fn text(c: &fantoccini::Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+/// Waits (up to 20 s) until the element `css` exists and its text satisfies `ok`; tolerates the
+/// page being replaced under it (a form submitted a moment ago). Panics with the last text seen.
+async fn wait_text(c: &fantoccini::Client, css: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut last = String::from("(no such element)");
+    while std::time::Instant::now() < deadline {
+        if let Ok(el) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = el.text().await {
+                if ok(&t) {
+                    return t;
+                }
+                last = t;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css}: gave up waiting; last text {last:?}");
 }
 
 async fn press(c: &fantoccini::Client, keys: &str) {
@@ -166,21 +174,21 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
     c.find(Locator::Id("name")).await.unwrap().send_keys("dara").await.unwrap();
     c.find(Locator::Id("password")).await.unwrap().send_keys("not the password").await.unwrap();
     c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
-    assert!(text(&c, "#login-error").await.contains("Wrong account name or password"));
+    wait_text(&c, "#login-error", |t| t.contains("Wrong account name or password")).await;
     c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
-    let caption = text(&c, "#queue caption").await;
-    assert_eq!(caption, "12 cases", "the demo's 12 near matches wait for review");
+    // The demo's 12 near matches wait for review.
+    wait_text(&c, "#queue caption", |t| t == "12 cases").await;
     let cookie = c.get_named_cookie("hl_session").await.unwrap();
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.secure(), Some(true));
 
     // Khmer and back.
     c.find(Locator::Css("button[value=km]")).await.unwrap().click().await.unwrap();
-    assert_eq!(text(&c, "h1").await, "ជួរត្រួតពិនិត្យ");
+    wait_text(&c, "h1", |t| t == "ជួរត្រួតពិនិត្យ").await;
     shot(&c, "triage-queue-km.png").await;
     c.find(Locator::Css("button[value=en]")).await.unwrap().click().await.unwrap();
-    assert_eq!(text(&c, "h1").await, "Review queue");
+    wait_text(&c, "h1", |t| t == "Review queue").await;
     shot(&c, "triage-queue.png").await;
 
     // Claim the oldest case with the keyboard: blurred, greyscale, nothing revealed yet.
@@ -202,7 +210,7 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
         .await
         .unwrap();
     assert!(loaded.as_u64().unwrap_or(0) > 0, "the blurred preview loaded: {loaded}");
-    assert!(text(&c, "#exposure").await.contains("0 of 40"));
+    wait_text(&c, "#exposure", |t| t.contains("0 of 40")).await;
     shot(&c, "triage-case.png").await;
 
     // Reveal (r), assess baseline (1) class A2 (5), confirm (c).
@@ -212,13 +220,12 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
         .for_element(Locator::Css("img#picture.revealed"))
         .await
         .unwrap();
-    assert!(text(&c, "#exposure").await.contains("1 of 40"));
+    wait_text(&c, "#exposure", |t| t.contains("1 of 40")).await;
     press(&c, "1").await;
     press(&c, "5").await;
     press(&c, "c").await;
-    let flash = text(&c, "p.flash").await;
-    assert!(flash.starts_with("Confirmed"), "{flash}");
-    assert_eq!(text(&c, "#queue caption").await, "11 cases");
+    wait_text(&c, "p.flash", |t| t.starts_with("Confirmed")).await;
+    wait_text(&c, "#queue caption", |t| t == "11 cases").await;
     c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("login-submit")).await.unwrap();
     c.goto(&format!("{base}/queue")).await.unwrap();
