@@ -385,5 +385,13 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     );
     println!("         hashline reports list --data-dir {}", data.display());
     println!("Try:     hashline scan {} --store {} --dihedral --json", media.display(), store_dir.display());
+    println!(
+        "Review:  hashline users add you --role analyst --data-dir {data}\n         \
+         HASHLINE_EVIDENCE_KEY=$(cat {key}) hashline serve --no-api --store {store} --data-dir {data}\n         \
+         then open http://127.0.0.1:8080/ (media blurred until you reveal it)",
+        data = data.display(),
+        key = dir.join("evidence.key").display(),
+        store = store_dir.display(),
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -122,6 +122,10 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
     let demo = dir.path().join("demo");
     let out = hashline_in(dir.path(), &[], &["demo", "--dir", demo.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("hashline users add") && out.stdout.contains("hashline serve --no-api"),
+        "the demo points at the pages"
+    );
     let d = demo.to_str().unwrap();
     // Secure cookies stay on: Chromium accepts them from http://127.0.0.1 (a secure context).
     let cfg = dir.write(
