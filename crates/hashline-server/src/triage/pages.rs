@@ -668,14 +668,16 @@ async fn claim_next(State(state): State<Arc<AppState>>, a: Authed, Form(f): Form
         let now = unix_now();
         let rows = t.outbox.list(Some(RState::Review), QUEUE_SCAN).map_err(|e| internal(lang, &e))?;
         let escalations = t.cases.escalations().map_err(|e| internal(lang, &e))?;
+        let claims = t.cases.claims(now).map_err(|e| internal(lang, &e))?;
         let supervisor = a.user.role.includes(Role::Supervisor);
         for row in rows {
             let id = &row.report.report_id;
             if !visible(&row, &q, escalations.contains_key(id), supervisor) {
                 continue;
             }
-            let held = t.cases.claim_of(id, now).map_err(|e| internal(lang, &e))?;
-            if held.is_some_and(|c| c.analyst != a.user.name) {
+            // Skip cases others hold (one read for all); the claim itself stays the atomic
+            // check, for a case taken since.
+            if claims.get(id).is_some_and(|c| c.analyst != a.user.name) {
                 continue;
             }
             if t.cases.claim(id, &a.user.name, now, ttl(t), false).map_err(|e| internal(lang, &e))? {
