@@ -309,6 +309,8 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
             replace: true,
             files: vec![(file.into(), std::fs::read(lists_dir.join(file))?)],
             signatures: vec![],
+            allow_empty: false,
+            max_drop_percent: None,
         })?;
     }
 

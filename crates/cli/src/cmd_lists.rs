@@ -29,7 +29,11 @@ impl StoreArg {
 #[derive(Subcommand, Debug)]
 pub enum ListsCommand {
     /// Import files into a new version of a list (added to the previous version; tombstones
-    /// remove entries). Bad records are reported and skipped, or with --strict fail the import.
+    /// remove entries). Bad records are reported on stderr and skipped, or with --strict fail
+    /// the import. An import that accepts no record fails and changes nothing.
+    ///
+    /// Exit status: 0 every record imported, 1 imported but some records skipped, 2 nothing
+    /// imported (the previous version stays active).
     Import(ImportArgs),
     /// Per-list counts, versions and thresholds (no hash values), as JSON lines.
     Stats(StoreArg),
@@ -84,9 +88,16 @@ pub struct ImportArgs {
     /// Smallest PDQ quality of an upload for this list's PDQ entries to be tried (default 50).
     #[arg(long, value_name = "Q")]
     pdq_min_quality: Option<u8>,
-    /// The new version holds only this import's entries.
+    /// The new version holds only this import's entries. Refused when that drops more than
+    /// `[lists] replace_max_drop_percent` (default 50) of the active entries, unless --force.
     #[arg(long)]
     replace: bool,
+    /// With --replace: replace however many active entries the new version drops.
+    #[arg(long, requires = "replace")]
+    force: bool,
+    /// Make a new version even when no record was accepted (an empty list on purpose).
+    #[arg(long)]
+    allow_empty: bool,
     /// Detached signature of the (single) input file, required when the store has trusted keys.
     #[arg(long, value_name = "FILE")]
     signature: Option<PathBuf>,
@@ -166,13 +177,11 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         Some(t)
     } else if previous.is_none() {
         // A new list takes the configured defaults.
-        Some(config.lists)
+        Some(config.lists.thresholds())
     } else {
         None
     };
     let report = store.import(ImportRequest {
-        name: a.name,
-        format: a.format,
         signal,
         strict: a.strict,
         source: a.source,
@@ -182,12 +191,28 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
             .map(|c| c.parse().unwrap_or_else(|never: std::convert::Infallible| match never {})),
         thresholds,
         replace: a.replace,
-        files,
         signatures,
+        allow_empty: a.allow_empty,
+        max_drop_percent: (!a.force).then_some(config.lists.replace_max_drop_percent),
+        ..ImportRequest::new(a.name, a.format, files)
     })?;
     for e in &report.errors {
         eprintln!("skipped: {e}");
     }
+    if report.skipped > report.errors.len() {
+        eprintln!("skipped: … and {} more", report.skipped - report.errors.len());
+    }
+    eprintln!(
+        "{} v{}: {} of {} records imported, {} skipped; {} added, {} removed, {} active",
+        report.name,
+        report.version,
+        report.read,
+        report.read + report.skipped,
+        report.skipped,
+        report.added,
+        report.removed,
+        report.active
+    );
     // With a data folder configured, list changes join the audit log beside the triage
     // decisions that also change lists.
     if let Some(dir) = &config.data_dir {
@@ -200,7 +225,7 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     }
     serde_json::to_writer(std::io::stdout().lock(), &report)?;
     println!();
-    Ok(ExitCode::SUCCESS)
+    Ok(if report.skipped == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn verify(s: StoreArg, config: &Config) -> anyhow::Result<ExitCode> {

@@ -162,6 +162,10 @@ pub struct ReporterArgs {
     /// instances.
     #[arg(long)]
     pub from_kafka: bool,
+    /// Check what delivery needs (an https:// hotline URL, a configured organisation and
+    /// contact, the data folder), print it, and exit: 0 ready, 2 not.
+    #[arg(long)]
+    pub check_config: bool,
     /// Serve /metrics and /healthz, without authentication, on this (internal) address.
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
@@ -264,6 +268,9 @@ pub fn run_reports(cmd: ReportsCommand, config: &Config) -> anyhow::Result<ExitC
             let rep = data.open(config)?;
             let row = rep.outbox.get(&id)?;
             let rid = row.report.report_id.clone();
+            if let (ExportFormat::NcmecXml, Some(why)) = (format, row.not_reportable()) {
+                bail!("{why}: it is not exported as a report to NCMEC (`--format json` exports the record)");
+            }
             audit(
                 &rep,
                 "report.export",
@@ -416,7 +423,22 @@ pub fn run_audit(cmd: AuditCommand, config: &Config) -> anyhow::Result<ExitCode>
 
 pub fn run_reporter(args: ReporterArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let rep = args.data.open(config)?;
-    let worker = Deliverer::new(std::sync::Arc::clone(&rep.outbox), &config.hotline)?;
+    if args.check_config {
+        hashline_report::check_delivery(&config.hotline, &config.reporter.to_reporter())?;
+        let s = rep.outbox.stats()?;
+        println!(
+            "configuration OK: hotline {}, reporting as {} ({}), outbox {} ({} pending, {} parked)",
+            config.hotline.url,
+            config.reporter.organisation,
+            config.reporter.contact,
+            rep.outbox.path().display(),
+            s.pending,
+            s.parked
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let worker =
+        Deliverer::new(std::sync::Arc::clone(&rep.outbox), &config.hotline, config.reporter.to_reporter())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -59,7 +59,11 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
     // talks to the hotline.
     let deliver = !config.hotline.url.is_empty() && kafka.delivery == hashline_pipeline::Delivery::Local;
     let deliverer = if deliver {
-        Some(hashline_report::Deliverer::new(Arc::clone(&stage.outbox), &config.hotline)?)
+        Some(hashline_report::Deliverer::new(
+            Arc::clone(&stage.outbox),
+            &config.hotline,
+            config.reporter.to_reporter(),
+        )?)
     } else {
         None
     };

@@ -22,9 +22,9 @@ pub struct Config {
     pub scan: ScanConfig,
     /// Decoding limits for `hash`, `scan` and `demo`.
     pub limits: Limits,
-    /// Thresholds given to a new list whose import names none (`[lists]`: `pdq_distance`
-    /// 31, `pdq_min_quality` 50).
-    pub lists: Thresholds,
+    /// List imports (`[lists]`: thresholds given to a new list whose import names none,
+    /// `pdq_distance` 31 and `pdq_min_quality` 50; `replace_max_drop_percent` 50).
+    pub lists: ListsConfig,
     /// Folder for the outbox, evidence and audit log (`HASHLINE_DATA_DIR`). Without it, `scan`
     /// writes report files only and the report commands have nothing to work on.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +59,37 @@ pub struct ReporterConfig {
     pub contact: String,
     /// ISO 3166-1 alpha-2 country code.
     pub country: String,
+}
+
+/// `[lists]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListsConfig {
+    /// Largest PDQ distance that matches, for a new list whose import names none (default 31).
+    pub pdq_distance: u32,
+    /// Smallest upload PDQ quality a new list's PDQ entries are tried at (default 50).
+    pub pdq_min_quality: u8,
+    /// `lists import --replace` refuses, without `--force`, a new version that drops more than
+    /// this share of the active entries, in percent (default 50; 100 turns the check off).
+    pub replace_max_drop_percent: u8,
+}
+
+impl Default for ListsConfig {
+    fn default() -> Self {
+        let t = Thresholds::default();
+        ListsConfig {
+            pdq_distance: t.pdq_distance,
+            pdq_min_quality: t.pdq_min_quality,
+            replace_max_drop_percent: hashline_lists::DEFAULT_MAX_DROP_PERCENT,
+        }
+    }
+}
+
+impl ListsConfig {
+    /// The thresholds a new list gets.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds { pdq_distance: self.pdq_distance, pdq_min_quality: self.pdq_min_quality }
+    }
 }
 
 /// `[run]`.
@@ -200,6 +231,12 @@ impl Config {
         }
         if self.lists.pdq_min_quality > 100 {
             bail!("lists.pdq_min_quality is {}: PDQ quality is 0–100", self.lists.pdq_min_quality);
+        }
+        if self.lists.replace_max_drop_percent > 100 {
+            bail!(
+                "lists.replace_max_drop_percent is {}: a share is 0–100 percent",
+                self.lists.replace_max_drop_percent
+            );
         }
         let c = &self.reporter.country;
         if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {

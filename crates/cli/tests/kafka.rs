@@ -559,7 +559,11 @@ fn scaled_out_scanners_relay_to_one_reporter_that_delivers_once() {
     let hotline = hashline_report::testing::TestHotline::start_background(vec![], None).unwrap();
     let central = dir.path().join("central");
     let cfg = dir.path().join("reporter.toml");
-    std::fs::write(&cfg, format!("[kafka]\nbrokers = \"{}\"\ngroup = \"relay\"\n", b.addr())).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("{}[kafka]\nbrokers = \"{}\"\ngroup = \"relay\"\n", util::TEST_DELIVERY_TOML, b.addr()),
+    )
+    .unwrap();
     let mut reporter = Command::new(env!("CARGO_BIN_EXE_hashline"))
         .args([
             "--config",

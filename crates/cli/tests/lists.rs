@@ -125,9 +125,92 @@ fn broken_input_is_reported_with_its_place_and_strict_keeps_the_old_version() {
         "pytx-file",
         bad.to_str().unwrap(),
     ]);
-    assert_eq!(lenient.code, 0);
+    assert_eq!(lenient.code, 1, "some records skipped → exit 1: {}", lenient.stderr);
     assert!(lenient.stderr.contains("skipped: "));
+    assert!(lenient.stderr.contains("1 of 2 records imported, 1 skipped"), "{}", lenient.stderr);
     assert_eq!(lenient.json_lines()[0]["active"], 2);
+}
+
+fn import(s: &str, name: &str, format: &str, extra: &[&str], file: &std::path::Path) -> util::Output {
+    let mut args = vec!["lists", "import", "--store", s, "--name", name, "--format", format];
+    args.extend_from_slice(extra);
+    args.push(file.to_str().unwrap());
+    hashline(&args)
+}
+
+fn active_version(s: &str, name: &str) -> (u64, u64) {
+    let stats = hashline(&["lists", "stats", "--store", s]).json_lines();
+    let l = stats.iter().find(|l| l["manifest"]["name"] == name).unwrap();
+    let active: u64 = l["active"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    (l["manifest"]["version"].as_u64().unwrap(), active)
+}
+
+#[test]
+fn an_import_that_accepts_nothing_fails_and_keeps_the_list() {
+    let store = TempDir::new("store-empty-import");
+    let s = store.path_str();
+    let good: String = (1..=10).map(|i| format!("md5 {i:032x}\n")).collect();
+    let good = store.write("good.txt", good.as_bytes());
+    assert_eq!(import(s, "l", "pytx-file", &[], &good).code, 0);
+    // Every record rejected (here: CSV given to the pytx-file reader): with and without
+    // --replace, nothing changes and the exit status says so.
+    let junk = store.write("junk.csv", b"signal_type,signal_str\nmd5,nothex\nmd5,alsobad\n");
+    for extra in [&[][..], &["--replace"][..]] {
+        let out = import(s, "l", "pytx-file", extra, &junk);
+        assert_eq!(out.code, 2, "{extra:?}: {}", out.stderr);
+        assert!(out.stderr.contains("no record of the input was accepted"), "{}", out.stderr);
+        assert!(out.stderr.contains("previous one stays active"), "{}", out.stderr);
+        assert_eq!(active_version(s, "l"), (1, 10), "{extra:?}");
+    }
+    // Unless an empty version is asked for.
+    let out = import(s, "l", "pytx-file", &["--replace", "--allow-empty", "--force"], &junk);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(active_version(s, "l"), (2, 0));
+}
+
+#[test]
+fn a_replace_that_drops_most_of_a_list_needs_force() {
+    let store = TempDir::new("store-replace-drop");
+    let s = store.path_str();
+    let all: String = (1..=10).map(|i| format!("md5 {i:032x}\n")).collect();
+    let all = store.write("all.txt", all.as_bytes());
+    let few = store.write("few.txt", format!("md5 {:032x}\nmd5 {:032x}\n", 1, 2).as_bytes());
+    let most: String = (1..=6).map(|i| format!("md5 {i:032x}\n")).collect();
+    let most = store.write("most.txt", most.as_bytes());
+    assert_eq!(import(s, "l", "pytx-file", &[], &all).code, 0);
+    let out = import(s, "l", "pytx-file", &["--replace"], &few);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("leave 2 of 10 active entries (80% dropped"), "{}", out.stderr);
+    assert!(out.stderr.contains("--force"), "{}", out.stderr);
+    assert_eq!(active_version(s, "l"), (1, 10));
+    // Dropping 40 % is within the default 50 %.
+    assert_eq!(import(s, "l", "pytx-file", &["--replace"], &most).code, 0);
+    assert_eq!(active_version(s, "l"), (2, 6));
+    // --force replaces anyway.
+    assert_eq!(import(s, "l", "pytx-file", &["--replace", "--force"], &few).code, 0);
+    assert_eq!(active_version(s, "l"), (3, 2));
+}
+
+#[test]
+fn threatexchange_dataset_print_output_imports() {
+    // What `threatexchange dataset -P` of python-threatexchange 1.2.17 prints for its sample
+    // collaboration (the synthetic sample values; non-hash signal types are kept, not matched).
+    let store = TempDir::new("store-pytx-dataset");
+    let s = store.path_str();
+    let text = "\
+pdq f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22 'Sample Signals' INVESTIGATION_SEED
+video_md5 d41d8cd98f00b204e9800998ecf8427e 'Sample Signals' INVESTIGATION_SEED
+video_sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 'Sample Signals' INVESTIGATION_SEED
+url_md5 95c3a3934d38b06959d4f6d5bfe48a79 'Sample Signals' INVESTIGATION_SEED
+";
+    let file = store.write("dataset.txt", text.as_bytes());
+    let out = import(s, "pytx", "pytx-file", &[], &file);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json_lines()[0]["active"], 4);
+    let stats = hashline(&["lists", "stats", "--store", s]).json_lines();
+    assert_eq!(stats[0]["active"]["pdq"], 1);
+    assert_eq!(stats[0]["active"]["md5"], 1);
+    assert_eq!(stats[0]["active"]["sha256"], 1);
 }
 
 #[test]

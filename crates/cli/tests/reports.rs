@@ -18,6 +18,8 @@ const KEY: &str = "4242424242424242424242424242424242424242424242424242424242424
 
 /// A store whose list has the MD5 of `exact` and the PDQ of `near`.
 fn setup(dir: &TempDir) -> (String, Vec<u8>, Vec<u8>) {
+    // Every command below runs in `dir` and reads its hashline.toml.
+    dir.write("hashline.toml", util::TEST_DELIVERY_TOML.as_bytes());
     let (w, h) = (360usize, 240usize);
     let rgb = bridge_like(w, h);
     let exact = encode_png(&rgb, w, h);
@@ -195,6 +197,7 @@ fn reporter_killed_before_the_answer_delivers_once_after_restart() {
     let url = hotline.url();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hashline"))
         .args(["reporter", "--data-dir", data_s])
+        .current_dir(dir.path())
         .env("HASHLINE_HOTLINE_URL", &url)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -225,4 +228,73 @@ fn reporter_killed_before_the_answer_delivers_once_after_restart() {
     let stats = hashline_in(dir.path(), &[("HASHLINE_DATA_DIR", data_s)], &["reports", "stats"]);
     let stats: serde_json::Value = serde_json::from_str(&stats.stdout).unwrap();
     assert_eq!(stats["delivered"], 3);
+}
+
+#[test]
+fn not_illegal_is_never_delivered_or_exported_and_delivery_settings_are_checked() {
+    let dir = TempDir::new("not-illegal");
+    let (store, exact, near) = setup(&dir);
+    dir.write("media/a-exact-copy.png", &exact);
+    dir.write("media/b-near-copy.jpg", &near);
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let env = [("HASHLINE_DATA_DIR", data_s)];
+    let out = hashline_in(dir.path(), &env, &["scan", "media", "--store", &store]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let outbox = hashline_report::Outbox::open(&data.join("outbox.db")).unwrap();
+    // The near match waits for review; an analyst assesses it "not illegal".
+    let review = outbox.list(Some(hashline_report::State::Review), 10).unwrap();
+    assert_eq!(review.len(), 1);
+    let id = review[0].report.report_id.clone();
+    let mut a = review[0].report.assessment.clone();
+    a.legal = Some(hashline_report::LegalAssessment::NotIllegal);
+    let row = outbox.confirm(&id, "ana", Some(a.clone())).unwrap();
+    assert_eq!(row.state, hashline_report::State::Dismissed);
+    // And a report that reached the queue as pending with that assessment (a relayed event, a
+    // hand-edited row) is not sent either.
+    let mut sneaked = row.report.clone();
+    sneaked.report_id = "00000000000000000000000000000abc".into();
+    sneaked.incident.upload_id = "sneaked-upload".into();
+    sneaked.idempotency_key = "ab".repeat(32);
+    outbox.enqueue(sneaked, hashline_report::State::Pending).unwrap();
+
+    let listed = hashline_in(dir.path(), &env, &["reports", "list", "--state", "dismissed", "--json"]);
+    assert_eq!(listed.json_lines().len(), 1, "{}", listed.stdout);
+    let export = hashline_in(dir.path(), &env, &["reports", "export", &id, "--format", "ncmec-xml"]);
+    assert_eq!(export.code, 2, "{}", export.stderr);
+    assert!(export.stderr.contains("assessed not illegal"), "{}", export.stderr);
+    assert!(!dir.path().join(format!("{id}.report.xml")).exists());
+
+    let hotline = TestHotline::start_background(vec![], None).unwrap();
+    let url = hotline.url();
+    let denv = [("HASHLINE_DATA_DIR", data_s), ("HASHLINE_HOTLINE_URL", url.as_str())];
+    let out = hashline_in(dir.path(), &denv, &["reporter", "--drain"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sent = hotline.seen(|s| s.accepted.clone());
+    assert_eq!(sent.len(), 1, "only the exact match is delivered: {sent:?}");
+    assert_ne!(sent[0], "ab".repeat(32));
+    let parked = outbox.list(Some(hashline_report::State::Parked), 10).unwrap();
+    assert_eq!(parked.len(), 1);
+    assert!(parked[0].last_error.as_deref().unwrap().contains("not illegal"), "{:?}", parked[0].last_error);
+
+    // Delivery settings: placeholder organisation and plain http are refused before sending.
+    let bare = TempDir::new("not-illegal-bare");
+    let check = |cwd: &std::path::Path, url: &str| {
+        hashline_in(
+            cwd,
+            &[("HASHLINE_DATA_DIR", data_s), ("HASHLINE_HOTLINE_URL", url)],
+            &["reporter", "--check-config"],
+        )
+    };
+    let out = check(bare.path(), "https://hotline.example/api");
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("organisation and contact still unconfigured"), "{}", out.stderr);
+    bare.write("hashline.toml", b"[reporter]\norganisation = \"P\"\ncontact = \"c@p.invalid\"\n");
+    let out = check(bare.path(), &url);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("is not https://"), "{}", out.stderr);
+    let out = check(bare.path(), "https://hotline.example/api");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = hashline_in(bare.path(), &denv, &["reporter", "--drain"]);
+    assert_eq!(out.code, 2, "the reporter itself refuses too: {}", out.stderr);
 }

@@ -25,6 +25,8 @@ fn request(text: String) -> ImportRequest {
         replace: false,
         files: vec![("bench.txt".into(), text.into_bytes())],
         signatures: vec![],
+        allow_empty: false,
+        max_drop_percent: None,
     }
 }
 

@@ -84,6 +84,8 @@ pub struct ParseOptions {
 
 /// Reads `text` (the contents of `file`) in `format`.
 pub fn parse(format: Format, file: &str, text: &str, options: &ParseOptions) -> Parsed {
+    // A byte-order mark some editors write is not part of the first record.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = Parser { file, out: Parsed::default() };
     match format {
         Format::PytxFile => p.pytx_file(text, options),
@@ -119,6 +121,9 @@ impl Parser<'_> {
         }
     }
 
+    /// `<signal_type> <value>` per line, bare values with a given type, and the lines of
+    /// `threatexchange dataset -P` (python-threatexchange 1.2): `<signal_type> <value>
+    /// ['<collab>'] <metadata…>`, or `<value> '<collab>' <metadata…>` under `-s TYPE`.
     fn pytx_file(&mut self, text: &str, options: &ParseOptions) {
         for (i, line) in text.lines().enumerate() {
             let place = format!("line {}", i + 1);
@@ -126,21 +131,23 @@ impl Parser<'_> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let mut parts = line.split_whitespace();
-            let (signal, value) = match (parts.next(), parts.next(), &options.signal) {
-                (Some(v), None, Some(t)) => (t.clone(), v),
-                (Some(_), None, None) => {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // A typed line has a signal type first; a bare value is hex (or follows --type).
+            let typed = fields.len() >= 2
+                && !(options.signal.is_some() && fields[0].bytes().all(|b| b.is_ascii_hexdigit()));
+            let (signal, value, rest) = match (typed, &options.signal) {
+                (true, _) => (SignalType::parse_lenient(fields[0]), fields[1], &fields[2..]),
+                (false, Some(t)) => (t.clone(), fields[0], &fields[1..]),
+                (false, None) => {
                     self.error(place, "a bare value needs --type (or write \"<signal_type> <value>\")");
                     continue;
                 }
-                (Some(t), Some(v), _) => (SignalType::parse_lenient(t), v),
-                (None, ..) => continue,
             };
-            if parts.next().is_some() {
+            let Some(meta) = DatasetMeta::parse(rest) else {
                 self.error(place, "expected \"<signal_type> <value>\", found more fields");
                 continue;
-            }
-            self.push(&place, signal, value, |_| ());
+            };
+            self.push(&place, signal, value, |e| e.tags.extend(meta.tags()));
         }
     }
 
@@ -424,6 +431,49 @@ impl Parser<'_> {
     }
 }
 
+/// What `threatexchange dataset -P` prints after a value: the collaboration's name as a
+/// Python string literal (absent under `-c NAME`) and the signal's metadata (its category,
+/// such as `INVESTIGATION_SEED`, or a dataclass repr).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct DatasetMeta {
+    collab: Option<String>,
+    category: Option<String>,
+}
+
+impl DatasetMeta {
+    /// Reads the fields after the value; `None` when they are not what pytx prints (so a line
+    /// with a stray third field stays an error).
+    fn parse(rest: &[&str]) -> Option<DatasetMeta> {
+        let Some(first) = rest.first() else { return Some(DatasetMeta::default()) };
+        let mut meta = DatasetMeta::default();
+        let mut tail = rest;
+        if let Some(q) = first.chars().next().filter(|c| matches!(c, '\'' | '"')) {
+            // The collaboration name may hold spaces: it runs to the field ending in the quote.
+            let joined = rest.join(" ");
+            let end = joined[1..].find(q)? + 1;
+            meta.collab = Some(joined[1..end].to_string());
+            let consumed = joined[..=end].split_whitespace().count();
+            tail = &rest[consumed..];
+        }
+        match tail.first() {
+            None => {}
+            Some(m) if m.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') && tail.len() == 1 => {
+                meta.category = Some(m.to_ascii_lowercase());
+            }
+            Some(m) if m.contains('(') => {}
+            Some(_) => return None,
+        }
+        Some(meta)
+    }
+
+    fn tags(self) -> impl Iterator<Item = String> {
+        self.collab
+            .map(|c| format!("collab:{c}"))
+            .into_iter()
+            .chain(self.category.map(|c| format!("category:{c}")))
+    }
+}
+
 /// The first line of a hashline list file.
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -453,6 +503,50 @@ mod tests {
             &ParseOptions { signal: Some(SignalType::Md5) },
         );
         assert_eq!(bare.entries.len(), 1);
+    }
+
+    #[test]
+    fn pytx_dataset_print_output_is_read() {
+        // `threatexchange dataset -P` of python-threatexchange 1.2.17, with and without -c/-s.
+        let pdq = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+        let text = format!(
+            "pdq {pdq} 'Sample Signals' INVESTIGATION_SEED\n\
+             video_md5 d41d8cd98f00b204e9800998ecf8427e 'Sample Signals' INVESTIGATION_SEED\n\
+             md5 d41d8cd98f00b204e9800998ecf8427e INVESTIGATION_SEED\n\
+             sha256 {pdq} \"it's ours\" FetchedSignalMetadata()\n"
+        );
+        let p = run(Format::PytxFile, &text);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.entries.len(), 4);
+        assert_eq!(p.entries[0].tags, vec!["collab:Sample Signals", "category:investigation_seed"]);
+        assert_eq!(p.entries[1].signal, SignalType::Md5);
+        assert_eq!(p.entries[2].tags, vec!["category:investigation_seed"]);
+        assert_eq!(p.entries[3].tags, vec!["collab:it's ours"]);
+        // Under `-s pdq` the type is left out: the value comes first.
+        let typed = parse(
+            Format::PytxFile,
+            "f",
+            &format!("{pdq} 'Sample Signals' INVESTIGATION_SEED\n"),
+            &ParseOptions { signal: Some(SignalType::Pdq) },
+        );
+        assert!(typed.errors.is_empty(), "{:?}", typed.errors);
+        assert_eq!(typed.entries[0].value, pdq);
+        // A stray third field is still an error, and so is an unclosed collaboration name.
+        let bad = run(Format::PytxFile, &format!("pdq {pdq} extra\npdq {pdq} 'open\n"));
+        assert_eq!(bad.entries.len(), 0);
+        assert_eq!(bad.errors.len(), 2);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_first_record() {
+        let p = run(Format::PytxFile, "\u{feff}md5 d41d8cd98f00b204e9800998ecf8427e\n");
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let csv = run(
+            Format::PytxCsv,
+            "\u{feff}signal_type,signal_str,collab,category,tags\nmd5,d41d8cd98f00b204e9800998ecf8427e,,,\n",
+        );
+        assert!(csv.errors.is_empty(), "{:?}", csv.errors);
+        assert_eq!(csv.entries.len(), 1);
     }
 
     #[test]

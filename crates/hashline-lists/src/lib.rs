@@ -19,7 +19,7 @@
 //!     name: "demo".into(), format: Format::PytxFile, signal: None, strict: true,
 //!     source: Some("local".into()), kind: None, classification: None, thresholds: None,
 //!     replace: false, files: vec![("demo.txt".into(), format!("pdq {pdq}\n").into_bytes())],
-//!     signatures: vec![],
+//!     signatures: vec![], allow_empty: false, max_drop_percent: None,
 //! })?;
 //! let lists = ListSet::load(&store)?;
 //! // A hash 3 bits away from the listed one, with good quality, matches at distance 3.
@@ -47,5 +47,5 @@ pub use model::{Classification, Entry, ListKind, Manifest, SignalType, Threshold
 pub use pdq_index::{PdqHit, PdqIndex};
 pub use store::{
     key_id, now_rfc3339, parse_public_key, parse_signature, render, ImportReport, ImportRequest, Store,
-    StoreError, StoredList,
+    StoreError, StoredList, DEFAULT_MAX_DROP_PERCENT,
 };

@@ -44,6 +44,26 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// Not one record of the input was accepted: nothing was imported.
+    #[error("no record of the input was accepted ({} rejected{}), so no new version was made and the previous one stays active; fix the input or the --format/--type, or give --allow-empty to make an empty version on purpose", .rejected, .first.as_deref().map(|f| format!("; first: {f}")).unwrap_or_default())]
+    NothingAccepted {
+        /// Records rejected.
+        rejected: usize,
+        /// The first rejection.
+        first: Option<String>,
+    },
+    /// A replacing import would drop more of the active entries than allowed.
+    #[error("--replace would leave {after} of {before} active entries ({dropped_percent}% dropped, more than the {max_percent}% allowed); the previous version stays active; check the input, or give --force to replace anyway")]
+    TooManyDropped {
+        /// Active entries before.
+        before: usize,
+        /// Active entries after.
+        after: usize,
+        /// Share dropped, percent (rounded down).
+        dropped_percent: usize,
+        /// The allowed share, percent.
+        max_percent: u8,
+    },
     /// Trusted keys are configured and the import is unsigned or badly signed.
     #[error("signature check failed for {file}: {message}; the previous version stays active")]
     Signature {
@@ -92,7 +112,40 @@ pub struct ImportRequest {
     pub files: Vec<(String, Vec<u8>)>,
     /// A detached Ed25519 signature over each file's bytes (same order), when signed.
     pub signatures: Vec<Vec<u8>>,
+    /// Make a new version even when no record of the input was accepted (an empty list on
+    /// purpose). Without it such an import fails and the previous version stays active.
+    pub allow_empty: bool,
+    /// With `replace`: the largest share of the previous version's active entries, in percent,
+    /// that the new version may drop; more fails the import. `None`: no limit (`--force`).
+    pub max_drop_percent: Option<u8>,
 }
+
+impl ImportRequest {
+    /// A request to add `files` (name shown in errors, contents) in `format` to list `name`,
+    /// with every other setting at its default: unsigned, lenient, keeping the previous
+    /// version's source, kind, classification and thresholds, refusing an import that accepts
+    /// nothing.
+    pub fn new(name: impl Into<String>, format: Format, files: Vec<(String, Vec<u8>)>) -> ImportRequest {
+        ImportRequest {
+            name: name.into(),
+            format,
+            signal: None,
+            strict: false,
+            source: None,
+            kind: None,
+            classification: None,
+            thresholds: None,
+            replace: false,
+            files,
+            signatures: Vec::new(),
+            allow_empty: false,
+            max_drop_percent: Some(DEFAULT_MAX_DROP_PERCENT),
+        }
+    }
+}
+
+/// The share of active entries a replacing import may drop by default, in percent.
+pub const DEFAULT_MAX_DROP_PERCENT: u8 = 50;
 
 /// What an import did.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -301,6 +354,12 @@ impl Store {
         if req.strict && !errors.is_empty() {
             return Err(StoreError::Strict(errors));
         }
+        if read == 0 && tombstones.is_empty() && !req.allow_empty {
+            return Err(StoreError::NothingAccepted {
+                rejected: errors.len(),
+                first: errors.first().map(ToString::to_string),
+            });
+        }
 
         // Merge: start from the previous version's entries (unless replacing), upsert by
         // (signal, id), then apply tombstones.
@@ -329,6 +388,21 @@ impl Store {
         }
         let entries: Vec<Entry> = merged.into_values().collect();
         let active = entries.iter().filter(|e| e.is_active()).count();
+        if req.replace {
+            let before = previous.as_ref().map_or(0, |p| p.entries.iter().filter(|e| e.is_active()).count());
+            if let Some(max) = req.max_drop_percent {
+                let dropped = before.saturating_sub(active);
+                // dropped / before > max / 100, in integers.
+                if before > 0 && dropped * 100 > before * usize::from(max) {
+                    return Err(StoreError::TooManyDropped {
+                        before,
+                        after: active,
+                        dropped_percent: dropped * 100 / before,
+                        max_percent: max,
+                    });
+                }
+            }
+        }
         let added = entries
             .iter()
             .filter(|e| e.is_active() && !before.contains(&(e.signal.to_string(), e.id.clone())))

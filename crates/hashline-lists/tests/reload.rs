@@ -23,6 +23,8 @@ fn import(store: &Store, lines: &str) {
             replace: false,
             files: vec![("in.txt".into(), lines.as_bytes().to_vec())],
             signatures: vec![],
+            allow_empty: false,
+            max_drop_percent: None,
         })
         .expect("import");
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use crate::model::Reporter;
 use crate::outbox::{Outbox, OutboxError, Row};
 
 /// `[hotline]` in `hashline.toml`.
@@ -35,6 +36,9 @@ pub struct HotlineConfig {
     pub client_identity_pem: Option<PathBuf>,
     /// PEM file with extra CA certificates to trust (a hotline's private CA).
     pub ca_pem: Option<PathBuf>,
+    /// Deliver over plain `http://` (default false: reports and the bearer token go over TLS
+    /// only). For tests against a local hotline, never in production.
+    pub allow_http: bool,
 }
 
 impl Default for HotlineConfig {
@@ -47,6 +51,7 @@ impl Default for HotlineConfig {
             backoff_max_s: 600,
             client_identity_pem: None,
             ca_pem: None,
+            allow_http: false,
         }
     }
 }
@@ -60,6 +65,12 @@ pub enum DeliverError {
     /// The URL does not parse or is not http(s).
     #[error("hotline URL {0:?} is not an http:// or https:// URL")]
     BadUrl(String),
+    /// A plain-HTTP URL without `allow_http`.
+    #[error("hotline URL {0:?} is not https://: reports and the token must travel over TLS; use the hotline's https:// address ([hotline] allow_http = true is for tests against a local hotline only)")]
+    NotTls(String),
+    /// The organisation or contact named in reports is not configured.
+    #[error("[reporter] {} still unconfigured: the hotline must know who reports; set them in hashline.toml before delivering", .0.join(" and "))]
+    Unconfigured(Vec<&'static str>),
     /// A PEM file could not be used.
     #[error("{path}: {reason}")]
     Pem {
@@ -116,6 +127,9 @@ impl HotlineClient {
         let url = config.url.trim_end_matches('/');
         if !(url.starts_with("http://") || url.starts_with("https://")) || reqwest::Url::parse(url).is_err() {
             return Err(DeliverError::BadUrl(config.url.clone()));
+        }
+        if url.starts_with("http://") && !config.allow_http {
+            return Err(DeliverError::NotTls(config.url.clone()));
         }
         let mut b = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_s.max(1)))
@@ -231,6 +245,17 @@ pub struct Deliverer {
     client: HotlineClient,
     config: HotlineConfig,
     wake: Arc<Notify>,
+    reporter: Option<Reporter>,
+}
+
+/// Checks what delivery needs before anything is sent: an https:// URL (or `allow_http`) and a
+/// configured organisation and contact. What `hashline reporter --check-config` reports.
+pub fn check_delivery(config: &HotlineConfig, reporter: &Reporter) -> Result<(), DeliverError> {
+    let missing = reporter.placeholder_fields();
+    if !missing.is_empty() {
+        return Err(DeliverError::Unconfigured(missing));
+    }
+    HotlineClient::with_token(config, None).map(|_| ())
 }
 
 async fn blocking<T: Send + 'static>(
@@ -251,14 +276,23 @@ fn now_ms() -> i64 {
 }
 
 impl Deliverer {
-    /// A worker over `outbox`.
-    pub fn new(outbox: Arc<Outbox>, config: &HotlineConfig) -> Result<Deliverer, DeliverError> {
-        Ok(Deliverer::with_client(outbox, HotlineClient::new(config)?, config))
+    /// A worker over `outbox`, delivering as `reporter`: refused while the URL is not TLS or
+    /// the reporter's organisation or contact is unconfigured ([`check_delivery`]).
+    pub fn new(
+        outbox: Arc<Outbox>,
+        config: &HotlineConfig,
+        reporter: Reporter,
+    ) -> Result<Deliverer, DeliverError> {
+        check_delivery(config, &reporter)?;
+        let mut d = Deliverer::with_client(outbox, HotlineClient::new(config)?, config);
+        d.reporter = Some(reporter);
+        Ok(d)
     }
 
-    /// A worker with a client built by the caller.
+    /// A worker with a client built by the caller. It knows no reporter of its own: a report
+    /// whose reporter block is unconfigured is parked, not sent.
     pub fn with_client(outbox: Arc<Outbox>, client: HotlineClient, config: &HotlineConfig) -> Deliverer {
-        Deliverer { client, outbox, config: config.clone(), wake: Arc::new(Notify::new()) }
+        Deliverer { client, outbox, config: config.clone(), wake: Arc::new(Notify::new()), reporter: None }
     }
 
     /// A handle that wakes the worker when a report is enqueued.
@@ -274,10 +308,25 @@ impl Deliverer {
         Ok(())
     }
 
+    /// Why `row` must not be sent: dismissed or "not illegal", or it names no organisation
+    /// and this worker has none to name.
+    fn refusal(&self, row: &Row) -> Option<String> {
+        if let Some(why) = row.not_reportable() {
+            return Some(format!("{why}; never delivered"));
+        }
+        let missing = row.report.reporter.placeholder_fields();
+        (!missing.is_empty() && self.reporter.is_none()).then(|| {
+            format!(
+                "the report's {} is unconfigured; set [reporter] and run `hashline reporter`",
+                missing.join(" and ")
+            )
+        })
+    }
+
     /// Delivers the head report if it is due.
     pub async fn step(&self) -> Result<Step, OutboxError> {
         let ob = Arc::clone(&self.outbox);
-        let Some(row) = blocking(move || ob.head()).await? else {
+        let Some(mut row) = blocking(move || ob.head()).await? else {
             return Ok(Step::Idle);
         };
         // next_attempt_at holds unix milliseconds.
@@ -286,6 +335,21 @@ impl Deliverer {
             return Ok(Step::Waiting(Duration::from_millis(wait as u64)));
         }
         let m = hashline_metrics::global();
+        if let Some(reason) = self.refusal(&row) {
+            // Never sent, whatever put it in the queue (a relayed event, a hand-edited row).
+            let (ob, seq, id) = (Arc::clone(&self.outbox), row.seq, row.report.report_id.clone());
+            let r = reason.clone();
+            blocking(move || ob.park(seq, &r)).await?;
+            m.reports_total.with_label_values(&[hashline_metrics::report_outcome::PARKED]).inc();
+            tracing::error!(report_id = %id, %reason, "parked a report that must not be delivered");
+            return Ok(Step::Parked(id));
+        }
+        if let Some(r) =
+            self.reporter.as_ref().filter(|_| !row.report.reporter.placeholder_fields().is_empty())
+        {
+            // Made before [reporter] was set: the organisation that delivers it is its reporter.
+            row.report.reporter = r.clone();
+        }
         let started = Instant::now();
         let attempt = self.client.send(&row).await;
         m.hotline_request_duration_seconds.observe(started.elapsed().as_secs_f64());
@@ -372,5 +436,28 @@ mod tests {
         assert!(matches!(HotlineClient::new(&HotlineConfig::default()), Err(DeliverError::NoUrl)));
         let c = HotlineConfig { url: "ftp://x".into(), ..HotlineConfig::default() };
         assert!(matches!(HotlineClient::new(&c), Err(DeliverError::BadUrl(_))));
+    }
+
+    #[test]
+    fn plain_http_and_placeholder_reporters_are_refused() {
+        let reporter = Reporter {
+            organisation: "Example Platform Ltd".into(),
+            contact: "safety@example.org".into(),
+            country: "KH".into(),
+        };
+        let http = HotlineConfig { url: "http://hotline.example/api".into(), ..HotlineConfig::default() };
+        let err = check_delivery(&http, &reporter).unwrap_err();
+        assert!(matches!(err, DeliverError::NotTls(_)), "{err}");
+        assert!(err.to_string().contains("TLS"));
+        check_delivery(&HotlineConfig { allow_http: true, ..http.clone() }, &reporter).unwrap();
+        let https = HotlineConfig { url: "https://hotline.example/api".into(), ..HotlineConfig::default() };
+        check_delivery(&https, &reporter).unwrap();
+        let placeholder = Reporter {
+            organisation: "unconfigured (set [reporter] organisation)".into(),
+            contact: " ".into(),
+            ..reporter
+        };
+        let err = check_delivery(&https, &placeholder).unwrap_err();
+        assert!(matches!(&err, DeliverError::Unconfigured(f) if f == &["organisation", "contact"]), "{err}");
     }
 }

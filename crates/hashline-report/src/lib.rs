@@ -42,7 +42,7 @@ pub mod stage;
 pub mod testing;
 
 pub use audit::{AuditError, AuditLog};
-pub use deliver::{Attempt, DeliverError, Deliverer, HotlineClient, HotlineConfig, Step};
+pub use deliver::{check_delivery, Attempt, DeliverError, Deliverer, HotlineClient, HotlineConfig, Step};
 pub use evidence::{EvidenceConfig, EvidenceError, EvidenceStore, Keyring};
 pub use model::{
     idempotency_key, random_id, schema, AgeGroup, Assessment, Channel, EvidenceRef, FileInfo, Incident,

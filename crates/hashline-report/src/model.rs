@@ -60,6 +60,19 @@ pub struct Reporter {
     pub country: String,
 }
 
+impl Reporter {
+    /// The fields still empty or at their "unconfigured …" placeholder: a report naming no
+    /// real organisation or contact is never delivered.
+    pub fn placeholder_fields(&self) -> Vec<&'static str> {
+        let unset = |v: &str| v.trim().is_empty() || v.trim_start().starts_with("unconfigured");
+        [("organisation", &self.organisation), ("contact", &self.contact)]
+            .into_iter()
+            .filter(|(_, v)| unset(v))
+            .map(|(k, _)| k)
+            .collect()
+    }
+}
+
 /// Where and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]

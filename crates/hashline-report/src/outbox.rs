@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::model::{idempotency_key, Assessment, Report, Review};
+use crate::model::{idempotency_key, Assessment, LegalAssessment, Report, Review};
 
 /// Errors of the outbox.
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +127,20 @@ pub struct Row {
     pub delivered_at: Option<i64>,
     /// The report.
     pub report: Report,
+}
+
+impl Row {
+    /// Why this row must not go to the hotline as a report (delivered or exported), if so: it
+    /// was dismissed, or an analyst assessed it "not illegal".
+    pub fn not_reportable(&self) -> Option<String> {
+        if self.report.assessment.legal == Some(LegalAssessment::NotIllegal) {
+            Some(format!("report {} was assessed not illegal", self.report.report_id))
+        } else if self.state == State::Dismissed {
+            Some(format!("report {} was dismissed", self.report.report_id))
+        } else {
+            None
+        }
+    }
 }
 
 /// What [`Outbox::enqueue`] did.
@@ -442,8 +456,9 @@ impl Outbox {
         self.get(&row.report.report_id)
     }
 
-    /// An analyst confirms a report in review: it gets the analyst's assessment and joins the
-    /// delivery queue.
+    /// An analyst assesses a report in review: it gets the analyst's review and assessment and
+    /// joins the delivery queue, unless the assessment is "not illegal": then it is dismissed
+    /// (kept with the analyst's assessment, never delivered or exported as a report).
     pub fn confirm(
         &self,
         id: &str,
@@ -461,7 +476,14 @@ impl Outbox {
             seq: row.seq,
             source,
         })?;
-        self.set("UPDATE reports SET state='pending', body=?2 WHERE seq=?1", params![row.seq, body])?;
+        if report.assessment.legal == Some(LegalAssessment::NotIllegal) {
+            self.set(
+                "UPDATE reports SET state='dismissed', body=?2, last_error=?3 WHERE seq=?1",
+                params![row.seq, body, format!("assessed not illegal by {analyst}")],
+            )?;
+        } else {
+            self.set("UPDATE reports SET state='pending', body=?2 WHERE seq=?1", params![row.seq, body])?;
+        }
         self.get(&report.report_id)
     }
 

@@ -25,6 +25,7 @@ fn config(addr: SocketAddr) -> HotlineConfig {
         timeout_s: 1,
         backoff_initial_ms: 20,
         backoff_max_s: 1,
+        allow_http: true,
         ..HotlineConfig::default()
     }
 }

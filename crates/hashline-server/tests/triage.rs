@@ -625,6 +625,32 @@ async fn decisions_reach_the_outbox_and_the_allow_list_and_are_audited() {
 }
 
 #[tokio::test]
+async fn a_case_assessed_not_illegal_is_dismissed_and_never_delivered() {
+    let e = env(1, config());
+    let (ana, csrf) = login(&e.app, "ana").await;
+    let c = e.ids[0].clone();
+    send(&e.app, "POST", &format!("/cases/{c}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{c}/confirm"),
+        Some(&ana),
+        Some(format!("csrf={csrf}&legal=not_illegal&class=")),
+    )
+    .await;
+    assert_eq!(r.location(), "/queue?msg=dismissed");
+    let row = e.state.triage.outbox.get(&c).unwrap();
+    assert_eq!(row.state, State::Dismissed, "not illegal never joins the delivery queue");
+    assert_eq!(row.report.assessment.legal, Some(hashline_report::LegalAssessment::NotIllegal));
+    assert!(row.not_reportable().is_some());
+    assert!(e.state.triage.outbox.head().unwrap().is_none(), "nothing is pending for delivery");
+    let log = std::fs::read_to_string(e.dir.join("data/audit.log")).unwrap();
+    let last = log.lines().rfind(|l| l.contains(&c) && l.contains("\"case.")).unwrap();
+    assert!(last.contains("\"action\":\"case.dismiss\"") && last.contains("not_illegal"), "{last}");
+    assert!(!log.contains("\"action\":\"case.confirm\""), "audited as a dismissal, not a confirmation");
+}
+
+#[tokio::test]
 async fn earlier_matches_and_upload_facts_are_on_the_case_page() {
     let e = env(3, config());
     let (ana, csrf) = login(&e.app, "ana").await;

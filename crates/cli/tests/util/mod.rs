@@ -43,6 +43,11 @@ impl Drop for TempDir {
     }
 }
 
+/// The `[reporter]` and `[hotline]` settings delivery needs, for tests that deliver to a
+/// local plain-HTTP test hotline (`allow_http` is for exactly that).
+#[allow(dead_code)] // Not every test binary delivers.
+pub const TEST_DELIVERY_TOML: &str = "[reporter]\norganisation = \"Test Platform\"\ncontact = \"safety@test.invalid\"\ncountry = \"KH\"\n\n[hotline]\nallow_http = true\n\n";
+
 /// What a run of the binary printed.
 pub struct Output {
     pub code: i32,

@@ -1072,17 +1072,23 @@ async fn confirm(
             assessment.iwf_category = Some(c.iwf_category());
             assessment.age_group = c.age_group();
         }
+        // "Not illegal" is a dismissal: audited as one, and the outbox never delivers it.
+        let (action, decision, msg) = if legal == LegalAssessment::NotIllegal {
+            ("case.dismiss", "dismiss", "/queue?msg=dismissed")
+        } else {
+            ("case.confirm", "confirm", "/queue?msg=confirmed")
+        };
         audit(
             st,
             a,
-            "case.confirm",
+            action,
             &rid,
             serde_json::json!({ "legal": f.legal, "class": class.map(|c| c.as_str()) }),
         )?;
         st.triage.outbox.confirm(&rid, &a.user.name, Some(assessment)).map_err(|e| internal(lang, &e))?;
         leave_case(st, a, &rid, false)?;
-        hashline_metrics::global().triage_decisions_total.with_label_values(&["confirm"]).inc();
-        Ok(see_other("/queue?msg=confirmed"))
+        hashline_metrics::global().triage_decisions_total.with_label_values(&[decision]).inc();
+        Ok(see_other(msg))
     })
     .await
 }
@@ -1175,6 +1181,8 @@ fn add_to_allow_list(st: &AppState, r: &Report) -> Result<u64, String> {
             replace: false,
             files: vec![(format!("false positive {}", r.report_id), lines.into_bytes())],
             signatures: Vec::new(),
+            allow_empty: false,
+            max_drop_percent: None,
         })
         .map_err(|e| e.to_string())?;
     Ok(report.version)

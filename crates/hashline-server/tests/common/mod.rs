@@ -41,6 +41,8 @@ pub fn import(store: &Store, name: &str, lines: &str) {
             replace: false,
             files: vec![("in.txt".into(), lines.as_bytes().to_vec())],
             signatures: vec![],
+            allow_empty: false,
+            max_drop_percent: None,
         })
         .unwrap();
 }
