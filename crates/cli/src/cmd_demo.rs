@@ -338,12 +338,13 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     println!(
         "hashline demo — every picture here is procedurally drawn and benign; every list is synthetic.\n"
     );
+    let lists: Vec<String> = summary.lists.iter().map(|(name, v)| format!("{name} v{v}")).collect();
     println!(
-        "Scanned {} files in {} ({:.1} files/s) against lists {:?}:",
+        "Scanned {} files in {} ({:.1} files/s) against the lists {}:",
         summary.files,
         media.display(),
         summary.files_per_s,
-        summary.lists
+        lists.join(", ")
     );
     let mut rows: Vec<(String, String)> = Vec::new();
     for name in &summary.reports {
@@ -379,10 +380,10 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     println!("Reports: {}  (one hashline.report/1 JSON per matched file, plus summary.json)", out.display());
     let data = dir.join("data");
     println!(
-        "Outbox:  {} reports queued for delivery (exact digest matches), {} wait for analyst review (PDQ near \
+        "Outbox:  {} queued for delivery (exact digest matches), {} waiting for analyst review (PDQ near \
          matches); matched media preserved encrypted in {}",
-        summary.reports_queued,
-        summary.reports_for_review,
+        plural(summary.reports_queued, "report"),
+        plural(summary.reports_for_review, "report"),
         data.join("evidence").display()
     );
     println!("         hashline reports list --data-dir {}", data.display());
@@ -396,4 +397,13 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         store = store_dir.display(),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// "1 report", "2 reports".
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

@@ -222,6 +222,7 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut any_error = false;
+    let mut lines = 0u64;
     let mut write_error: Option<std::io::Error> = None;
     let dihedral = args.dihedral;
     let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
@@ -245,6 +246,7 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
             }
         },
         |line| {
+            lines += 1;
             any_error |= line.error.is_some();
             if write_error.is_some() {
                 return;
@@ -265,6 +267,9 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
             return Ok(ExitCode::SUCCESS);
         }
         return Err(e).context("writing to standard output");
+    }
+    if lines == 0 {
+        anyhow::bail!("{}", crate::files::nothing_found(links));
     }
     Ok(if any_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

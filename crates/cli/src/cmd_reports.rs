@@ -46,7 +46,9 @@ pub enum ExportFormat {
 /// `hashline reports ...`
 #[derive(Subcommand, Debug)]
 pub enum ReportsCommand {
-    /// One line per report: id, state, attempts, age, matches, last error (no hashes).
+    /// One line per report: id, state, attempts, age, matches (list/entry id), last error. No
+    /// upload hash is printed, but an entry id of a list without ids of its own is
+    /// `SIGNAL:VALUE`, the listed hash (which an exact match shares with the upload).
     List {
         #[command(flatten)]
         data: DataDirArg,

@@ -96,6 +96,7 @@ enum Scanned {
 /// Where reports go.
 struct Sink<'a> {
     out_dir: &'a Path,
+    roots: &'a [PathBuf],
     host: &'a str,
     reporting: Option<&'a hashline_report::ReportStage>,
     reporter: hashline_report::Reporter,
@@ -170,6 +171,7 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     let host = hostname();
     let sink = Sink {
         out_dir: &out_dir,
+        roots: &args.paths,
         host: &host,
         reporting: reporting.as_ref(),
         reporter: config.reporter.to_reporter(),
@@ -332,11 +334,16 @@ fn report_for(
         channel: hashline_report::Channel::Scan,
         detected_at: hashline_lists::now_rfc3339(),
         platform: Some(format!("scan@{}", sink.host)),
-        file: hashline_report::FileInfo::from_hashes(
-            hashes,
-            path.file_name().map(|n| n.to_string_lossy().into_owned()),
-            None,
-        ),
+        file: {
+            let mut f = hashline_report::FileInfo::from_hashes(
+                hashes,
+                path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                None,
+            );
+            let (root, path) = files::location(sink.roots, path);
+            f.location = Some(hashline_report::FileLocation { root, path });
+            f
+        },
         matches: matches.to_vec(),
         ..Default::default()
     };
@@ -366,7 +373,9 @@ fn report_for(
 
 pub fn run(args: ScanArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let summary = scan(&args, config, false)?;
-    if summary.links_not_followed > 0 {
+    if summary.files == 0 {
+        eprintln!("hashline: {}", files::nothing_found(summary.links_not_followed));
+    } else if summary.links_not_followed > 0 {
         eprintln!(
             "hashline: {} symbolic link(s) inside folders were not followed (use --follow-links)",
             summary.links_not_followed
@@ -386,9 +395,11 @@ pub fn run(args: ScanArgs, config: &Config) -> anyhow::Result<ExitCode> {
     Ok(exit_code(&summary))
 }
 
-/// 0 nothing matched, 1 matches found, 2 errors and no match.
+/// 0 nothing matched, 1 matches found, 2 errors and no match, or no file read at all.
 pub fn exit_code(s: &Summary) -> ExitCode {
-    if s.matched_files > 0 {
+    if s.files == 0 {
+        ExitCode::from(2)
+    } else if s.matched_files > 0 {
         ExitCode::from(1)
     } else if s.errors > 0 {
         ExitCode::from(2)

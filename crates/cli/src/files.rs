@@ -42,6 +42,32 @@ pub fn walk(roots: &[PathBuf], follow_links: bool) -> impl Iterator<Item = Entry
 /// Why a link inside a folder has no line of its own.
 pub const LINK_NOT_FOLLOWED: &str = "symbolic link not followed (use --follow-links)";
 
+/// Why a run that found no file to read is a failure, and what to do.
+pub fn nothing_found(links_not_followed: u64) -> String {
+    if links_not_followed > 0 {
+        format!(
+            "no file was read: the paths hold only {links_not_followed} symbolic link(s) inside folders, \
+             which are not followed; give --follow-links to read what they point to"
+        )
+    } else {
+        "no file was read: the paths hold no files".into()
+    }
+}
+
+/// Where a walked file sits: the root it was found under (absolute when it can be resolved)
+/// and its path relative to that root. A file given directly is relative to its folder.
+pub fn location(roots: &[PathBuf], path: &Path) -> (String, String) {
+    let root = roots
+        .iter()
+        .filter(|r| path.starts_with(r) && path != r.as_path())
+        .max_by_key(|r| r.components().count())
+        .cloned()
+        .unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
+    let rel = path.strip_prefix(&root).unwrap_or(path);
+    let abs = std::fs::canonicalize(&root).unwrap_or(root);
+    (abs.to_string_lossy().into_owned(), rel.to_string_lossy().into_owned())
+}
+
 /// Separates the links that were not followed (counted) from the entries to process.
 pub fn split_links(entries: impl Iterator<Item = Entry>) -> (Vec<Entry>, u64) {
     let mut links = 0;
@@ -64,5 +90,22 @@ pub fn io_reason(err: Option<&std::io::Error>) -> String {
             Some(e) => format!("cannot read: {e}"),
             None => "cannot read (a symbolic link loop?)".into(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_located_relative_to_the_root_it_was_found_under() {
+        let roots = [PathBuf::from("media"), PathBuf::from("media/deeper"), PathBuf::from("one.jpg")];
+        let (root, rel) = location(&roots, Path::new("media/a/IMG_0001.jpg"));
+        assert!(root.ends_with("media"), "{root}");
+        assert_eq!(rel, "a/IMG_0001.jpg");
+        // The most specific root wins.
+        assert_eq!(location(&roots, Path::new("media/deeper/x.png")).1, "x.png");
+        // A file named directly is relative to its folder.
+        assert_eq!(location(&roots, Path::new("one.jpg")).1, "one.jpg");
     }
 }

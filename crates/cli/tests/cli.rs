@@ -189,3 +189,73 @@ fn links_inside_folders_are_followed_only_when_asked() {
     assert_eq!(followed.json_lines().len(), 2);
     assert!(followed.stderr.is_empty(), "{}", followed.stderr);
 }
+
+#[test]
+fn a_folder_of_links_only_is_a_failure_that_says_what_to_do() {
+    let outside = TempDir::new("links-only-outside");
+    let target = outside.write("real.txt", b"outside the root\n");
+    let dir = TempDir::new("links-only");
+    std::os::unix::fs::symlink(&target, dir.path().join("only-link.txt")).unwrap();
+    let store = dir.path().join("store");
+    let list = dir.write("l.txt", format!("md5 {}\n", "0".repeat(32)).as_bytes());
+    let imp = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        store.to_str().unwrap(),
+        "--name",
+        "l",
+        "--format",
+        "pytx-file",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(imp.code, 0, "{}", imp.stderr);
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    std::os::unix::fs::symlink(&target, media.join("link.txt")).unwrap();
+    let hash = hashline(&["hash", media.to_str().unwrap()]);
+    assert_eq!(hash.code, 2, "hashing 0 files is not a success: {}", hash.stderr);
+    assert!(
+        hash.stderr.contains("no file was read") && hash.stderr.contains("--follow-links"),
+        "{}",
+        hash.stderr
+    );
+    let out = dir.path().join("out");
+    let scan = hashline(&[
+        "scan",
+        media.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(scan.code, 2, "a scan of 0 files is not a success: {}", scan.stderr);
+    assert!(
+        scan.stderr.contains("no file was read") && scan.stderr.contains("--follow-links"),
+        "{}",
+        scan.stderr
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let scan = hashline(&[
+        "scan",
+        empty.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(scan.code, 2);
+    assert!(scan.stderr.contains("the paths hold no files"), "{}", scan.stderr);
+    // Followed, the link's file is read.
+    let scan = hashline(&[
+        "scan",
+        "--follow-links",
+        media.to_str().unwrap(),
+        "--store",
+        store.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(scan.code, 0, "{}", scan.stderr);
+}

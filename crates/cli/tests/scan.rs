@@ -14,6 +14,9 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let matched: Vec<&str> = out.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).collect();
     assert_eq!(matched.len(), 13, "{}", out.stdout);
+    // Sentences for people, not Rust debug text.
+    assert!(!out.stdout.contains("[(\"") && !out.stdout.contains("1 reports"), "{}", out.stdout);
+    assert!(out.stdout.contains("against the lists demo-"), "{}", out.stdout);
     for planted in ["exact-copy", "reencoded", "resized", "rotated", "mirrored", "greyscale", "watermarked"] {
         assert!(matched.iter().any(|l| l.contains(planted)), "{planted} not found:\n{}", out.stdout);
     }
@@ -48,6 +51,37 @@ fn store_with(dir: &TempDir, pdq: &str) -> String {
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     store.to_str().unwrap().to_string()
+}
+
+#[test]
+fn two_files_of_the_same_name_in_different_folders_keep_their_paths() {
+    let dir = TempDir::new("scan-same-name");
+    let (w, h) = (360usize, 240usize);
+    let rgb = bridge_like(w, h);
+    let png = encode_png(&rgb, w, h);
+    dir.write("media/phone/DCIM/IMG_0001.jpg", &encode_jpeg(&rgb, w, h, 80));
+    dir.write("media/laptop/IMG_0001.jpg", &encode_jpeg(&rgb, w, h, 70));
+    let listed = dir.write("listed.png", &png);
+    let pdq =
+        hashline(&["hash", listed.to_str().unwrap()]).json_lines()[0]["pdq"].as_str().unwrap().to_string();
+    let store = store_with(&dir, &pdq);
+    let out = dir.path().join("r");
+    let media = dir.path().join("media");
+    let scan =
+        hashline(&["scan", media.to_str().unwrap(), "--store", &store, "--out", out.to_str().unwrap()]);
+    assert_eq!(scan.code, 1, "{}", scan.stderr);
+    let mut paths: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap() != "summary.json")
+        .map(|p| {
+            let r: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+            assert_eq!(r["file"]["name"], "IMG_0001.jpg");
+            r["file"]["location"]["path"].as_str().unwrap().to_string()
+        })
+        .collect();
+    paths.sort();
+    assert_eq!(paths, vec!["laptop/IMG_0001.jpg", "phone/DCIM/IMG_0001.jpg"]);
 }
 
 #[test]
@@ -128,6 +162,12 @@ fn exit_codes_reports_and_summary_add_up() {
         serde_json::from_slice(&std::fs::read(r2.join(report_name)).unwrap()).unwrap();
     assert_eq!(report["schema"], "hashline.report/1");
     assert_eq!(report["matches"][0]["list"], "l");
+    assert_eq!(report["file"]["location"]["path"], "copy.jpg");
+    assert_eq!(
+        report["file"]["location"]["root"],
+        std::fs::canonicalize(&mixed).unwrap().to_str().unwrap(),
+        "the scanned folder, resolved"
+    );
     assert!(report["file"]["sha256"].as_str().unwrap().len() == 64);
     #[cfg(unix)]
     {

@@ -71,8 +71,8 @@ impl fmt::Display for SignalType {
 }
 
 /// How a list classifies an entry: the Tech Coalition industry scale, the IWF categories, or a
-/// free tag the list uses.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// free tag the list uses. Written in files as its label (`"A1"`, `"IWF-A"`, `"my-tag"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Classification {
     /// Industry A1: prepubescent, sex act.
     A1,
@@ -121,6 +121,36 @@ impl FromStr for Classification {
             "IWF-B" | "CATEGORY-B" | "CAT-B" => Classification::IwfB,
             "IWF-C" | "CATEGORY-C" | "CAT-C" => Classification::IwfC,
             _ => Classification::Other(t.to_string()),
+        })
+    }
+}
+
+impl Serialize for Classification {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
+    }
+}
+
+impl<'de> Deserialize<'de> for Classification {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The label, or what versions before 0.2 wrote: `"IwfA"` and `{"Other": "tag"}`.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Label(String),
+            Other {
+                #[serde(rename = "Other")]
+                other: String,
+            },
+        }
+        Ok(match Written::deserialize(d)? {
+            Written::Other { other } => Classification::Other(other),
+            Written::Label(l) => match l.as_str() {
+                "IwfA" => Classification::IwfA,
+                "IwfB" => Classification::IwfB,
+                "IwfC" => Classification::IwfC,
+                _ => l.parse().unwrap_or_else(|never: std::convert::Infallible| match never {}),
+            },
         })
     }
 }
@@ -288,6 +318,16 @@ mod tests {
         assert_eq!("IWF-B".parse::<Classification>().unwrap(), Classification::IwfB);
         assert_eq!("category_c".parse::<Classification>().unwrap(), Classification::IwfC);
         assert_eq!("hateful".parse::<Classification>().unwrap(), Classification::Other("hateful".into()));
+    }
+
+    #[test]
+    fn classifications_are_written_as_their_labels_and_old_forms_still_read() {
+        let all = [Classification::A1, Classification::IwfA, Classification::Other("vics-1".into())];
+        let json = serde_json::to_string(&all).unwrap();
+        assert_eq!(json, r#"["A1","IWF-A","vics-1"]"#);
+        assert_eq!(serde_json::from_str::<Vec<Classification>>(&json).unwrap(), all);
+        let old = r#"["A1","IwfA",{"Other":"vics-1"}]"#;
+        assert_eq!(serde_json::from_str::<Vec<Classification>>(old).unwrap(), all);
     }
 
     #[test]

@@ -45,9 +45,9 @@ pub use audit::{AuditError, AuditLog};
 pub use deliver::{check_delivery, Attempt, DeliverError, Deliverer, HotlineClient, HotlineConfig, Step};
 pub use evidence::{EvidenceConfig, EvidenceError, EvidenceStore, Keyring};
 pub use model::{
-    idempotency_key, random_id, schema, AgeGroup, Assessment, Channel, EvidenceRef, FileInfo, Incident,
-    IndustryClass, IpEvent, IwfCategory, LegalAssessment, MatchInfo, MediaType, Report, Reporter, Review,
-    Uploader, SCHEMA_ID,
+    idempotency_key, random_id, schema, AgeGroup, Assessment, Channel, EvidenceRef, FileInfo, FileLocation,
+    Incident, IndustryClass, IpEvent, IwfCategory, LegalAssessment, MatchInfo, MediaType, Report, Reporter,
+    Review, Uploader, SCHEMA_ID,
 };
 pub use ncmec::{export as ncmec_export, NcmecExport};
 pub use outbox::{Enqueued, Outbox, OutboxError, Relation, Row, State, Stats};

@@ -173,6 +173,20 @@ pub struct FileInfo {
     /// Image height in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
+    /// Where a scanned file was: two files of the same name in different folders are told
+    /// apart. Uploads from a platform carry their own facts (upload id, name) instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<FileLocation>,
+}
+
+/// Where a scanned file was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileLocation {
+    /// The folder the scan was given (absolute when it could be resolved).
+    pub root: String,
+    /// The file's path relative to `root`.
+    pub path: String,
 }
 
 impl FileInfo {

@@ -209,7 +209,11 @@ fn file_details_xml(r: &Report) -> String {
         x.opt("dateTime", ip.at.as_deref());
         x.close("ipCaptureEvent");
     }
-    x.text("additionalInfo", &format!("hashline report {}", r.report_id));
+    let mut info = format!("hashline report {}", r.report_id);
+    if let Some(l) = &r.file.location {
+        info.push_str(&format!("; file found at {} under the scanned folder {}", l.path, l.root));
+    }
+    x.text("additionalInfo", &info);
     x.close("fileDetails");
     x.out
 }

@@ -651,6 +651,33 @@ async fn a_case_assessed_not_illegal_is_dismissed_and_never_delivered() {
 }
 
 #[tokio::test]
+async fn a_server_without_the_evidence_key_says_so_instead_of_no_copy_preserved() {
+    let e = env(1, config());
+    // The same data folder served by a process that has no evidence key.
+    let evidence = EvidenceConfig { enabled: true, key_file: None, retention_days: 30 };
+    assert!(std::env::var_os("HASHLINE_EVIDENCE_KEY").is_none());
+    let store = hashline_lists::Store::open(e.dir.join("store")).unwrap();
+    let server = ServerConfig { triage: config(), evidence, ..ServerConfig::default() };
+    let state = Arc::new(AppState::open(store, &e.dir.join("data"), server).unwrap());
+    let keyless = app(Arc::clone(&state));
+    let id = &e.ids[0];
+    for (name, said, not_said) in [
+        ("ana", "Ask an administrator to configure the evidence key", "HASHLINE_EVIDENCE_KEY"),
+        ("adm", "HASHLINE_EVIDENCE_KEY", "No copy of the media was preserved"),
+    ] {
+        let (who, csrf) = login(&keyless, name).await;
+        send(&keyless, "POST", &format!("/cases/{id}/claim"), Some(&who), Some(format!("csrf={csrf}"))).await;
+        let page = send(&keyless, "GET", &format!("/cases/{id}"), Some(&who), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{name}");
+        assert!(page.body.contains(said), "{name}: {}", page.body);
+        assert!(!page.body.contains(not_said), "{name}: {}", page.body);
+        assert!(!page.body.contains("No copy of the media was preserved"), "{name}");
+        send(&keyless, "POST", &format!("/cases/{id}/release"), Some(&who), Some(format!("csrf={csrf}")))
+            .await;
+    }
+}
+
+#[tokio::test]
 async fn earlier_matches_and_upload_facts_are_on_the_case_page() {
     let e = env(3, config());
     let (ana, csrf) = login(&e.app, "ana").await;

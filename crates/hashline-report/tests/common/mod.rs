@@ -54,6 +54,7 @@ pub fn detection(upload: &str, matches: Vec<hashline_lists::Match>) -> Detection
             pdq_skipped: None,
             width: Some(640),
             height: Some(480),
+            location: None,
         },
         matches,
     }

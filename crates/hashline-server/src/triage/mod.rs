@@ -170,6 +170,12 @@ impl Triage {
     ) -> Result<Triage, TriageError> {
         config.validate().map_err(TriageError::Config)?;
         let evidence = EvidenceStore::from_config(data_dir, evidence, audit)?;
+        if evidence.is_none() {
+            tracing::warn!(
+                "the triage pages cannot show preserved media: no evidence key (set [evidence] key_file \
+                 or HASHLINE_EVIDENCE_KEY for hashline serve); case pages say so"
+            );
+        }
         Ok(Triage {
             sessions: session::Sessions::new(
                 Duration::from_secs(config.session_idle_minutes * 60),

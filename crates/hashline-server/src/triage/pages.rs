@@ -789,6 +789,8 @@ struct CaseTpl {
     short: String,
     claim_until: String,
     has_media: bool,
+    /// Why there is no media to show (empty when there is).
+    no_media: String,
     revealed: bool,
     capped: bool,
     reveal_note: String,
@@ -830,6 +832,12 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
         let claim = t.cases.claim_of(&rid, unix_now()).map_err(|e| internal(lang, &e))?;
         let revealed = is_revealed(t, a, &rid)?;
         let has_media = r.evidence.is_some() && t.evidence.is_some();
+        let no_media = match (&r.evidence, &t.evidence) {
+            (None, _) => tr.t("case-no-media"),
+            (Some(_), None) if a.user.role.includes(Role::Admin) => tr.t("case-media-no-key-admin"),
+            (Some(_), None) => tr.t("case-media-no-key"),
+            (Some(_), Some(_)) => String::new(),
+        };
         let (used, cap) = (c.used, t.config.exposure_cap_per_day);
         let escalation = t
             .cases
@@ -874,6 +882,12 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
         let f = &r.file;
         let file = [
             field(&tr, "field-file-name", f.name.clone().unwrap_or_default(), false),
+            field(
+                &tr,
+                "field-file-location",
+                f.location.as_ref().map(|l| format!("{} — {}", l.path, l.root)).unwrap_or_default(),
+                false,
+            ),
             field(&tr, "field-size", f.size.to_string(), false),
             field(&tr, "field-type", f.content_type.clone().unwrap_or_default(), false),
             field(
@@ -932,6 +946,7 @@ async fn case_page(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path
             id: rid,
             claim_until: claim.map(|cl| rfc(cl.expires_at)).unwrap_or_default(),
             has_media,
+            no_media,
             revealed,
             capped: used >= cap,
             reveal_note,
