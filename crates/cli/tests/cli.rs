@@ -196,20 +196,8 @@ fn a_folder_of_links_only_is_a_failure_that_says_what_to_do() {
     let target = outside.write("real.txt", b"outside the root\n");
     let dir = TempDir::new("links-only");
     std::os::unix::fs::symlink(&target, dir.path().join("only-link.txt")).unwrap();
-    let store = dir.path().join("store");
-    let list = dir.write("l.txt", format!("md5 {}\n", "0".repeat(32)).as_bytes());
-    let imp = hashline(&[
-        "lists",
-        "import",
-        "--store",
-        store.to_str().unwrap(),
-        "--name",
-        "l",
-        "--format",
-        "pytx-file",
-        list.to_str().unwrap(),
-    ]);
-    assert_eq!(imp.code, 0, "{}", imp.stderr);
+    let store = util::store_with_list(&dir, &format!("md5 {}\n", "0".repeat(32)));
+    let store = std::path::PathBuf::from(store);
     let media = dir.path().join("media");
     std::fs::create_dir_all(&media).unwrap();
     std::os::unix::fs::symlink(&target, media.join("link.txt")).unwrap();

@@ -36,21 +36,7 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
 }
 
 fn store_with(dir: &TempDir, pdq: &str) -> String {
-    let list = dir.write("list.txt", format!("pdq {pdq}\n").as_bytes());
-    let store = dir.path().join("store");
-    let out = hashline(&[
-        "lists",
-        "import",
-        "--store",
-        store.to_str().unwrap(),
-        "--name",
-        "l",
-        "--format",
-        "pytx-file",
-        list.to_str().unwrap(),
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    store.to_str().unwrap().to_string()
+    util::store_with_list(dir, &format!("pdq {pdq}\n"))
 }
 
 #[test]

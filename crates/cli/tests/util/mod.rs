@@ -48,6 +48,28 @@ impl Drop for TempDir {
 #[allow(dead_code)] // Not every test binary delivers.
 pub const TEST_DELIVERY_TOML: &str = "[reporter]\norganisation = \"Test Platform\"\ncontact = \"safety@test.invalid\"\ncountry = \"KH\"\n\n[hotline]\nallow_http = true\n\n";
 
+/// A store in `dir/store` with one list `l` imported from `text` (pytx-file format); returns
+/// the store's path.
+#[allow(dead_code)] // Not every test binary needs a store.
+pub fn store_with_list(dir: &TempDir, text: &str) -> String {
+    let list = dir.write("list.txt", text.as_bytes());
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let out = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        s,
+        "--name",
+        "l",
+        "--format",
+        "pytx-file",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    s.to_string()
+}
+
 /// What a run of the binary printed.
 pub struct Output {
     pub code: i32,
