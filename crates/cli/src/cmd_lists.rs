@@ -82,7 +82,8 @@ pub struct ImportArgs {
     /// Classification for entries that carry none (A1, A2, B1, B2, IWF-A, IWF-B, IWF-C, or a tag).
     #[arg(long)]
     classification: Option<String>,
-    /// Largest PDQ distance that matches (default 31).
+    /// Largest PDQ distance that matches (default 31; for a new allow-list 8, the distance
+    /// within which its entries suppress).
     #[arg(long, value_name = "BITS")]
     pdq_distance: Option<u32>,
     /// Smallest PDQ quality of an upload for this list's PDQ entries to be tried (default 50).
@@ -177,7 +178,7 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         Some(t)
     } else if previous.is_none() {
         // A new list takes the configured defaults.
-        Some(config.lists.thresholds())
+        Some(config.lists.thresholds(if a.allow { ListKind::Allow } else { ListKind::Known }))
     } else {
         None
     };

@@ -72,6 +72,9 @@ pub struct ListsConfig {
     /// `lists import --replace` refuses, without `--force`, a new version that drops more than
     /// this share of the active entries, in percent (default 50; 100 turns the check off).
     pub replace_max_drop_percent: u8,
+    /// Largest PDQ distance for a new allow-list whose import names none (default 8): an
+    /// allow entry suppresses copies of the benign picture, not every known picture near it.
+    pub allow_pdq_distance: u32,
 }
 
 impl Default for ListsConfig {
@@ -81,14 +84,19 @@ impl Default for ListsConfig {
             pdq_distance: t.pdq_distance,
             pdq_min_quality: t.pdq_min_quality,
             replace_max_drop_percent: hashline_lists::DEFAULT_MAX_DROP_PERCENT,
+            allow_pdq_distance: 8,
         }
     }
 }
 
 impl ListsConfig {
-    /// The thresholds a new list gets.
-    pub fn thresholds(&self) -> Thresholds {
-        Thresholds { pdq_distance: self.pdq_distance, pdq_min_quality: self.pdq_min_quality }
+    /// The thresholds a new list of `kind` gets.
+    pub fn thresholds(&self, kind: hashline_lists::ListKind) -> Thresholds {
+        let pdq_distance = match kind {
+            hashline_lists::ListKind::Known => self.pdq_distance,
+            hashline_lists::ListKind::Allow => self.allow_pdq_distance,
+        };
+        Thresholds { pdq_distance, pdq_min_quality: self.pdq_min_quality }
     }
 }
 
@@ -231,6 +239,9 @@ impl Config {
         }
         if self.lists.pdq_min_quality > 100 {
             bail!("lists.pdq_min_quality is {}: PDQ quality is 0–100", self.lists.pdq_min_quality);
+        }
+        if self.lists.allow_pdq_distance > 255 {
+            bail!("lists.allow_pdq_distance is {}: a PDQ distance is 0–255", self.lists.allow_pdq_distance);
         }
         if self.lists.replace_max_drop_percent > 100 {
             bail!(

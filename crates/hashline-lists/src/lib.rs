@@ -43,7 +43,7 @@ mod store;
 
 pub use live::{LiveLists, Reload, WatchGuard};
 pub use matcher::{ListSet, ListStats, Match, Outcome, Query};
-pub use model::{Classification, Entry, ListKind, Manifest, SignalType, Thresholds};
+pub use model::{Classification, Entry, EntryRef, ListKind, Manifest, SignalType, Thresholds};
 pub use pdq_index::{PdqHit, PdqIndex};
 pub use store::{
     key_id, now_rfc3339, parse_public_key, parse_signature, render, ImportReport, ImportRequest, Store,

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use hashline_hash::{Dihedral, PdqHash};
 
 use crate::model::{Entry, ListKind, Manifest, SignalType};
+
 use crate::pdq_index::{PdqHit, PdqIndex};
 use crate::store::{Store, StoreError, StoredList};
 
@@ -288,6 +289,11 @@ impl ListSet {
     }
 
     /// Matches one upload's hashes.
+    ///
+    /// An allow-list entry suppresses a known match only when both are of the same signal type
+    /// (a PDQ allow entry never hides an exact digest match), the allow entry is within its own
+    /// distance (its `distance`, when tighter than its list's threshold), and, when the entry is
+    /// scoped, the known match is of one of the entries in its scope.
     pub fn match_query(&self, q: &Query) -> Outcome {
         let mut outcome = Outcome::default();
         let mut known = Vec::new();
@@ -298,12 +304,24 @@ impl ListSet {
         let mut allow = Vec::new();
         let mut ignored = false;
         self.side_hits(&self.allow, q, &mut allow, &mut ignored);
+        let allow: Vec<&Entry> = allow
+            .iter()
+            .map(|(id, distance, _)| (&self.entries[*id as usize].1, *distance))
+            .filter(|(e, distance)| e.distance.is_none_or(|d| *distance <= d))
+            .map(|(e, _)| e)
+            .collect();
         for (id, distance, d) in known {
             let m = self.to_match(id, distance, d);
-            if allow.is_empty() {
-                outcome.matches.push(m);
-            } else {
+            let known_entry = &self.entries[id as usize].1;
+            let suppressed = allow.iter().any(|a| {
+                a.signal == known_entry.signal
+                    && (a.scope.is_empty()
+                        || a.scope.iter().any(|r| r.list == m.list && r.entry == m.entry_id))
+            });
+            if suppressed {
                 outcome.suppressed.push(m);
+            } else {
+                outcome.matches.push(m);
             }
         }
         outcome
@@ -326,5 +344,108 @@ impl ListSet {
             out.push(ListStats { manifest: l.manifest, active, removed });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EntryRef, Thresholds};
+
+    fn list(name: &str, kind: ListKind, pdq_distance: u32, entries: Vec<Entry>) -> StoredList {
+        StoredList {
+            manifest: Manifest {
+                name: name.into(),
+                source: "test".into(),
+                version: 1,
+                fetched_at: "2026-01-01T00:00:00Z".into(),
+                kind,
+                default_classification: None,
+                thresholds: Thresholds { pdq_distance, pdq_min_quality: 50 },
+                signed_by: None,
+                entries: entries.len() as u64,
+                entries_sha256: String::new(),
+            },
+            entries,
+        }
+    }
+
+    /// `base` with the first `bits` bits flipped.
+    fn flip(base: PdqHash, bits: usize) -> PdqHash {
+        let mut h = base;
+        for i in 0..bits {
+            h.0[i / 64] ^= 1 << (i % 64);
+        }
+        h
+    }
+
+    fn query(md5: u8, pdq: PdqHash) -> Query {
+        Query { md5: Some([md5; 16]), pdq: Some((pdq, 90)), ..Query::default() }
+    }
+
+    #[test]
+    fn a_dismissed_near_copy_suppresses_only_itself() {
+        let listed: PdqHash =
+            "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22".parse().unwrap();
+        let known = list(
+            "known",
+            ListKind::Known,
+            31,
+            vec![
+                Entry::new(SignalType::Md5, hex::encode([1u8; 16])),
+                Entry::new(SignalType::Pdq, listed.to_hex()),
+            ],
+        );
+        let pdq_id = format!("pdq:{}", listed.to_hex());
+        // The dismissed upload: 20 bits from the listed picture, its own MD5.
+        let dismissed = flip(listed, 20);
+        let mut allow_pdq = Entry::new(SignalType::Pdq, dismissed.to_hex());
+        allow_pdq.distance = Some(8);
+        allow_pdq.scope = vec![EntryRef { list: "known".into(), entry: pdq_id.clone() }];
+        let allow_md5 = Entry::new(SignalType::Md5, hex::encode([2u8; 16]));
+        let set = ListSet::build(vec![known, list("fp", ListKind::Allow, 31, vec![allow_pdq, allow_md5])]);
+
+        // The dismissed upload itself is suppressed.
+        let o = set.match_query(&query(2, dismissed));
+        assert!(o.matches.is_empty(), "{o:?}");
+        assert_eq!(o.suppressed.len(), 1);
+        // An exact copy of the listed picture still matches, by MD5 and PDQ.
+        let o = set.match_query(&query(1, listed));
+        assert_eq!(o.matches.len(), 2, "{o:?}");
+        assert!(o.suppressed.is_empty());
+        // So does a near copy within the list's distance but beyond the allow entry's 8 bits.
+        let o = set.match_query(&query(3, flip(listed, 5)));
+        assert_eq!(o.matches.len(), 1, "{o:?}");
+        // A copy 4 bits from the dismissed one is suppressed (within 8).
+        let o = set.match_query(&query(4, flip(dismissed, 4)));
+        assert!(o.matches.is_empty() && o.suppressed.len() == 1, "{o:?}");
+    }
+
+    #[test]
+    fn an_allow_entry_suppresses_only_its_own_signal_and_scope() {
+        let listed: PdqHash =
+            "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22".parse().unwrap();
+        let known = list(
+            "known",
+            ListKind::Known,
+            31,
+            vec![
+                Entry::new(SignalType::Md5, hex::encode([1u8; 16])),
+                Entry::new(SignalType::Pdq, listed.to_hex()),
+            ],
+        );
+        // An unscoped PDQ allow entry on the very same hash (an old-style allow-list).
+        let allow = list("fp", ListKind::Allow, 31, vec![Entry::new(SignalType::Pdq, listed.to_hex())]);
+        let set = ListSet::build(vec![known.clone(), allow]);
+        let o = set.match_query(&query(1, listed));
+        assert_eq!(o.matches.len(), 1, "the exact MD5 match is never hidden by a PDQ allow entry: {o:?}");
+        assert_eq!(o.matches[0].signal, "md5");
+        assert_eq!(o.suppressed[0].signal, "pdq");
+        // Scoped to another entry, it suppresses nothing.
+        let mut scoped = Entry::new(SignalType::Pdq, listed.to_hex());
+        scoped.scope = vec![EntryRef { list: "known".into(), entry: "elsewhere".into() }];
+        let set = ListSet::build(vec![known, list("fp", ListKind::Allow, 31, vec![scoped])]);
+        let o = set.match_query(&query(1, listed));
+        assert_eq!(o.matches.len(), 2, "{o:?}");
     }
 }

@@ -247,6 +247,24 @@ pub struct Entry {
     /// afterwards it is ignored and matches are reported again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// For PDQ allow-list entries: the largest distance at which the entry suppresses, when
+    /// tighter than its list's threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance: Option<u32>,
+    /// For allow-list entries: the known-list entries whose matches it may suppress (empty:
+    /// any known entry of the same signal type).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<EntryRef>,
+}
+
+/// A list entry by list name and entry id (what an allow-list entry is scoped to).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryRef {
+    /// The list's name.
+    pub list: String,
+    /// The entry's id in that list.
+    pub entry: String,
 }
 
 impl Entry {
@@ -262,6 +280,8 @@ impl Entry {
             added_at: None,
             removed_at: None,
             until: None,
+            distance: None,
+            scope: Vec::new(),
         }
     }
 

@@ -209,3 +209,18 @@ error-user-exists = An account with that name exists.
 error-user-missing = There is no such account.
 error-user-weak = The password needs at least { $n } characters (a passphrase of a few words is easiest).
 error-user-role = Choose analyst, supervisor, admin or operator.
+
+# Allow-list proposals (supervisors)
+nav-allow = Allow-list proposals
+allow-title = Allow-list proposals
+allow-explain = An analyst who dismissed a case proposed its hashes for the allow-list { $list }. Approving adds them scoped to the list entries the case matched, suppressing only within { $distance } bits of the dismissed upload: the listed picture and its exact copies still match. You cannot decide your own proposal.
+allow-none = No proposal is waiting.
+allow-own = Your proposal: another supervisor decides it.
+allow-approve = Approve
+allow-reject = Reject
+col-proposed-by = Proposed by
+col-reason = Reason
+col-decision = Decision
+flash-allow-proposed = Dismissed. Adding the upload's hashes to the allow-list waits for a supervisor's approval.
+flash-allow-rejected = Rejected: nothing was added to the allow-list.
+flash-allow-not-pending = That proposal was already decided, or it is your own.

@@ -574,13 +574,34 @@ async fn decisions_reach_the_outbox_and_the_allow_list_and_are_audited() {
         Some(format!("csrf={csrf}&reason=a+sunset&allow=1")),
     )
     .await;
-    assert_eq!(r.location(), "/queue?msg=allow-added");
+    assert_eq!(r.location(), "/queue?msg=allow-proposed");
     assert_eq!(e.state.triage.outbox.get(&d).unwrap().state, State::Dismissed);
     let store = hashline_lists::Store::open(e.dir.join("store")).unwrap();
+    assert_eq!(store.current_version("triage-allow").unwrap(), None, "a proposal changes no list");
+    // The analyst cannot approve; a supervisor can.
+    let r =
+        send(&e.app, "POST", &format!("/allow/{d}/approve"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let (sup, sup_csrf) = login(&e.app, "sup").await;
+    let page = send(&e.app, "GET", "/allow", Some(&sup), None).await;
+    assert!(page.body.contains(&d[..12]) && page.body.contains("synthetic-pdq/e1"), "{}", page.body);
+    let r =
+        send(&e.app, "POST", &format!("/allow/{d}/approve"), Some(&sup), Some(format!("csrf={sup_csrf}")))
+            .await;
+    assert_eq!(r.location(), "/allow?msg=allow-added");
     let allow = store.load("triage-allow").unwrap();
     assert_eq!(allow.manifest.kind, hashline_lists::ListKind::Allow);
     let pdq = e.state.triage.outbox.get(&d).unwrap().report.file.pdq.unwrap();
-    assert!(allow.entries.iter().any(|en| en.value == pdq));
+    let entry = allow.entries.iter().find(|en| en.value == pdq).unwrap();
+    assert_eq!(entry.distance, Some(8));
+    assert_eq!(
+        entry.scope,
+        vec![hashline_lists::EntryRef { list: "synthetic-pdq".into(), entry: "e1".into() }]
+    );
+    // Decided once.
+    let r = send(&e.app, "POST", &format!("/allow/{d}/reject"), Some(&sup), Some(format!("csrf={sup_csrf}")))
+        .await;
+    assert_eq!(r.location(), "/allow?msg=allow-not-pending");
     // False positive without.
     send(&e.app, "POST", &format!("/cases/{x}/dismiss"), Some(&ana), Some(format!("csrf={csrf}&reason=")))
         .await;
@@ -596,7 +617,6 @@ async fn decisions_reach_the_outbox_and_the_allow_list_and_are_audited() {
     .await;
     assert_eq!(r.location(), "/queue?msg=escalated");
     assert!(!send(&e.app, "GET", "/queue", Some(&ana), None).await.body.contains(&esc[..8]));
-    let (sup, _) = login(&e.app, "sup").await;
     let q = send(&e.app, "GET", "/queue?escalated=1", Some(&sup), None).await;
     assert!(q.body.contains(&esc[..8]) && q.body.contains("escalated"), "{}", q.body);
     // Everything is in the audit log, and the log verifies; the supervisor's audit page says so.
@@ -606,6 +626,8 @@ async fn decisions_reach_the_outbox_and_the_allow_list_and_are_audited() {
         "case.claim",
         "case.confirm",
         "case.dismiss",
+        "list.allow.propose",
+        "list.allow.approve",
         "list.allow.add",
         "case.escalate",
         "queue.view",
@@ -622,6 +644,95 @@ async fn decisions_reach_the_outbox_and_the_allow_list_and_are_audited() {
     assert!(hashline_report::audit::verify(&e.dir.join("data/audit.log")).is_err());
     let page = send(&e.app, "GET", "/audit", Some(&sup), None).await;
     assert!(page.body.contains("DOES NOT VERIFY"), "{}", page.body);
+}
+
+/// `base` with `bits` bits flipped from bit `from` on, as hex.
+fn flipped(base: &str, from: usize, bits: usize) -> String {
+    let mut h: hashline_hash::PdqHash = base.parse().unwrap();
+    for i in from..from + bits {
+        h.0[i / 64] ^= 1 << (i % 64);
+    }
+    h.to_hex()
+}
+
+#[tokio::test]
+async fn allow_listing_a_dismissed_near_match_never_hides_the_listed_picture() {
+    let e = env(0, config());
+    // A known list with a picture's MD5 and PDQ.
+    let listed = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    let listed_md5 = "11".repeat(16);
+    let store = hashline_lists::Store::open(e.dir.join("store")).unwrap();
+    store
+        .import(hashline_lists::ImportRequest::new(
+            "known",
+            hashline_lists::formats::Format::PytxFile,
+            vec![("k".into(), format!("md5 {listed_md5}\npdq {listed}\n").into_bytes())],
+        ))
+        .unwrap();
+    // An upload 20 bits from it went to review; an analyst dismisses it and proposes it.
+    let dismissed_pdq = flipped(listed, 0, 20);
+    let stage = ReportStage::open(
+        &e.dir.join("data"),
+        Reporter::default(),
+        Policy::default(),
+        &EvidenceConfig { enabled: false, ..EvidenceConfig::default() },
+    )
+    .unwrap();
+    let lists = hashline_lists::ListSet::load(&store).unwrap();
+    let near: hashline_hash::PdqHash = dismissed_pdq.parse().unwrap();
+    let found = lists.match_query(&hashline_lists::Query { pdq: Some((near, 90)), ..Default::default() });
+    assert_eq!(found.matches.len(), 1);
+    let det = Detection {
+        upload_id: "dismissed-upload".into(),
+        channel: Channel::Api,
+        file: FileInfo {
+            size: 1,
+            md5: "22".repeat(16),
+            sha1: "33".repeat(20),
+            sha256: "44".repeat(32),
+            pdq: Some(dismissed_pdq.clone()),
+            pdq_quality: Some(90),
+            ..FileInfo::default()
+        },
+        matches: found.matches,
+        ..Detection::default()
+    };
+    let id = stage.record(&det, None).unwrap().unwrap().report().report_id.clone();
+    let (ana, csrf) = login(&e.app, "ana").await;
+    send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{id}/dismiss"),
+        Some(&ana),
+        Some(format!("csrf={csrf}&reason=fp&allow=1")),
+    )
+    .await;
+    assert_eq!(r.location(), "/queue?msg=allow-proposed");
+    let (sup, sup_csrf) = login(&e.app, "sup").await;
+    let r =
+        send(&e.app, "POST", &format!("/allow/{id}/approve"), Some(&sup), Some(format!("csrf={sup_csrf}")))
+            .await;
+    assert_eq!(r.location(), "/allow?msg=allow-added");
+
+    let lists = hashline_lists::ListSet::load(&store).unwrap();
+    let q = |md5: &str, pdq: &str| hashline_lists::Query {
+        md5: Some(hex::decode(md5).unwrap().try_into().unwrap()),
+        pdq: Some((pdq.parse().unwrap(), 90)),
+        ..Default::default()
+    };
+    // An exact copy of the listed picture: both matches stand.
+    let o = lists.match_query(&q(&listed_md5, listed));
+    assert_eq!(o.matches.len(), 2, "{o:?}");
+    assert!(o.suppressed.is_empty());
+    // A near copy within the list's distance (12 bits from the listed one, 32 from the
+    // dismissed one): it matches.
+    let o = lists.match_query(&q(&"55".repeat(16), &flipped(listed, 100, 12)));
+    assert_eq!(o.matches.len(), 1, "{o:?}");
+    // The dismissed upload again: suppressed, and only it.
+    let o = lists.match_query(&q(&"22".repeat(16), &dismissed_pdq));
+    assert!(o.matches.is_empty(), "{o:?}");
+    assert_eq!(o.suppressed.len(), 1);
 }
 
 #[tokio::test]

@@ -36,6 +36,19 @@ pub struct Escalation {
     pub at: i64,
 }
 
+/// An analyst's proposal to allow-list a dismissed case's hashes, waiting for a supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowProposal {
+    /// The dismissed report.
+    pub report_id: String,
+    /// Who proposed it.
+    pub by: String,
+    /// Their reason.
+    pub reason: String,
+    /// Unix seconds.
+    pub at: i64,
+}
+
 /// One analyst's exposure on one day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Exposure {
@@ -69,6 +82,15 @@ CREATE TABLE IF NOT EXISTS reveals (
 );
 CREATE INDEX IF NOT EXISTS reveals_analyst_day ON reveals(analyst, day);
 CREATE INDEX IF NOT EXISTS reveals_analyst_report ON reveals(analyst, report_id, at);
+CREATE TABLE IF NOT EXISTS allow_proposals (
+    report_id TEXT PRIMARY KEY,
+    proposed_by TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    decided_by TEXT,
+    decided_at INTEGER,
+    approved INTEGER
+);
 CREATE TABLE IF NOT EXISTS escalations (
     report_id TEXT PRIMARY KEY,
     escalated_by TEXT NOT NULL,
@@ -259,6 +281,65 @@ impl CaseDb {
             .map_err(self.err())
     }
 
+    /// Records `by`'s proposal to allow-list the hashes of dismissed `report`; false when the
+    /// report has a proposal already.
+    pub fn propose_allow(&self, report: &str, by: &str, reason: &str, now: i64) -> Result<bool, CaseDbError> {
+        let n = self
+            .conn()
+            .execute(
+                "INSERT OR IGNORE INTO allow_proposals (report_id, proposed_by, reason, at) VALUES (?1, ?2, ?3, ?4)",
+                params![report, by, reason, now],
+            )
+            .map_err(self.err())?;
+        Ok(n == 1)
+    }
+
+    /// Proposals no supervisor has decided yet, oldest first.
+    pub fn pending_allow(&self) -> Result<Vec<AllowProposal>, CaseDbError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT report_id, proposed_by, reason, at FROM allow_proposals
+                 WHERE decided_at IS NULL ORDER BY at, report_id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AllowProposal { report_id: r.get(0)?, by: r.get(1)?, reason: r.get(2)?, at: r.get(3)? })
+            })
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
+    /// `by` decides the pending proposal on `report`, in one statement: returns the proposal
+    /// when it was pending and not `by`'s own (four eyes), `None` otherwise (already decided,
+    /// none, or the proposer's own).
+    pub fn decide_allow(
+        &self,
+        report: &str,
+        by: &str,
+        approve: bool,
+        now: i64,
+    ) -> Result<Option<AllowProposal>, CaseDbError> {
+        self.conn()
+            .query_row(
+                "UPDATE allow_proposals SET decided_by=?2, decided_at=?3, approved=?4
+                 WHERE report_id=?1 AND decided_at IS NULL AND proposed_by<>?2
+                 RETURNING report_id, proposed_by, reason, at",
+                params![report, by, now, approve],
+                |r| {
+                    Ok(AllowProposal {
+                        report_id: r.get(0)?,
+                        by: r.get(1)?,
+                        reason: r.get(2)?,
+                        at: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
     /// Every escalation: report id → escalation.
     pub fn escalations(&self) -> Result<std::collections::HashMap<String, Escalation>, CaseDbError> {
         let conn = self.conn();
@@ -275,6 +356,22 @@ impl CaseDb {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn allow_proposals_need_another_supervisor_and_are_decided_once() {
+        let dir = std::env::temp_dir().join(format!("hashline-allow-{}", hashline_report::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = CaseDb::open(&dir.join("triage.db")).unwrap();
+        assert!(db.propose_allow("r1", "ana", "a sunset", 10).unwrap());
+        assert!(!db.propose_allow("r1", "bopha", "again", 11).unwrap(), "one proposal per case");
+        assert_eq!(db.pending_allow().unwrap().len(), 1);
+        assert_eq!(db.decide_allow("r1", "ana", true, 12).unwrap(), None, "not by the proposer");
+        let p = db.decide_allow("r1", "sup", true, 13).unwrap().unwrap();
+        assert_eq!((p.by.as_str(), p.reason.as_str()), ("ana", "a sunset"));
+        assert_eq!(db.decide_allow("r1", "sup2", false, 14).unwrap(), None, "decided once");
+        assert!(db.pending_allow().unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     fn db() -> (CaseDb, PathBuf) {
         let d = std::env::temp_dir().join(format!("hashline-cases-{}", hashline_report::random_id()));

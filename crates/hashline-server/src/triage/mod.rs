@@ -8,11 +8,13 @@
 //! counts only — never a case. Every route but `/healthz`, `/readyz`, the login page and the
 //! two static files (CSS and the shortcut script, no data) needs a session.
 
+// A handler's error is the page to answer with (axum's `Result<Response, Response>` idiom),
+// made once per request; boxing it would buy nothing.
+#[allow(clippy::result_large_err)]
+mod allow;
 pub mod cases;
 pub mod i18n;
 pub mod media;
-// A handler's error is the page to answer with (axum's `Result<Response, Response>` idiom),
-// made once per request; boxing it would buy nothing.
 #[allow(clippy::result_large_err)]
 mod pages;
 pub mod session;
@@ -66,8 +68,13 @@ pub struct TriageConfig {
     /// another host name.
     pub secure_cookies: bool,
     /// The allow-list a false-positive decision may add the upload's hashes to (default
-    /// `triage-allow`; created on first use).
+    /// `triage-allow`; created on first use). An analyst's "add to the allow-list" is a
+    /// proposal; it takes effect when a supervisor other than the proposer approves it.
     pub allow_list: String,
+    /// The largest PDQ distance at which an allow-list entry made from a dismissed case
+    /// suppresses a match (default 8): the dismissed upload and its close copies, never the
+    /// listed picture itself. Each entry is also scoped to the list entries the case matched.
+    pub allow_pdq_distance: u32,
     /// Language of the pages until a user picks one: `en` or `km` (default `en`).
     pub language: String,
 }
@@ -85,6 +92,7 @@ impl Default for TriageConfig {
             login_lockout_minutes: 15,
             secure_cookies: true,
             allow_list: "triage-allow".into(),
+            allow_pdq_distance: 8,
             language: "en".into(),
         }
     }
@@ -106,6 +114,13 @@ impl TriageConfig {
         }
         if !(-720..=840).contains(&self.day_offset_minutes) {
             return Err("triage.day_offset_minutes must be between -720 and 840 (UTC-12 to UTC+14)".into());
+        }
+        if self.allow_pdq_distance > 31 {
+            return Err(format!(
+                "triage.allow_pdq_distance is {}: keep it at most 31 (default 8), or an allow entry \
+                 reaches the listed picture itself",
+                self.allow_pdq_distance
+            ));
         }
         if Lang::parse(&self.language).is_none() {
             return Err(format!("triage.language {:?}: use \"en\" or \"km\"", self.language));

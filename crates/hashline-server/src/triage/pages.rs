@@ -19,7 +19,7 @@ use super::session::{self, set_cookie};
 use super::{csrf_guard, lang_of, security_headers, session_user, Authed, Role, Triage};
 use crate::AppState;
 
-type Page = Result<Response, Response>;
+pub(super) type Page = Result<Response, Response>;
 
 /// The triage routes (merged into the server's router by [`crate::app`]).
 pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
@@ -39,6 +39,9 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/cases/{id}/dismiss", post(dismiss))
         .route("/cases/{id}/escalate", post(escalate))
         .route("/cases/{id}/assign", post(assign))
+        .route("/allow", get(super::allow::page))
+        .route("/allow/{id}/approve", post(super::allow::approve))
+        .route("/allow/{id}/reject", post(super::allow::reject))
         .route("/audit", get(audit_page))
         .route("/admin/users", get(users_page).post(add_user))
         .route("/admin/users/{name}", post(change_user))
@@ -53,33 +56,33 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-struct NavItem {
-    href: &'static str,
-    label: String,
-    current: bool,
+pub(super) struct NavItem {
+    pub(super) href: &'static str,
+    pub(super) label: String,
+    pub(super) current: bool,
 }
 
-struct LangItem {
-    tag: &'static str,
-    name: &'static str,
-    current: bool,
+pub(super) struct LangItem {
+    pub(super) tag: &'static str,
+    pub(super) name: &'static str,
+    pub(super) current: bool,
 }
 
 /// What every page shows around its content.
 pub(super) struct Chrome {
-    tr: Tr,
-    lang: &'static str,
-    user: String,
-    role: String,
-    csrf: String,
-    back: String,
-    nav: Vec<NavItem>,
-    langs: Vec<LangItem>,
-    exposure: String,
-    capped: bool,
+    pub(super) tr: Tr,
+    pub(super) lang: &'static str,
+    pub(super) user: String,
+    pub(super) role: String,
+    pub(super) csrf: String,
+    pub(super) back: String,
+    pub(super) nav: Vec<NavItem>,
+    pub(super) langs: Vec<LangItem>,
+    pub(super) exposure: String,
+    pub(super) capped: bool,
     /// Reveals today (triage roles).
-    used: u32,
-    flash: String,
+    pub(super) used: u32,
+    pub(super) flash: String,
 }
 
 impl Chrome {
@@ -110,7 +113,7 @@ fn langs(current: Lang) -> Vec<LangItem> {
     Lang::ALL.iter().map(|l| LangItem { tag: l.tag(), name: l.name(), current: *l == current }).collect()
 }
 
-fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Chrome {
+pub(super) fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Chrome {
     let tr = Tr { lang: a.lang };
     let role = a.user.role;
     let mut nav = Vec::new();
@@ -120,6 +123,7 @@ fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&str>) -> Ch
         item("/queue", "nav-queue");
     }
     if role.includes(Role::Supervisor) {
+        item("/allow", "nav-allow");
         item("/audit", "nav-audit");
     }
     if role.includes(Role::Admin) {
@@ -181,7 +185,7 @@ fn leave_case(st: &AppState, a: &Authed, rid: &str, own: bool) -> Result<(), Res
     t.cases.release(rid, own.then_some(a.user.name.as_str())).map_err(|e| internal(a.lang, &e))
 }
 
-fn render(t: &impl Template) -> Response {
+pub(super) fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -213,13 +217,13 @@ pub(super) fn forbidden(lang: Lang) -> Response {
     message_page(lang, "error-forbidden", StatusCode::FORBIDDEN)
 }
 
-fn internal(lang: Lang, what: &dyn std::fmt::Display) -> Response {
+pub(super) fn internal(lang: Lang, what: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %what, "triage request failed");
     message_page(lang, "error-internal", StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Runs blocking work (SQLite, fsync of the audit log, argon2) off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &Arc<AppState>,
     lang: Lang,
     f: impl FnOnce(&AppState) -> Result<T, Response> + Send + 'static,
@@ -228,7 +232,7 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&st)).await.map_err(|e| internal(lang, &e))?
 }
 
-fn audit(
+pub(super) fn audit(
     st: &AppState,
     a: &Authed,
     action: &str,
@@ -253,7 +257,7 @@ fn with_cookie(mut resp: Response, cookie: &str) -> Response {
     resp
 }
 
-fn see_other(to: &str) -> Response {
+pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -269,15 +273,18 @@ const FLASHES: &[&str] = &[
     "flash-not-in-review",
     "flash-allow-added",
     "flash-allow-failed",
+    "flash-allow-proposed",
+    "flash-allow-rejected",
+    "flash-allow-not-pending",
     "flash-user-added",
     "flash-user-changed",
 ];
 
-fn flash(msg: &Option<String>) -> Option<&'static str> {
+pub(super) fn flash(msg: &Option<String>) -> Option<&'static str> {
     msg.as_deref().and_then(|m| FLASHES.iter().copied().find(|f| f.strip_prefix("flash-") == Some(m)))
 }
 
-fn valid_id(id: &str) -> bool {
+pub(super) fn valid_id(id: &str) -> bool {
     (8..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
@@ -804,7 +811,7 @@ struct CaseTpl {
     classes: Vec<&'static str>,
 }
 
-fn rfc(t: i64) -> String {
+pub(super) fn rfc(t: i64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64))
         .to_string()
 }
@@ -1119,7 +1126,7 @@ struct DismissForm {
 /// Longest free text kept from a form (characters).
 const MAX_NOTE: usize = 1000;
 
-fn note(s: &str) -> String {
+pub(super) fn note(s: &str) -> String {
     s.trim().chars().filter(|c| !c.is_control() || *c == '\n').take(MAX_NOTE).collect()
 }
 
@@ -1145,62 +1152,21 @@ async fn dismiss(
         if !allow {
             return Ok(see_other("/queue?msg=dismissed"));
         }
-        match add_to_allow_list(st, r) {
-            Ok(version) => {
-                audit(
-                    st,
-                    a,
-                    "list.allow.add",
-                    &st.triage.config.allow_list,
-                    serde_json::json!({ "report": rid, "version": version }),
-                )?;
-                Ok(see_other("/queue?msg=allow-added"))
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "adding to the allow-list failed; the dismissal stands");
-                audit(
-                    st,
-                    a,
-                    "list.allow.failed",
-                    &st.triage.config.allow_list,
-                    serde_json::json!({ "report": rid, "error": e }),
-                )?;
-                Ok(see_other("/queue?msg=allow-failed"))
-            }
+        // Allow-listing waits for a supervisor's approval (the allow page).
+        let proposed = st.triage.cases.propose_allow(&rid, &a.user.name, &reason, unix_now());
+        if !proposed.map_err(|e| internal(lang, &e))? {
+            return Ok(see_other("/queue?msg=dismissed"));
         }
+        audit(
+            st,
+            a,
+            "list.allow.propose",
+            &st.triage.config.allow_list,
+            serde_json::json!({ "report": rid }),
+        )?;
+        Ok(see_other("/queue?msg=allow-proposed"))
     })
     .await
-}
-
-/// Adds the upload's PDQ and MD5 to the configured allow-list (a new list version); returns
-/// the version. A store that only takes signed lists refuses this: an admin then imports a
-/// signed allow-list with `hashline lists import`.
-fn add_to_allow_list(st: &AppState, r: &Report) -> Result<u64, String> {
-    let mut lines = String::new();
-    if let Some(pdq) = &r.file.pdq {
-        lines.push_str(&format!("pdq {pdq}\n"));
-    }
-    lines.push_str(&format!("md5 {}\n", r.file.md5));
-    let report = st
-        .triage
-        .store
-        .import(hashline_lists::ImportRequest {
-            name: st.triage.config.allow_list.clone(),
-            format: hashline_lists::formats::Format::PytxFile,
-            signal: None,
-            strict: true,
-            source: Some("triage".into()),
-            kind: Some(hashline_lists::ListKind::Allow),
-            classification: None,
-            thresholds: None,
-            replace: false,
-            files: vec![(format!("false positive {}", r.report_id), lines.into_bytes())],
-            signatures: Vec::new(),
-            allow_empty: false,
-            max_drop_percent: None,
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(report.version)
 }
 
 #[derive(Deserialize)]
@@ -1336,8 +1302,8 @@ struct UsersTpl {
 }
 
 #[derive(Deserialize, Default)]
-struct MsgQuery {
-    msg: Option<String>,
+pub(super) struct MsgQuery {
+    pub(super) msg: Option<String>,
 }
 
 fn users_view(
