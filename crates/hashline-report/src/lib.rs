@@ -33,6 +33,7 @@
 pub mod audit;
 pub mod deliver;
 pub mod evidence;
+pub mod mac;
 pub mod model;
 pub mod ncmec;
 pub mod outbox;

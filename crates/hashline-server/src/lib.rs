@@ -36,6 +36,7 @@
 //! ```
 
 pub mod api;
+pub mod client;
 pub mod error;
 mod jsonfile;
 pub mod tokens;
@@ -88,6 +89,9 @@ pub struct ServerConfig {
     /// Serve the analyst triage pages (default true). They work on the outbox in the data
     /// folder, so run them where the reports are: beside `hashline reporter`.
     pub pages: bool,
+    /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client,
+    /// for the per-address login limit (default none: the connection's own address counts).
+    pub trusted_proxies: Vec<String>,
     /// Decoding options for `/v1/hash` (mode and limits; dihedral is per request).
     #[serde(skip)]
     pub hash: HashOptions,
@@ -112,6 +116,7 @@ impl Default for ServerConfig {
             reload_every_s: 30,
             api: true,
             pages: true,
+            trusted_proxies: Vec::new(),
             hash: HashOptions::default(),
             triage: triage::TriageConfig::default(),
             evidence: hashline_report::EvidenceConfig::default(),
@@ -137,6 +142,9 @@ pub enum ServerError {
     /// The triage app's state failed to open.
     #[error(transparent)]
     Triage(#[from] triage::TriageError),
+    /// A bad `[server]` value.
+    #[error("{0}")]
+    Config(String),
 }
 
 struct Bucket {
@@ -154,6 +162,8 @@ pub struct AppState {
     pub audit: Arc<AuditLog>,
     /// Configuration.
     pub config: ServerConfig,
+    /// `config.trusted_proxies`, parsed.
+    pub trusted_proxies: client::TrustedProxies,
     /// The analyst triage app.
     pub triage: triage::Triage,
     pool: rayon::ThreadPool,
@@ -177,6 +187,8 @@ impl AppState {
             .build()
             .map_err(|e| ServerError::Pool(e.to_string()))?;
         let slots = if config.max_cpu_jobs == 0 { threads * 4 } else { config.max_cpu_jobs };
+        let trusted_proxies =
+            client::TrustedProxies::parse(&config.trusted_proxies).map_err(ServerError::Config)?;
         let audit = Arc::new(AuditLog::open(data_dir)?);
         let triage = triage::Triage::open(
             data_dir,
@@ -191,6 +203,7 @@ impl AppState {
             audit,
             triage,
             config,
+            trusted_proxies,
             pool,
             cpu_slots: tokio::sync::Semaphore::new(slots),
             buckets: Mutex::new(HashMap::new()),
@@ -533,7 +546,9 @@ pub async fn serve(
         tracing::error!(error = %e, "list reload failed; the lists loaded before stay in force");
     });
     state.update_list_metrics();
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    // With the peer address on every request: the per-address login limit needs it.
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }
 
 #[cfg(test)]

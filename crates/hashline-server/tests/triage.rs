@@ -148,16 +148,28 @@ async fn send(app: &Router, method: &str, path: &str, cookie: Option<&str>, form
     Resp { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
 }
 
+/// The login page: its cookie (as a `Cookie` header value) and the form's CSRF token.
+async fn login_form(app: &Router) -> (String, String) {
+    let page = send(app, "GET", "/login", None, None).await;
+    let cookie = page
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.starts_with("hl_login=").then(|| v.split(';').next().unwrap().to_string()))
+        .expect("the login page sets its cookie");
+    (cookie, page.csrf())
+}
+
 /// Logs in; returns the cookie header value and the session's CSRF token.
 async fn login(app: &Router, name: &str) -> (String, String) {
-    let page = send(app, "GET", "/login", None, None).await;
-    let pre = format!("hl_session={}", page.session_cookie().unwrap());
+    let (pre, csrf) = login_form(app).await;
     let r = send(
         app,
         "POST",
         "/login",
         Some(&pre),
-        Some(format!("csrf={}&name={name}&password={}", page.csrf(), PASSWORD.replace(' ', "+"))),
+        Some(format!("csrf={csrf}&name={name}&password={}", PASSWORD.replace(' ', "+"))),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
@@ -238,12 +250,15 @@ async fn session_id_changes_at_login_and_cookies_are_locked_down() {
     }
     let csp = page.headers.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-    let before = page.session_cookie().unwrap();
+    assert!(page.session_cookie().is_none(), "no session before login");
+    // A session id planted in the browser before login (fixation) gains nothing.
+    let before = "ab".repeat(32);
+    let login_cookie = set.split(';').next().unwrap().to_string();
     let r = send(
         &e.app,
         "POST",
         "/login",
-        Some(&format!("hl_session={before}")),
+        Some(&format!("{login_cookie}; hl_session={before}")),
         Some(format!("csrf={}&name=ana&password={}", page.csrf(), PASSWORD.replace(' ', "+"))),
     )
     .await;
@@ -292,8 +307,7 @@ async fn forged_or_missing_csrf_tokens_are_rejected_on_every_form() {
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // The login form needs its token too.
-    let page = send(&e.app, "GET", "/login", None, None).await;
-    let pre = format!("hl_session={}", page.session_cookie().unwrap());
+    let (pre, _) = login_form(&e.app).await;
     let r = send(
         &e.app,
         "POST",
@@ -385,9 +399,7 @@ async fn roles_see_only_what_they_may() {
 #[tokio::test]
 async fn logins_are_rate_limited() {
     let e = env(0, TriageConfig { login_max_failures: 3, ..config() });
-    let page = send(&e.app, "GET", "/login", None, None).await;
-    let cookie = format!("hl_session={}", page.session_cookie().unwrap());
-    let csrf = page.csrf();
+    let (cookie, csrf) = login_form(&e.app).await;
     for _ in 0..3 {
         let r = send(
             &e.app,
@@ -733,6 +745,135 @@ async fn allow_listing_a_dismissed_near_match_never_hides_the_listed_picture() {
     let o = lists.match_query(&q(&"22".repeat(16), &dismissed_pdq));
     assert!(o.matches.is_empty(), "{o:?}");
     assert_eq!(o.suppressed.len(), 1);
+}
+
+/// A login attempt over a real socket: the form's token and cookie, then the POST.
+async fn login_over_http(http: &reqwest::Client, base: &str, name: &str) -> reqwest::StatusCode {
+    let page = http.get(format!("{base}/login")).send().await.unwrap();
+    let cookie =
+        page.headers()[reqwest::header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_string();
+    let body = page.text().await.unwrap();
+    let i = body.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &body[i..i + 64];
+    http.post(format!("{base}/login"))
+        .header(reqwest::header::COOKIE, cookie)
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&name={name}&password=wrong+password+here"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_from_one_address_lock_it_out_whatever_the_names() {
+    let e = env(0, config());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hashline_server::serve(listener, Arc::clone(&e.state), async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    // Five failures, each with another name: the address is then locked (limit 5).
+    for i in 0..5 {
+        assert_eq!(
+            login_over_http(&http, &base, &format!("guess{i}")).await,
+            reqwest::StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(login_over_http(&http, &base, "guess5").await, reqwest::StatusCode::TOO_MANY_REQUESTS);
+    // And a name no account can have is refused at once, and costs nothing in the audit log.
+    let before = std::fs::metadata(e.dir.join("data/audit.log")).map(|m| m.len()).unwrap_or(0);
+    let long = "x".repeat(60_000);
+    let status = login_over_http(&http, &base, &long).await;
+    assert!(status == reqwest::StatusCode::TOO_MANY_REQUESTS || status == reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(std::fs::metadata(e.dir.join("data/audit.log")).map(|m| m.len()).unwrap_or(0), before);
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_flood_of_locked_or_absurd_logins_cannot_grow_the_audit_log() {
+    let e = env(0, config());
+    let log = e.dir.join("data/audit.log");
+    let size = || std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    // 60,000-character names: refused before any work, never written.
+    let long = "n".repeat(60_000);
+    for _ in 0..20 {
+        let (cookie, csrf) = login_form(&e.app).await;
+        let r = send(
+            &e.app,
+            "POST",
+            "/login",
+            Some(&cookie),
+            Some(format!("csrf={csrf}&name={long}&password=x")),
+        )
+        .await;
+        assert!(r.status == StatusCode::UNAUTHORIZED || r.status == StatusCode::TOO_MANY_REQUESTS);
+        assert!(!r.body.contains(&long), "the name is not echoed in full");
+    }
+    assert_eq!(size(), 0, "nothing audited for names no account can have");
+    // A locked name: one login.locked record however many attempts follow.
+    for _ in 0..30 {
+        let (cookie, csrf) = login_form(&e.app).await;
+        send(
+            &e.app,
+            "POST",
+            "/login",
+            Some(&cookie),
+            Some(format!("csrf={csrf}&name=ana&password=wrong+wrong+wrong")),
+        )
+        .await;
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches("\"login.locked\"").count(), 1, "{text}");
+    assert_eq!(text.matches("\"login.failed\"").count(), 5);
+}
+
+#[tokio::test]
+async fn a_new_password_or_a_disable_and_enable_elsewhere_ends_sessions() {
+    let e = env(0, config());
+    let (ana, _) = login(&e.app, "ana").await;
+    assert_eq!(send(&e.app, "GET", "/queue", Some(&ana), None).await.status, StatusCode::OK);
+    // Another process (the CLI) resets the password.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let users = hashline_server::triage::UserStore::open(&e.dir.join("data/users.json")).unwrap();
+    users.set_password("ana", PASSWORD).unwrap();
+    let r = send(&e.app, "GET", "/queue", Some(&ana), None).await;
+    assert_eq!(r.location(), "/login", "the session ended with the password change");
+    // Disable and enable again, before the server ever saw the account disabled.
+    let (ana, _) = login(&e.app, "ana").await;
+    assert_eq!(send(&e.app, "GET", "/queue", Some(&ana), None).await.status, StatusCode::OK);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    users.set_disabled("ana", true).unwrap();
+    users.set_disabled("ana", false).unwrap();
+    let r = send(&e.app, "GET", "/queue", Some(&ana), None).await;
+    assert_eq!(r.location(), "/login");
+}
+
+#[tokio::test]
+async fn anonymous_login_pages_keep_no_state_and_never_evict_sessions() {
+    let e = env(0, config());
+    let (ana, _) = login(&e.app, "ana").await;
+    for _ in 0..12_000 {
+        let r = send(&e.app, "GET", "/login", None, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    assert_eq!(e.state.triage.sessions.active(), 1, "no session per anonymous visit");
+    assert_eq!(send(&e.app, "GET", "/queue", Some(&ana), None).await.status, StatusCode::OK);
+    // A login token is bound to its own cookie.
+    let (cookie, _) = login_form(&e.app).await;
+    let (_, other_csrf) = login_form(&e.app).await;
+    let r = send(
+        &e.app,
+        "POST",
+        "/login",
+        Some(&cookie),
+        Some(format!("csrf={other_csrf}&name=ana&password={}", PASSWORD.replace(' ', "+"))),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

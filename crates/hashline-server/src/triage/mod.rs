@@ -144,6 +144,8 @@ pub struct Triage {
     pub sessions: session::Sessions,
     /// Failed-login counts.
     pub limiter: session::LoginLimiter,
+    /// The login form's stateless CSRF tokens.
+    pub login_tokens: session::LoginTokens,
     /// Claims, reveals, escalations.
     pub cases: cases::CaseDb,
     /// The reports (the review queue is its `review` state).
@@ -172,6 +174,9 @@ pub enum TriageError {
     /// The evidence store.
     #[error(transparent)]
     Evidence(#[from] hashline_report::EvidenceError),
+    /// No OS random source for the login form's key.
+    #[error("no randomness from the OS for the login form's key")]
+    Random,
 }
 
 impl Triage {
@@ -200,6 +205,7 @@ impl Triage {
                 config.login_max_failures,
                 Duration::from_secs(config.login_lockout_minutes * 60),
             ),
+            login_tokens: session::LoginTokens::new().ok_or(TriageError::Random)?,
             users: UserStore::open(&data_dir.join("users.json"))?,
             cases: cases::CaseDb::open(&data_dir.join("triage.db"))?,
             outbox: Outbox::open(&data_dir.join("outbox.db"))?,
@@ -249,9 +255,9 @@ pub fn lang_of(headers: &axum::http::HeaderMap, triage: &Triage) -> Lang {
 pub fn session_user(headers: &axum::http::HeaderMap, triage: &Triage) -> Option<Authed> {
     let sid = session::cookie(headers, session::COOKIE)?;
     let s = triage.sessions.get(sid)?;
-    let name = s.user?;
-    let Some(user) = triage.users.active(&name) else {
-        // Disabled or deleted since login: end the session.
+    let Some(user) = triage.users.active(&s.user).filter(|u| u.epoch == s.epoch) else {
+        // Disabled, deleted, or changed (password, role, disabled and enabled again) since
+        // login, by this process or another: end the session.
         triage.sessions.end(sid);
         return None;
     };
@@ -276,8 +282,9 @@ impl FromRequestParts<Arc<AppState>> for Authed {
 const MAX_FORM: usize = 64 << 10;
 
 /// Refuses every state-changing request whose form does not carry the CSRF token of the
-/// session it comes with (a login form carries the token of its anonymous session). A request
-/// without a session is refused as anonymous.
+/// session it comes with; without a session, the stateless token of the login form's cookie
+/// (login and the language switch on the login page). A request with neither is refused as
+/// anonymous.
 pub async fn csrf_guard(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
@@ -287,6 +294,10 @@ pub async fn csrf_guard(State(state): State<Arc<AppState>>, req: Request, next: 
     let Some(expected) = session::cookie(req.headers(), session::COOKIE)
         .and_then(|sid| triage.sessions.get(sid))
         .map(|s| s.csrf)
+        .or_else(|| {
+            session::cookie(req.headers(), session::LOGIN_COOKIE)
+                .and_then(|n| triage.login_tokens.token_for(n))
+        })
     else {
         return (
             StatusCode::UNAUTHORIZED,

@@ -335,14 +335,14 @@ fn login_form(
 ) -> Response {
     let t = &state.triage;
     let lang = lang_of(headers, t);
-    // Reuse the anonymous session of this browser, or start one for the form's CSRF token.
-    let existing = session::cookie(headers, session::COOKIE)
-        .and_then(|sid| t.sessions.get(sid))
-        .filter(|s| s.user.is_none());
+    // The form's CSRF token is the MAC of this browser's login cookie (made here if it has
+    // none): no server-side state for anonymous visitors.
+    let existing = session::cookie(headers, session::LOGIN_COOKIE)
+        .and_then(|n| t.login_tokens.token_for(n).map(|tok| (n.to_string(), tok)));
     let (cookie, csrf) = match existing {
-        Some(s) => (None, s.csrf),
-        None => match t.sessions.create(None) {
-            Some((sid, s)) => (Some(set_cookie(Some(&sid), t.config.secure_cookies)), s.csrf),
+        Some((_, tok)) => (None, tok),
+        None => match t.login_tokens.issue() {
+            Some((nonce, tok)) => (Some(session::login_cookie(&nonce, t.config.secure_cookies)), tok),
             None => return internal(lang, &"no OS random source"),
         },
     };
@@ -377,14 +377,34 @@ async fn login(
     let t = &state.triage;
     let lang = lang_of(&headers, t);
     let name = f.name.trim().to_string();
-    let mut keys = vec![format!("user:{}", name.to_lowercase())];
-    if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = peer {
-        keys.push(format!("ip:{}", addr.ip()));
-    }
+    let peer = peer.map(|axum::Extension(axum::extract::ConnectInfo(addr))| addr.ip());
+    let ip_key =
+        crate::client::client_ip(peer, &headers, &state.trusted_proxies).map(|ip| format!("ip:{ip}"));
     let m = hashline_metrics::global();
+    // A name no account can have is refused before any work, without an audit record (a flood
+    // of long names cannot fill the log); it still counts against the client's address.
+    if !crate::jsonfile::valid_name(&name) {
+        let keys: Vec<String> = ip_key.into_iter().collect();
+        let status = if t.limiter.check(&keys).is_err() {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            t.limiter.fail(&keys);
+            StatusCode::UNAUTHORIZED
+        };
+        m.triage_logins_total.with_label_values(&["failure"]).inc();
+        let shown: String = name.chars().take(64).collect();
+        return login_form(&state, &headers, Some("login-failed".into()), shown, status);
+    }
+    let mut keys = vec![format!("user:{}", name.to_lowercase())];
+    keys.extend(ip_key);
     if let Err(wait) = t.limiter.check(&keys) {
         m.triage_logins_total.with_label_values(&["locked"]).inc();
-        let _ = state.audit.append(&format!("user:{name}"), "login.locked", "", Default::default());
+        // One record per name and window, however many attempts hit the lock.
+        if t.limiter.first_refusal(&keys) {
+            let mut d = serde_json::Map::new();
+            d.insert("lockout_minutes".into(), t.config.login_lockout_minutes.into());
+            let _ = state.audit.append(&format!("user:{name}"), "login.locked", "", d);
+        }
         let mut resp =
             login_form(&state, &headers, Some("login-locked".into()), name, StatusCode::TOO_MANY_REQUESTS);
         if let Ok(v) = wait.to_string().parse() {
@@ -423,7 +443,7 @@ async fn login(
     if let Some(old) = old_sid {
         t.sessions.end(&old);
     }
-    let Some((sid, _)) = t.sessions.create(Some(user.name.clone())) else {
+    let Some((sid, _)) = t.sessions.create(user.name.clone(), user.epoch) else {
         return internal(lang, &"no OS random source");
     };
     m.triage_logins_total.with_label_values(&["success"]).inc();

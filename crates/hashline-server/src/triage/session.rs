@@ -2,10 +2,12 @@
 //!
 //! A session id is 256 random bits, sent only in an `HttpOnly`, `SameSite=Strict` (and, unless
 //! turned off for plain-HTTP development, `Secure`) cookie and kept server-side as its SHA-256.
-//! A visitor of the login page gets an anonymous session that carries the login form's CSRF
-//! token; logging in ends it and starts a new session with a new id and a new token, so a
-//! session id planted before login is worthless after it. Sessions expire after an idle time
-//! and at a fixed lifetime, and live in memory: a restart logs everyone out.
+//! Only a login makes a session, with a new id and a new CSRF token, so a session id planted
+//! before login is worthless after it, and anonymous visitors cost the server no memory: the
+//! login form's CSRF token is stateless ([`LoginTokens`], a double-submit cookie bound to a
+//! per-process key). A session also remembers its account's epoch and ends when the account
+//! changes (password, role, disabled). Sessions expire after an idle time and at a fixed
+//! lifetime, and live in memory: a restart logs everyone out.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -16,14 +18,16 @@ use sha2::{Digest, Sha256};
 /// The session cookie's name.
 pub const COOKIE: &str = "hl_session";
 
-/// Most anonymous (login-page) sessions kept; the oldest go first beyond this.
-const MAX_ANONYMOUS: usize = 10_000;
+/// The login form's cookie (a random nonce; the form's token is its MAC).
+pub const LOGIN_COOKIE: &str = "hl_login";
 
 /// One session.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The account, or `None` before login.
-    pub user: Option<String>,
+    /// The account.
+    pub user: String,
+    /// The account's epoch at login.
+    pub epoch: u64,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
     created: Instant,
@@ -63,29 +67,16 @@ impl Sessions {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a session; returns its id (for the cookie) and the session (`None` without an
-    /// OS random source).
-    pub fn create(&self, user: Option<String>) -> Option<(String, Session)> {
+    /// Starts a session of `user` at account epoch `epoch`; returns its id (for the cookie) and
+    /// the session (`None` without an OS random source).
+    pub fn create(&self, user: String, epoch: u64) -> Option<(String, Session)> {
         let sid = random_token()?;
         let now = Instant::now();
-        let s = Session { user, csrf: random_token()?, created: now, last_seen: now };
+        let s = Session { user, epoch, csrf: random_token()?, created: now, last_seen: now };
         let mut map = self.lock();
         let idle = self.idle;
         let lifetime = self.lifetime;
         map.retain(|_, s| now.duration_since(s.last_seen) < idle && now.duration_since(s.created) < lifetime);
-        if s.user.is_none() {
-            let anonymous = map.values().filter(|s| s.user.is_none()).count();
-            if anonymous >= MAX_ANONYMOUS {
-                if let Some(oldest) = map
-                    .iter()
-                    .filter(|(_, s)| s.user.is_none())
-                    .min_by_key(|(_, s)| s.created)
-                    .map(|(k, _)| *k)
-                {
-                    map.remove(&oldest);
-                }
-            }
-        }
         map.insert(key(&sid), s.clone());
         Some((sid, s))
     }
@@ -114,13 +105,49 @@ impl Sessions {
 
     /// Ends every session of `user` (disabled, role changed, password changed).
     pub fn end_user(&self, user: &str) {
-        self.lock().retain(|_, s| s.user.as_deref() != Some(user));
+        self.lock().retain(|_, s| s.user != user);
     }
 
     /// Logged-in sessions now.
     pub fn active(&self) -> usize {
-        self.lock().values().filter(|s| s.user.is_some()).count()
+        self.lock().len()
     }
+}
+
+/// The login form's CSRF protection without server-side state: the form page sets a random
+/// nonce in an `HttpOnly`, `SameSite=Strict` cookie and puts HMAC(key, nonce) in the form; a
+/// login is accepted only with a token that is the MAC of the cookie it comes with. The key is
+/// made at start, so a restart voids open login forms (the page is simply loaded again).
+pub struct LoginTokens {
+    key: [u8; 32],
+}
+
+impl LoginTokens {
+    /// A new key; `None` without an OS random source.
+    pub fn new() -> Option<LoginTokens> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).ok()?;
+        Some(LoginTokens { key })
+    }
+
+    /// A new nonce for the cookie and the token for the form.
+    pub fn issue(&self) -> Option<(String, String)> {
+        let nonce = random_token()?;
+        let token = self.token_for(&nonce)?;
+        Some((nonce, token))
+    }
+
+    /// The form token that goes with cookie value `nonce` (`None` unless it is 64 hex digits).
+    pub fn token_for(&self, nonce: &str) -> Option<String> {
+        (nonce.len() == 64 && nonce.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| hex::encode(hashline_report::mac::hmac_sha256(&self.key, nonce.as_bytes())))
+    }
+}
+
+/// A `Set-Cookie` value for the login form's nonce.
+pub fn login_cookie(nonce: &str, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{LOGIN_COOKIE}={nonce}; Path=/; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// The value of cookie `name` in a `Cookie` header.
@@ -147,6 +174,8 @@ pub fn set_cookie(sid: Option<&str>, secure: bool) -> String {
 /// Failed logins per account name and per client address, in a sliding window.
 pub struct LoginLimiter {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
+    /// When each key's current lockout was first refused (one audit record per lockout).
+    refused: Mutex<HashMap<String, Instant>>,
     max: usize,
     window: Duration,
 }
@@ -154,7 +183,12 @@ pub struct LoginLimiter {
 impl LoginLimiter {
     /// At most `max` failures per key in `window`.
     pub fn new(max: u32, window: Duration) -> LoginLimiter {
-        LoginLimiter { failures: Mutex::new(HashMap::new()), max: max.max(1) as usize, window }
+        LoginLimiter {
+            failures: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
+            max: max.max(1) as usize,
+            window,
+        }
     }
 
     /// `Err(seconds to wait)` when any of `keys` is locked out.
@@ -177,6 +211,22 @@ impl LoginLimiter {
         } else {
             Ok(())
         }
+    }
+
+    /// True for the first refused attempt of a lockout of any of `keys` in the window (the one
+    /// to audit); false for the attempts after it.
+    pub fn first_refusal(&self, keys: &[String]) -> bool {
+        let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        r.retain(|_, t| now.duration_since(*t) < self.window);
+        let mut first = false;
+        for k in keys {
+            if !r.contains_key(k) {
+                r.insert(k.clone(), now);
+                first = true;
+            }
+        }
+        first
     }
 
     /// Records a failure for each of `keys`.
@@ -207,19 +257,19 @@ mod tests {
     #[test]
     fn sessions_expire_and_end() {
         let s = Sessions::new(Duration::from_millis(50), Duration::from_secs(60));
-        let (sid, sess) = s.create(Some("dara".into())).unwrap();
+        let (sid, sess) = s.create("dara".into(), 0).unwrap();
         assert_eq!(sid.len(), 64);
         assert_eq!(s.get(&sid).unwrap().csrf, sess.csrf);
         assert!(s.get("not a session").is_none());
         std::thread::sleep(Duration::from_millis(80));
         assert!(s.get(&sid).is_none(), "idle session expired");
-        let (sid, _) = s.create(Some("dara".into())).unwrap();
-        let (other, _) = s.create(Some("sok".into())).unwrap();
+        let (sid, _) = s.create("dara".into(), 0).unwrap();
+        let (other, _) = s.create("sok".into(), 0).unwrap();
         s.end_user("dara");
         assert!(s.get(&sid).is_none());
         assert!(s.get(&other).is_some());
         let lifetime = Sessions::new(Duration::from_secs(60), Duration::from_millis(30));
-        let (sid, _) = lifetime.create(None).unwrap();
+        let (sid, _) = lifetime.create("dara".into(), 0).unwrap();
         std::thread::sleep(Duration::from_millis(50));
         assert!(lifetime.get(&sid).is_none(), "lifetime over even when active");
     }
@@ -237,6 +287,20 @@ mod tests {
         assert!(l.check(&["user:sok".to_string()]).is_ok(), "other names unaffected");
         l.clear(&k);
         assert!(l.check(&k).is_ok());
+        assert!(l.first_refusal(&k), "the first refusal of a lockout is reported");
+        assert!(!l.first_refusal(&k), "the ones after it are not");
+    }
+
+    #[test]
+    fn login_tokens_are_bound_to_their_cookie_and_key() {
+        let t = LoginTokens::new().unwrap();
+        let (nonce, token) = t.issue().unwrap();
+        assert_eq!(t.token_for(&nonce).unwrap(), token);
+        let (other, _) = t.issue().unwrap();
+        assert_ne!(t.token_for(&other).unwrap(), token);
+        assert_ne!(LoginTokens::new().unwrap().token_for(&nonce).unwrap(), token, "another process's key");
+        assert!(t.token_for("not hex").is_none() && t.token_for(&"a".repeat(63)).is_none());
+        assert!(login_cookie(&nonce, true).contains("HttpOnly; SameSite=Strict; Secure"));
     }
 
     #[test]

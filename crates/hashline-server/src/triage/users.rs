@@ -114,6 +114,10 @@ pub struct User {
     /// When it was disabled, if it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_at: Option<String>,
+    /// Counts the changes that end the account's sessions (password, role, disable, enable):
+    /// a session made at another epoch is over, whichever process made the change.
+    #[serde(default)]
+    pub epoch: u64,
 }
 
 /// The account file.
@@ -163,6 +167,7 @@ impl UserStore {
             password: hash_password(password)?,
             created_at: hashline_lists::now_rfc3339(),
             disabled_at: None,
+            epoch: 0,
         };
         users.push(user.clone());
         self.file.write(&users)?;
@@ -177,6 +182,8 @@ impl UserStore {
         let mut users = self.file.read()?;
         let u = users.iter_mut().find(|u| u.name == name).ok_or_else(|| UserError::NotFound(name.into()))?;
         f(u)?;
+        // Every change made here ends the account's sessions.
+        u.epoch += 1;
         let out = u.clone();
         self.file.write(&users)?;
         Ok(out)
@@ -262,6 +269,14 @@ mod tests {
         assert!(Role::Admin.includes(Role::Operator) && !Role::Supervisor.includes(Role::Operator));
         assert!(!Role::Operator.triages());
         assert!(matches!(Role::parse("root"), Err(UserError::BadRole(_))));
+        // Disable then enable, or a new password, from another process: a new epoch each time.
+        let other = UserStore::open(&d.join("users.json")).unwrap();
+        let before = other.list().unwrap()[0].epoch;
+        other.set_disabled("dara", false).unwrap();
+        let after = other.set_password("dara", "a new long passphrase").unwrap().epoch;
+        assert_eq!(after, before + 2);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(s.active("dara").unwrap().epoch, after);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
