@@ -877,6 +877,77 @@ async fn anonymous_login_pages_keep_no_state_and_never_evict_sessions() {
 }
 
 #[tokio::test]
+async fn analysts_cannot_list_claim_read_or_decide_escalated_cases() {
+    let e = env(1, config());
+    let id = e.ids[0].clone();
+    let (ana, csrf) = login(&e.app, "ana").await;
+    send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{id}/escalate"),
+        Some(&ana),
+        Some(format!("csrf={csrf}&note=unsure")),
+    )
+    .await;
+    assert_eq!(r.location(), "/queue?msg=escalated");
+    let (bopha, bcsrf) = login(&e.app, "bopha").await;
+    for who in [(&ana, &csrf), (&bopha, &bcsrf)] {
+        let (cookie, token) = who;
+        let q = send(&e.app, "GET", "/queue?escalated=1", Some(cookie), None).await;
+        assert!(!q.body.contains(&id[..8]), "listed to an analyst: {}", q.body);
+        let r = send(
+            &e.app,
+            "POST",
+            "/queue/next",
+            Some(cookie),
+            Some(format!("csrf={token}&filters=escalated%3D1")),
+        )
+        .await;
+        assert_eq!(r.location(), "/queue?msg=queue-empty");
+        let r =
+            send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(cookie), Some(format!("csrf={token}")))
+                .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            send(&e.app, "GET", &format!("/cases/{id}"), Some(cookie), None).await.status,
+            StatusCode::FORBIDDEN
+        );
+        for action in ["reveal", "confirm", "dismiss"] {
+            let r = send(
+                &e.app,
+                "POST",
+                &format!("/cases/{id}/{action}"),
+                Some(cookie),
+                Some(format!("csrf={token}&legal=baseline&class=A1&reason=x")),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{action}");
+        }
+        let r = send(&e.app, "GET", &format!("/cases/{id}/media/preview.png"), Some(cookie), None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+    }
+    // A supervisor cannot hand it to an analyst either; it stays in review.
+    let (sup, scsrf) = login(&e.app, "sup").await;
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{id}/assign"),
+        Some(&sup),
+        Some(format!("csrf={scsrf}&to=ana")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e.state.triage.outbox.get(&id).unwrap().state, State::Review);
+    // The supervisor works it.
+    let q = send(&e.app, "GET", "/queue?escalated=1", Some(&sup), None).await;
+    assert!(q.body.contains(&id[..8]));
+    let r =
+        send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&sup), Some(format!("csrf={scsrf}"))).await;
+    assert_eq!(r.location(), format!("/cases/{id}"));
+}
+
+#[tokio::test]
 async fn a_case_assessed_not_illegal_is_dismissed_and_never_delivered() {
     let e = env(1, config());
     let (ana, csrf) = login(&e.app, "ana").await;

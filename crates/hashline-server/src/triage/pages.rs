@@ -583,7 +583,9 @@ fn visible(row: &Row, q: &QueueQuery, escalated: bool, supervisor: bool) -> bool
     (q.list.is_empty() || r.matches.iter().any(|m| m.list == q.list))
         && (q.class.is_empty() || classification(r) == q.class)
         && (q.platform.is_empty() || platform(r) == q.platform)
-        && (if q.escalated == "1" { escalated } else { !escalated || supervisor })
+        // Escalated cases are the supervisors' alone, whatever the query asks for.
+        && (!escalated || supervisor)
+        && (q.escalated != "1" || escalated)
 }
 
 async fn queue(State(state): State<Arc<AppState>>, a: Authed, Query(q): Query<QueueQuery>) -> Page {
@@ -728,7 +730,7 @@ async fn claim(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<Str
     a.require(Role::Analyst)?;
     let lang = a.lang;
     blocking(&state, lang, move |st| {
-        let row = review_row(st, &id, lang)?;
+        let row = review_row(st, &a, &id)?;
         let rid = row.report.report_id;
         let t = &st.triage;
         if !t.cases.claim(&rid, &a.user.name, unix_now(), ttl(t), false).map_err(|e| internal(lang, &e))? {
@@ -740,13 +742,22 @@ async fn claim(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<Str
     .await
 }
 
-/// The report `id`, which must be waiting for review.
-fn review_row(st: &AppState, id: &str, lang: Lang) -> Result<Row, Response> {
+/// The report `id`, which must be waiting for review, and, when it was escalated, `a` must be
+/// a supervisor: every path that claims, reads or decides a case comes through here.
+fn review_row(st: &AppState, a: &Authed, id: &str) -> Result<Row, Response> {
+    let lang = a.lang;
     if !valid_id(id) {
         return Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND));
     }
     match st.triage.outbox.get(id) {
-        Ok(row) if row.state == RState::Review => Ok(row),
+        Ok(row) if row.state == RState::Review => {
+            let escalated =
+                st.triage.cases.escalation(&row.report.report_id).map_err(|e| internal(lang, &e))?.is_some();
+            if escalated && !a.user.role.includes(Role::Supervisor) {
+                return Err(forbidden(lang));
+            }
+            Ok(row)
+        }
         Ok(_) => Err(see_other("/queue?msg=not-in-review")),
         Err(hashline_report::OutboxError::NotFound(_)) => {
             Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND))
@@ -773,7 +784,7 @@ async fn on_held_case<T: Send + 'static>(
 
 /// The report `id` in review and claimed by `a` (the claim is renewed).
 fn held_row(st: &AppState, a: &Authed, id: &str) -> Result<Row, Response> {
-    let row = review_row(st, id, a.lang)?;
+    let row = review_row(st, a, id)?;
     let t = &st.triage;
     let rid = &row.report.report_id;
     let held = t.cases.claim_of(rid, unix_now()).map_err(|e| internal(a.lang, &e))?;
@@ -1228,10 +1239,12 @@ async fn assign(
     a.require(Role::Supervisor)?;
     let lang = a.lang;
     blocking(&state, lang, move |st| {
-        let row = review_row(st, &id, lang)?;
+        let row = review_row(st, &a, &id)?;
         let rid = row.report.report_id;
         let t = &st.triage;
-        if t.users.active(&f.to).is_none_or(|u| !u.role.triages()) {
+        let escalated = t.cases.escalation(&rid).map_err(|e| internal(lang, &e))?.is_some();
+        let needed = if escalated { Role::Supervisor } else { Role::Analyst };
+        if t.users.active(&f.to).is_none_or(|u| !u.role.includes(needed)) {
             return Err(message_page(lang, "error-no-analyst", StatusCode::UNPROCESSABLE_ENTITY));
         }
         t.cases.claim(&rid, &f.to, unix_now(), ttl(t), true).map_err(|e| internal(lang, &e))?;
