@@ -409,9 +409,15 @@ pub fn run_audit(cmd: AuditCommand, config: &Config) -> anyhow::Result<ExitCode>
     match cmd {
         AuditCommand::Verify { data } => {
             let dir = config.data_dir(data.data_dir.as_deref())?;
-            match hashline_report::audit::verify(&dir.join("audit.log")) {
+            let key = hashline_report::audit::key_from_env()?;
+            match hashline_report::audit::verify_with_key(&dir.join("audit.log"), key.as_ref()) {
                 Ok((n, head)) => {
-                    println!("audit log intact: {n} records; head {head}");
+                    let mode = if key.is_some() {
+                        "keyed: chain, head and MACs checked"
+                    } else {
+                        "chain and head checked; no audit key, so a full rewrite would not show"
+                    };
+                    println!("audit log intact: {n} records; head {head} ({mode})");
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

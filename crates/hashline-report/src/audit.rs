@@ -9,6 +9,19 @@
 //! rewriting both files, which is why `hashline audit verify` prints the head hash to be
 //! recorded elsewhere (a ticket, a signed e-mail).
 //!
+//! The head must exist (and parse) beside a non-empty log: removing or garbling it to hide a cut
+//! tail is itself detected. It is written owner-only and synced like the log.
+//!
+//! **Keyed mode.** A hash chain proves the log was not edited *by someone who did not rewrite
+//! all of it*. With a 256-bit key kept outside the data folder (`HASHLINE_AUDIT_KEY_FILE`, a
+//! file of 64 hex digits, or `HASHLINE_AUDIT_KEY`), every record and the head also carry an
+//! HMAC-SHA-256 under that key: a full rewrite by someone who can write the data folder but
+//! not read the key no longer verifies. Opening the log with a key makes sure its last record
+//! carries a MAC (an `audit.keyed` record is appended when it does not), and verification with
+//! the key requires MACs from the first keyed record on and on the last record. What neither
+//! mode proves: that an old, complete copy of log and head was not put back (record the head
+//! hash `hashline audit verify` prints somewhere else for that).
+//!
 //! Records never contain media bytes or the hash values of uploads; they name actors, actions
 //! and report, evidence or token ids.
 
@@ -64,6 +77,40 @@ pub struct Record {
     pub prev: String,
     /// Hash of this record.
     pub hash: String,
+    /// In keyed mode: HMAC-SHA-256 of `hash` under the audit key (not part of `hash`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+}
+
+/// The key of keyed mode, from `HASHLINE_AUDIT_KEY_FILE` (a file holding 64 hex digits) or
+/// `HASHLINE_AUDIT_KEY`; `Ok(None)` when neither is set.
+pub fn key_from_env() -> Result<Option<[u8; 32]>, AuditError> {
+    let bad = |path: PathBuf, what: &str| AuditError::Io {
+        path,
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string()),
+    };
+    if let Some(p) = std::env::var_os("HASHLINE_AUDIT_KEY_FILE") {
+        let path = PathBuf::from(p);
+        let text =
+            std::fs::read_to_string(&path).map_err(|source| AuditError::Io { path: path.clone(), source })?;
+        return crate::mac::parse_key(&text)
+            .map(Some)
+            .ok_or_else(|| bad(path, "the audit key file must hold 64 hex digits"));
+    }
+    match std::env::var("HASHLINE_AUDIT_KEY") {
+        Ok(v) => crate::mac::parse_key(&v)
+            .map(Some)
+            .ok_or_else(|| bad(PathBuf::from("$HASHLINE_AUDIT_KEY"), "the audit key must be 64 hex digits")),
+        Err(_) => Ok(None),
+    }
+}
+
+fn record_mac(key: &[u8; 32], hash: &str) -> String {
+    hex::encode(crate::mac::hmac_sha256(key, hash.as_bytes()))
+}
+
+fn head_mac(key: &[u8; 32], seq: u64, hash: &str) -> String {
+    hex::encode(crate::mac::hmac_sha256(key, format!("audit.head {seq} {hash}").as_bytes()))
 }
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -71,6 +118,7 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 fn record_hash(r: &Record) -> String {
     let mut unhashed = r.clone();
     unhashed.hash = String::new();
+    unhashed.mac = None;
     let body = serde_json::to_vec(&unhashed).unwrap_or_default();
     let mut h = Sha256::new();
     h.update(r.prev.as_bytes());
@@ -91,13 +139,20 @@ struct Tail {
 pub struct AuditLog {
     path: PathBuf,
     head: PathBuf,
+    key: Option<[u8; 32]>,
     tail: Mutex<Tail>,
 }
 
 impl AuditLog {
     /// Opens (creating if needed) `dir/audit.log`, verifying the existing chain first: a log
-    /// that does not verify is refused rather than extended.
+    /// that does not verify is refused rather than extended. Keyed when the environment names
+    /// an audit key ([`key_from_env`]).
     pub fn open(dir: &Path) -> Result<AuditLog, AuditError> {
+        AuditLog::open_with_key(dir, key_from_env()?)
+    }
+
+    /// [`AuditLog::open`] with the key given (or none).
+    pub fn open_with_key(dir: &Path, key: Option<[u8; 32]>) -> Result<AuditLog, AuditError> {
         let path = dir.join("audit.log");
         let head = dir.join("audit.head");
         let io = |p: &Path| {
@@ -105,7 +160,7 @@ impl AuditLog {
             move |source| AuditError::Io { path: p, source }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let (seq, hash) = verify(&path)?;
+        let checked = check(&path, key.as_ref())?;
         let mut opts = OpenOptions::new();
         opts.create(true).append(true);
         #[cfg(unix)]
@@ -115,7 +170,13 @@ impl AuditLog {
         }
         let file = opts.open(&path).map_err(io(&path))?;
         let len = file.metadata().map_err(io(&path))?.len();
-        Ok(AuditLog { path, head, tail: Mutex::new(Tail { file, seq, hash, len }) })
+        let (seq, hash) = (checked.seq, checked.hash);
+        let log = AuditLog { path, head, key, tail: Mutex::new(Tail { file, seq, hash, len }) };
+        if key.is_some() && !checked.last_keyed {
+            // From here on the log is keyed: its last record carries a MAC.
+            log.append("system", "audit.keyed", "", Default::default())?;
+        }
+        Ok(log)
     }
 
     /// The log file.
@@ -169,6 +230,11 @@ impl AuditLog {
             if r.seq != n || r.prev != tail.hash || record_hash(&r) != r.hash {
                 return Err(tampered("a record appended by another process does not chain".into()));
             }
+            if let Some(k) = &self.key {
+                if r.mac.as_deref() != Some(record_mac(k, &r.hash).as_str()) {
+                    return Err(tampered("a record appended by another process lacks a valid MAC".into()));
+                }
+            }
             tail.seq = n;
             tail.hash = r.hash;
         }
@@ -194,8 +260,10 @@ impl AuditLog {
             detail,
             prev: tail.hash.clone(),
             hash: String::new(),
+            mac: None,
         };
         r.hash = record_hash(&r);
+        r.mac = self.key.as_ref().map(|k| record_mac(k, &r.hash));
         let mut line = serde_json::to_vec(&r).unwrap_or_default();
         line.push(b'\n');
         let io = |p: &Path| {
@@ -204,9 +272,11 @@ impl AuditLog {
         };
         tail.file.write_all(&line).map_err(io(&self.path))?;
         tail.file.sync_data().map_err(io(&self.path))?;
-        let tmp = self.head.with_extension("tmp");
-        std::fs::write(&tmp, format!("{} {}\n", r.seq, r.hash)).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &self.head).map_err(io(&self.head))?;
+        let mut head = format!("{} {}", r.seq, r.hash);
+        if let Some(k) = &self.key {
+            head = format!("{head} {}", head_mac(k, r.seq, &r.hash));
+        }
+        write_head(&self.head, &head).map_err(io(&self.head))?;
         tail.seq = r.seq;
         tail.hash = r.hash.clone();
         tail.len += line.len() as u64;
@@ -237,11 +307,94 @@ pub fn tail(path: &Path, n: usize) -> Result<Vec<Record>, AuditError> {
     Ok(out.into())
 }
 
-/// Verifies `path` (and its `audit.head` beside it, when present); returns the last sequence
-/// number and hash (0 and the genesis hash for an empty or missing log).
+/// Writes the head file: owner-only, synced, then renamed into place and the folder synced.
+fn write_head(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut opts = OpenOptions::new();
+    opts.create(true).write(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    f.write_all(format!("{text}\n").as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        // The rename itself survives a crash only once the folder is synced.
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// What checking a log found.
+struct Checked {
+    seq: u64,
+    hash: String,
+    /// The last record carries a MAC (or the log is empty).
+    last_keyed: bool,
+}
+
+/// Verifies `path` (and its `audit.head` beside it) with the key from the environment, if
+/// any; returns the last sequence number and hash (0 and the genesis hash for an empty or
+/// missing log).
 pub fn verify(path: &Path) -> Result<(u64, String), AuditError> {
+    verify_with_key(path, key_from_env()?.as_ref())
+}
+
+/// [`verify`] with the key given: with a key, every record from the first keyed one on and the
+/// last record must carry a valid MAC, and so must the head.
+pub fn verify_with_key(path: &Path, key: Option<&[u8; 32]>) -> Result<(u64, String), AuditError> {
+    let c = check(path, key)?;
+    if key.is_some() && !c.last_keyed {
+        return Err(AuditError::Tampered {
+            path: path.to_path_buf(),
+            seq: c.seq,
+            reason: "the last record carries no MAC: the log was rewritten without the key, or nothing \
+                     has written to it since the key was configured (any hashline command that audits \
+                     will mark it)"
+                .into(),
+        });
+    }
+    Ok((c.seq, c.hash))
+}
+
+/// The head file's fields: sequence number, hash, and in keyed mode a MAC.
+struct Head {
+    seq: u64,
+    hash: String,
+    mac: Option<String>,
+}
+
+fn read_head(log: &Path) -> Result<Option<Head>, AuditError> {
+    let head = log.with_file_name("audit.head");
+    let text = match std::fs::read_to_string(&head) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(AuditError::Io { path: head, source }),
+    };
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let parsed = match (fields.first().and_then(|s| s.parse::<u64>().ok()), fields.get(1), fields.len()) {
+        (Some(seq), Some(hash), 2 | 3) if hash.len() == 64 => {
+            Some(Head { seq, hash: hash.to_string(), mac: fields.get(2).map(|m| m.to_string()) })
+        }
+        _ => None,
+    };
+    parsed.map(Some).ok_or_else(|| AuditError::Tampered {
+        path: log.to_path_buf(),
+        seq: 0,
+        reason: "audit.head is not a sequence number and a hash: it was damaged or replaced".into(),
+    })
+}
+
+fn check(path: &Path, key: Option<&[u8; 32]>) -> Result<Checked, AuditError> {
     let tampered = |seq, reason: String| AuditError::Tampered { path: path.to_path_buf(), seq, reason };
+    let head = read_head(path)?;
     let (mut seq, mut hash) = (0u64, GENESIS.to_string());
+    let (mut keyed_from, mut last_keyed) = (None, true);
+    // Whether the record the head names carries a MAC.
+    let mut head_record_keyed = false;
     match File::open(path) {
         Ok(f) => {
             for (i, line) in BufReader::new(f).lines().enumerate() {
@@ -258,6 +411,30 @@ pub fn verify(path: &Path) -> Result<(u64, String), AuditError> {
                 if record_hash(&r) != r.hash {
                     return Err(tampered(n, "its content was changed after it was written".into()));
                 }
+                if let Some(k) = key {
+                    match &r.mac {
+                        Some(m) if *m == record_mac(k, &r.hash) => {
+                            keyed_from.get_or_insert(n);
+                        }
+                        Some(_) => {
+                            return Err(tampered(n, "its MAC does not verify with the audit key".into()))
+                        }
+                        None if keyed_from.is_some() => {
+                            return Err(tampered(n, "a record after keyed ones carries no MAC".into()))
+                        }
+                        None => {}
+                    }
+                }
+                if let Some(h) = head.as_ref().filter(|h| h.seq == n) {
+                    if h.hash != r.hash {
+                        return Err(tampered(
+                            n,
+                            "the record differs from the one recorded in audit.head".into(),
+                        ));
+                    }
+                    head_record_keyed = r.mac.is_some();
+                }
+                last_keyed = r.mac.is_some();
                 seq = n;
                 hash = r.hash;
             }
@@ -265,19 +442,32 @@ pub fn verify(path: &Path) -> Result<(u64, String), AuditError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(source) => return Err(AuditError::Io { path: path.to_path_buf(), source }),
     }
-    let head = path.with_file_name("audit.head");
-    if let Ok(text) = std::fs::read_to_string(&head) {
-        let mut it = text.split_whitespace();
-        let hseq: u64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        let hhash = it.next().unwrap_or_default();
-        if hseq > seq {
-            return Err(tampered(seq + 1, format!("the log ends at record {seq} but {hseq} were written")));
+    let Some(head) = head else {
+        if seq > 0 {
+            return Err(tampered(
+                seq,
+                "audit.head is missing beside a non-empty log: its tail may have been cut".into(),
+            ));
         }
-        if hseq == seq && hseq > 0 && hhash != hash {
-            return Err(tampered(seq, "the last record differs from the one recorded in audit.head".into()));
+        return Ok(Checked { seq, hash, last_keyed });
+    };
+    if head.seq > seq {
+        return Err(tampered(seq + 1, format!("the log ends at record {seq} but {} were written", head.seq)));
+    }
+    // The head lags the log by one record after a crash between the two writes; more than that
+    // means it was replaced by an older one.
+    if head.seq + 1 < seq {
+        return Err(tampered(
+            head.seq + 1,
+            format!("audit.head names record {} but the log has {seq}: it was replaced", head.seq),
+        ));
+    }
+    if let (Some(k), true) = (key, head_record_keyed) {
+        if head.mac.as_deref() != Some(head_mac(k, head.seq, &head.hash).as_str()) {
+            return Err(tampered(head.seq, "audit.head's MAC does not verify with the audit key".into()));
         }
     }
-    Ok((seq, hash))
+    Ok(Checked { seq, hash, last_keyed })
 }
 
 #[cfg(test)]
@@ -291,9 +481,77 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_garbled_or_older_head_is_tampering() {
+        let d = tmp();
+        let log = AuditLog::open_with_key(&d, None).unwrap();
+        for i in 0..4 {
+            log.append("user:a", "report.view", &format!("r{i}"), Default::default()).unwrap();
+        }
+        drop(log);
+        let (path, head) = (d.join("audit.log"), d.join("audit.head"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&head).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let good_head = std::fs::read_to_string(&head).unwrap();
+        let cut: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        // The tail cut and the head removed.
+        std::fs::write(&path, &cut).unwrap();
+        std::fs::remove_file(&head).unwrap();
+        assert!(matches!(verify_with_key(&path, None), Err(AuditError::Tampered { .. })));
+        assert!(AuditLog::open_with_key(&d, None).is_err(), "a log without its head is not extended");
+        // ... or garbage in it.
+        std::fs::write(&head, "garbage\n").unwrap();
+        assert!(matches!(verify_with_key(&path, None), Err(AuditError::Tampered { .. })));
+        // ... or an older head put back with the cut log is caught once the log grows past it:
+        // here the head of record 2 beside a log of 4 records.
+        std::fs::write(&path, &text).unwrap();
+        let first_two: Vec<Record> = cut.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        std::fs::write(&head, format!("2 {}\n", first_two[1].hash)).unwrap();
+        assert!(matches!(verify_with_key(&path, None), Err(AuditError::Tampered { .. })));
+        // A head one record behind is what a crash between the two writes leaves: accepted.
+        let four: Vec<Record> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        std::fs::write(&head, format!("3 {}\n", four[2].hash)).unwrap();
+        assert_eq!(verify_with_key(&path, None).unwrap().0, 4);
+        std::fs::write(&head, good_head).unwrap();
+        assert_eq!(verify_with_key(&path, None).unwrap().0, 4);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn keyed_mode_catches_a_full_rewrite() {
+        let d = tmp();
+        let key = [7u8; 32];
+        let path = d.join("audit.log");
+        // Records written before the key was configured stay valid; the first keyed open
+        // marks the log.
+        AuditLog::open_with_key(&d, None).unwrap().append("user:a", "login", "", Default::default()).unwrap();
+        assert!(verify_with_key(&path, Some(&key)).is_err(), "not yet keyed");
+        let log = AuditLog::open_with_key(&d, Some(key)).unwrap();
+        log.append("user:a", "report.view", "r1", Default::default()).unwrap();
+        drop(log);
+        assert_eq!(verify_with_key(&path, Some(&key)).unwrap().0, 3);
+        assert!(verify_with_key(&path, Some(&[8u8; 32])).is_err(), "another key");
+        // Someone who can write the folder but not read the key rewrites the whole log,
+        // with a valid chain and head, and no MACs.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(d.join("audit.head")).unwrap();
+        let forged = AuditLog::open_with_key(&d, None).unwrap();
+        for _ in 0..3 {
+            forged.append("user:a", "login", "", Default::default()).unwrap();
+        }
+        drop(forged);
+        assert!(verify_with_key(&path, None).is_ok(), "the chain alone cannot tell");
+        assert!(matches!(verify_with_key(&path, Some(&key)), Err(AuditError::Tampered { .. })));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
     fn chain_detects_edit_delete_and_truncation() {
         let d = tmp();
-        let log = AuditLog::open(&d).unwrap();
+        let log = AuditLog::open_with_key(&d, None).unwrap();
         for i in 0..5 {
             log.append("user:a", "report.view", &format!("r{i}"), Default::default()).unwrap();
         }
