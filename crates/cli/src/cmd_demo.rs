@@ -330,7 +330,11 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let mut config = config.clone();
     if config.evidence.key_file.is_none() && std::env::var_os("HASHLINE_EVIDENCE_KEY").is_none() {
         let key = dir.join("evidence.key");
-        std::fs::write(&key, hashline_report::Keyring::generate() + "\n")?;
+        let _ = std::fs::remove_file(&key);
+        hashline_lists::fsio::create_private(
+            &key,
+            (hashline_report::Keyring::generate()? + "\n").as_bytes(),
+        )?;
         config.evidence.key_file = Some(key);
     }
     let summary = scan(&scan_args, &config, true)?;

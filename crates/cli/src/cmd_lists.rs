@@ -47,14 +47,11 @@ pub enum ListsCommand {
         #[arg(value_name = "PATH")]
         out: PathBuf,
     },
-    /// Sign a list file: writes FILE.sig (hex Ed25519 signature over the file's bytes).
-    Sign {
-        /// The secret key made by `keygen`.
-        #[arg(long, value_name = "PATH")]
-        key: PathBuf,
-        /// The file to sign.
-        file: PathBuf,
-    },
+    /// Sign a list file for one list: writes FILE.sig, an Ed25519 signature over a statement
+    /// that names the list, its kind, a sequence number, whether the file is the whole list,
+    /// how to read it, and the file's SHA-256. A store with trusted keys imports it only as
+    /// stated, and only with a sequence number above the list's current one.
+    Sign(SignArgs),
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +105,34 @@ pub struct ImportArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct SignArgs {
+    /// The secret key made by `keygen`.
+    #[arg(long, value_name = "PATH")]
+    key: PathBuf,
+    /// The list the file is for.
+    #[arg(long)]
+    name: String,
+    /// How the file is read (as `import --format`).
+    #[arg(long, value_parser = |s: &str| s.parse::<Format>())]
+    format: Format,
+    /// Signal type of bare values (as `import --type`).
+    #[arg(long = "type", value_name = "TYPE")]
+    signal: Option<String>,
+    /// The list is an allow-list.
+    #[arg(long)]
+    allow: bool,
+    /// The file is the whole list (imported with `--replace`), not an update.
+    #[arg(long)]
+    full: bool,
+    /// Sequence number, above every earlier one for this list (default: the current unix time
+    /// in seconds).
+    #[arg(long)]
+    sequence: Option<u64>,
+    /// The file to sign.
+    file: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct ExportArgs {
     #[command(flatten)]
     store: StoreArg,
@@ -145,7 +170,7 @@ pub fn run(cmd: ListsCommand, config: &Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ListsCommand::Keygen { out } => keygen(&out),
-        ListsCommand::Sign { key, file } => sign(&key, &file),
+        ListsCommand::Sign(a) => sign(a),
     }
 }
 
@@ -258,15 +283,14 @@ fn keygen(out: &Path) -> anyhow::Result<ExitCode> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
     let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    if out.exists() {
-        bail!("{} exists; refusing to overwrite a key", out.display());
-    }
-    std::fs::write(out, hex::encode(seed)).with_context(|| format!("writing {}", out.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o600))?;
-    }
+    // Owner-only from the moment it exists; an existing key is never overwritten.
+    hashline_lists::fsio::create_private(out, hex::encode(seed).as_bytes()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!("{} exists; refusing to overwrite a key", out.display())
+        } else {
+            anyhow::Error::new(e).context(format!("writing {}", out.display()))
+        }
+    })?;
     let public = out.with_extension("pub");
     std::fs::write(&public, hex::encode(key.verifying_key().as_bytes()))?;
     println!(
@@ -277,15 +301,32 @@ fn keygen(out: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn sign(key: &Path, file: &Path) -> anyhow::Result<ExitCode> {
-    use ed25519_dalek::Signer;
+fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
+    use hashline_lists::signing::{self, Statement, STATEMENT_FORMAT};
+    hashline_lists::model::validate_name(&a.name).map_err(anyhow::Error::msg)?;
     let seed =
-        hex::decode(std::fs::read_to_string(key)?.trim()).context("the secret key is 64 hex digits")?;
+        hex::decode(std::fs::read_to_string(&a.key)?.trim()).context("the secret key is 64 hex digits")?;
     let seed: [u8; 32] = seed.try_into().map_err(|_| anyhow::anyhow!("the secret key is 32 bytes"))?;
     let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let sig = key.sign(&read(file)?);
-    let out = PathBuf::from(format!("{}.sig", file.display()));
-    std::fs::write(&out, hex::encode(sig.to_bytes()))?;
-    println!("{}", out.display());
+    let bytes = read(&a.file)?;
+    let sequence = match a.sequence {
+        Some(n) => n,
+        None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs(),
+    };
+    let statement = Statement {
+        format: STATEMENT_FORMAT.into(),
+        list: a.name,
+        kind: if a.allow { ListKind::Allow } else { ListKind::Known },
+        sequence,
+        signed_at: hashline_lists::now_rfc3339(),
+        full: a.full,
+        input_format: a.format.name().into(),
+        input_type: a.signal.as_deref().map(|t| SignalType::parse_lenient(t).to_string()),
+        sha256: signing::sha256_hex(&bytes),
+    };
+    let out = PathBuf::from(format!("{}.sig", a.file.display()));
+    std::fs::write(&out, signing::sign(&key, &statement))
+        .with_context(|| format!("writing {}", out.display()))?;
+    println!("{} (list {}, sequence {sequence})", out.display(), statement.list);
     Ok(ExitCode::SUCCESS)
 }

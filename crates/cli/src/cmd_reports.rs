@@ -339,18 +339,8 @@ pub fn run_reports(cmd: ReportsCommand, config: &Config) -> anyhow::Result<ExitC
 }
 
 fn write_private(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f =
-        opts.open(path).with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
+    hashline_lists::fsio::create_private(path, bytes)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))
 }
 
 pub fn run_evidence(cmd: EvidenceCommand, config: &Config) -> anyhow::Result<ExitCode> {
@@ -364,7 +354,7 @@ pub fn run_evidence(cmd: EvidenceCommand, config: &Config) -> anyhow::Result<Exi
         Ok(rep)
     };
     match cmd {
-        EvidenceCommand::Keygen => writeln!(out, "{}", hashline_report::Keyring::generate())?,
+        EvidenceCommand::Keygen => writeln!(out, "{}", hashline_report::Keyring::generate()?)?,
         EvidenceCommand::List { data } => {
             let rep = store(&data)?;
             let Some(ev) = &rep.evidence else { unreachable!("checked above") };

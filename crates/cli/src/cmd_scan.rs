@@ -123,20 +123,7 @@ fn private_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Writes a file readable by its owner only, atomically.
 fn private_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    hashline_lists::fsio::write_private(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Runs a scan; returns the summary (also written to `OUT/summary.json`).

@@ -337,16 +337,94 @@ fn signatures_are_enforced_once_a_key_is_trusted() {
     let unsigned = hashline(&[&args[..], &[list.to_str().unwrap()]].concat());
     assert_eq!(unsigned.code, 2);
     assert!(unsigned.stderr.contains("unsigned"), "{}", unsigned.stderr);
-    assert_eq!(hashline(&["lists", "sign", "--key", key.to_str().unwrap(), list.to_str().unwrap()]).code, 0);
-    let sig = format!("{}.sig", list.display());
+    let sign = |file: &std::path::Path, name: &str, extra: &[&str]| {
+        let mut a =
+            vec!["lists", "sign", "--key", key.to_str().unwrap(), "--name", name, "--format", "pytx-file"];
+        a.extend_from_slice(extra);
+        a.push(file.to_str().unwrap());
+        let out = hashline(&a);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        format!("{}.sig", file.display())
+    };
+    let sig = sign(&list, "signed", &["--sequence", "10"]);
     let signed = hashline(&[&args[..], &["--signature", &sig, list.to_str().unwrap()]].concat());
     assert_eq!(signed.code, 0, "{}", signed.stderr);
     // Tampering after signing is caught.
+    let original = std::fs::read(&list).unwrap();
     std::fs::write(&list, format!("md5 {}\n", "d".repeat(32))).unwrap();
     let tampered = hashline(&[&args[..], &["--signature", &sig, list.to_str().unwrap()]].concat());
     assert_eq!(tampered.code, 2);
-    assert!(tampered.stderr.contains("does not verify"), "{}", tampered.stderr);
+    assert!(tampered.stderr.contains("not the one that was signed"), "{}", tampered.stderr);
+    std::fs::write(&list, &original).unwrap();
     assert_eq!(hashline(&["lists", "verify", "--store", s]).code, 0);
+
+    // A newer signed update, then the older file again: a replay is refused.
+    let newer = dir.write("newer.txt", format!("md5 {}\n", "e".repeat(32)).as_bytes());
+    let newer_sig = sign(&newer, "signed", &["--sequence", "11"]);
+    assert_eq!(
+        hashline(&[&args[..], &["--signature", &newer_sig, newer.to_str().unwrap()]].concat()).code,
+        0
+    );
+    let replay = hashline(&[&args[..], &["--signature", &sig, list.to_str().unwrap()]].concat());
+    assert_eq!(replay.code, 2);
+    assert!(replay.stderr.contains("not above the current version's 11"), "{}", replay.stderr);
+    // Signed for one list, imported under another name or as an allow-list: refused.
+    let relabel = ["lists", "import", "--store", s, "--name", "other", "--format", "pytx-file", "--allow"];
+    let out = hashline(&[&relabel[..], &["--signature", &newer_sig, newer.to_str().unwrap()]].concat());
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("signed for the list \"signed\""), "{}", out.stderr);
+    let as_allow = ["lists", "import", "--store", s, "--name", "signed", "--format", "pytx-file", "--allow"];
+    let out = hashline(&[&as_allow[..], &["--signature", &newer_sig, newer.to_str().unwrap()]].concat());
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("signed as a Known list"), "{}", out.stderr);
+    // An update cannot be imported as the whole list.
+    let third = dir.write("third.txt", format!("md5 {}\n", "f".repeat(32)).as_bytes());
+    let third_sig = sign(&third, "signed", &["--sequence", "12"]);
+    let out = hashline(
+        &[&args[..], &["--replace", "--force", "--signature", &third_sig, third.to_str().unwrap()]].concat(),
+    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("signed as an update"), "{}", out.stderr);
+
+    // A version written by hand with a copied signed_by is refused at load, not only at import.
+    let dirl = store.join("lists/signed");
+    let current: u64 = std::fs::read_to_string(dirl.join("CURRENT")).unwrap().trim().parse().unwrap();
+    let hll = std::fs::read_to_string(dirl.join(format!("v{current}.hll"))).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(hll.lines().next().unwrap()).unwrap();
+    manifest["manifest"]["version"] = (current + 1).into();
+    manifest["manifest"]["entries"] = 0.into();
+    manifest["manifest"]["entries_sha256"] =
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into();
+    std::fs::write(dirl.join(format!("v{}.hll", current + 1)), format!("{manifest}\n")).unwrap();
+    std::fs::write(dirl.join("CURRENT"), format!("{}\n", current + 1)).unwrap();
+    let verify = hashline(&["lists", "verify", "--store", s]);
+    assert_eq!(verify.code, 1, "{}", verify.stdout);
+    assert!(verify.stdout.contains("DAMAGED") && verify.stdout.contains("missing"), "{}", verify.stdout);
+    let hashes = hashline(&["match", "--store", s, &"e".repeat(32)]);
+    assert_eq!(hashes.code, 2, "a store that does not verify is not used: {}", hashes.stderr);
+    // Put back, it verifies again.
+    std::fs::write(dirl.join("CURRENT"), format!("{current}\n")).unwrap();
+    assert_eq!(hashline(&["lists", "verify", "--store", s]).code, 0);
+
+    // A damaged key folder never turns the checks off.
+    let keys = store.join("trusted-keys");
+    let unsigned_args = ["lists", "import", "--store", s, "--name", "loose", "--format", "pytx-file"];
+    let try_unsigned = || hashline(&[&unsigned_args[..], &[list.to_str().unwrap()]].concat());
+    std::fs::rename(keys.join("pub.pub"), keys.join("pub.PUB")).unwrap();
+    let out = try_unsigned();
+    assert_eq!(out.code, 2, "*.PUB: {}", out.stderr);
+    std::fs::remove_file(keys.join("pub.PUB")).unwrap();
+    let out = try_unsigned();
+    assert_eq!(out.code, 2, "empty folder: {}", out.stderr);
+    assert!(out.stderr.contains("holds no key"), "{}", out.stderr);
+    std::fs::remove_dir(&keys).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &keys).unwrap();
+    let out = try_unsigned();
+    assert_eq!(out.code, 2, "dangling link: {}", out.stderr);
+    std::fs::remove_file(&keys).unwrap();
+    std::fs::write(&keys, "not a folder").unwrap();
+    let out = try_unsigned();
+    assert_eq!(out.code, 2, "a file: {}", out.stderr);
 }
 
 #[test]

@@ -24,6 +24,7 @@ fn main() {
         default_classification: None,
         thresholds: Thresholds::default(),
         signed_by: None,
+        signed_sequence: None,
         entries: u64::from(n),
         entries_sha256: String::new(),
     };

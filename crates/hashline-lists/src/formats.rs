@@ -26,6 +26,20 @@ pub enum Format {
     Hashline,
 }
 
+impl Format {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::PytxFile => "pytx-file",
+            Format::PytxCsv => "pytx-csv",
+            Format::NcmecXml => "ncmec-xml",
+            Format::VicsJson => "vics-json",
+            Format::Hex => "hex",
+            Format::Hashline => "hashline",
+        }
+    }
+}
+
 impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -35,10 +35,12 @@
 #![deny(missing_docs)]
 
 pub mod formats;
+pub mod fsio;
 mod live;
 mod matcher;
 pub mod model;
 mod pdq_index;
+pub mod signing;
 mod store;
 
 pub use live::{LiveLists, Reload, WatchGuard};
@@ -46,6 +48,6 @@ pub use matcher::{ListSet, ListStats, Match, Outcome, Query};
 pub use model::{Classification, Entry, EntryRef, ListKind, Manifest, SignalType, Thresholds};
 pub use pdq_index::{PdqHit, PdqIndex};
 pub use store::{
-    key_id, now_rfc3339, parse_public_key, parse_signature, render, ImportReport, ImportRequest, Store,
-    StoreError, StoredList, DEFAULT_MAX_DROP_PERCENT,
+    key_id, now_rfc3339, parse_public_key, render, ImportReport, ImportRequest, Store, StoreError,
+    StoredList, DEFAULT_MAX_DROP_PERCENT,
 };

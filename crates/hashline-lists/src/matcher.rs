@@ -363,6 +363,7 @@ mod tests {
                 default_classification: None,
                 thresholds: Thresholds { pdq_distance, pdq_min_quality: 50 },
                 signed_by: None,
+                signed_sequence: None,
                 entries: entries.len() as u64,
                 entries_sha256: String::new(),
             },

@@ -213,6 +213,10 @@ pub struct Manifest {
     /// Id of the trusted key that signed the input of this version, if it was signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_by: Option<String>,
+    /// The publisher's sequence number of the signed input of this version; the next signed
+    /// import must carry a larger one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_sequence: Option<u64>,
     /// Number of entries (active and tombstoned) in this version.
     #[serde(default)]
     pub entries: u64,

@@ -9,11 +9,12 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
 use crate::formats::{parse, Format, ManifestLine, ParseOptions, RecordError};
 use crate::model::{validate_name, Classification, Entry, ListKind, Manifest, SignalType, Thresholds};
+use crate::signing::{self, Statement};
 
 /// What went wrong with the store. Each message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -179,14 +180,9 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+/// Writes `bytes` to `path` atomically and owner-only.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::fsio::write_private(path, bytes).map_err(io(path))
 }
 
 /// The hashline list file for a manifest and entries; returns the bytes with the manifest's
@@ -261,16 +257,10 @@ impl Store {
     /// The manifest of a list's active version (its first line only), if the list exists.
     /// [`Store::load`] reads and checks the entries too.
     pub fn manifest(&self, name: &str) -> Result<Option<Manifest>, StoreError> {
-        use std::io::BufRead;
-        let Some(version) = self.current_version(name)? else { return Ok(None) };
-        let path = self.dir(name).join(format!("v{version}.hll"));
-        let mut first = String::new();
-        std::io::BufReader::new(std::fs::File::open(&path).map_err(io(&path))?)
-            .read_line(&mut first)
-            .map_err(io(&path))?;
-        serde_json::from_str::<ManifestLine>(&first).map(|m| Some(m.manifest)).map_err(|e| {
-            StoreError::Damaged { path, message: format!("the manifest line is not valid: {e}") }
-        })
+        match self.current_version(name)? {
+            Some(version) => self.manifest_at(name, version).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Loads the active version of a list, checking it against its manifest.
@@ -294,22 +284,130 @@ impl Store {
         if manifest.entries != parsed.entries.len() as u64 {
             return Err(damaged("the entry count does not match the manifest".into()));
         }
+        let keys = self.trusted_keys()?;
+        if !keys.is_empty() {
+            self.check_signed_chain(name, &manifest, &parsed.entries, &keys)?;
+        }
         Ok(StoredList { manifest, entries: parsed.entries })
     }
 
+    /// With trusted keys, at every load: the active version must come from signed inputs. Its
+    /// signed input and statement, and those of the versions it was built on back to the last
+    /// whole list, verify and chain (the list, kind and growing sequence numbers), and
+    /// importing them again gives the same entries. A version written by hand, relabelled, or
+    /// made from an unsigned file is refused, whatever its manifest says.
+    fn check_signed_chain(
+        &self,
+        name: &str,
+        manifest: &Manifest,
+        entries: &[Entry],
+        keys: &[VerifyingKey],
+    ) -> Result<(), StoreError> {
+        let dir = self.dir(name);
+        let bad = |version: u64, message: String| StoreError::Signature {
+            file: dir.join(format!("v{version}.src")).display().to_string(),
+            message: format!("{message}; re-import a signed list (the store requires signatures)"),
+        };
+        let mut chain: Vec<(u64, Vec<u8>, Statement)> = Vec::new();
+        let mut version = manifest.version;
+        loop {
+            let m =
+                if version == manifest.version { manifest.clone() } else { self.manifest_at(name, version)? };
+            let (Some(_), Some(seq)) = (&m.signed_by, m.signed_sequence) else {
+                return Err(bad(version, format!("version {version} of {name} is not signed")));
+            };
+            let read = |ext: &str| {
+                let p = dir.join(format!("v{version}.{ext}"));
+                std::fs::read(&p).map_err(|_| bad(version, format!("v{version}.{ext} is missing")))
+            };
+            let (src, sig) = (read("src")?, read("src.sig")?);
+            let (st, _) = signing::verify(keys, &sig, &src).map_err(|m| bad(version, m))?;
+            if st.list != name || st.kind != m.kind || st.sequence != seq {
+                return Err(bad(
+                    version,
+                    "the signed statement does not match the version's list, kind or sequence".into(),
+                ));
+            }
+            if let Some((_, _, later)) = chain.last() {
+                if st.sequence >= later.sequence {
+                    return Err(bad(version, "sequence numbers do not grow from version to version".into()));
+                }
+            }
+            let full = st.full || version == 1;
+            chain.push((version, src, st));
+            if full {
+                break;
+            }
+            version -= 1;
+        }
+        let mut derived: Vec<Entry> = Vec::new();
+        for (version, src, st) in chain.into_iter().rev() {
+            let format = st.input_format().map_err(|m| bad(version, m))?;
+            let text = String::from_utf8_lossy(&src);
+            let parsed =
+                parse(format, &format!("v{version}.src"), &text, &ParseOptions { signal: st.input_type() });
+            derived = merge(if st.full { &[] } else { &derived }, vec![parsed], "").entries;
+        }
+        if content_digest(&derived) != content_digest(entries) {
+            return Err(bad(
+                manifest.version,
+                "the entries are not what the signed inputs give: the version was edited".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The manifest of version `version` of a list (its first line).
+    fn manifest_at(&self, name: &str, version: u64) -> Result<Manifest, StoreError> {
+        use std::io::BufRead;
+        let path = self.dir(name).join(format!("v{version}.hll"));
+        let mut first = String::new();
+        std::io::BufReader::new(std::fs::File::open(&path).map_err(io(&path))?)
+            .read_line(&mut first)
+            .map_err(io(&path))?;
+        serde_json::from_str::<ManifestLine>(&first).map(|m| m.manifest).map_err(|e| StoreError::Damaged {
+            path,
+            message: format!("the manifest line is not valid: {e}"),
+        })
+    }
+
     /// Public keys whose signatures the store requires (none: signatures are not required).
+    /// Only a missing `trusted-keys` folder means "no keys": a folder that is a file, a
+    /// dangling link, unreadable, empty, or holding anything but readable `NAME.pub` keys is an
+    /// error, so a damaged key folder never turns signature checks off.
     pub fn trusted_keys(&self) -> Result<Vec<VerifyingKey>, StoreError> {
         let dir = self.root.join("trusted-keys");
-        let Ok(read) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+        let damaged =
+            |path: &Path, message: String| StoreError::Damaged { path: path.to_path_buf(), message };
+        match std::fs::symlink_metadata(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::Io { path: dir, source: e }),
+            Ok(_) => {}
+        }
+        let read = std::fs::read_dir(&dir).map_err(|e| {
+            damaged(
+                &dir,
+                format!("trusted-keys cannot be read as a folder ({e}); signatures cannot be checked"),
+            )
+        })?;
         let mut keys = Vec::new();
         for e in read {
             let path = e.map_err(io(&dir))?.path();
-            if path.extension().is_some_and(|x| x == "pub") {
-                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-                let key = parse_public_key(&text)
-                    .map_err(|message| StoreError::Damaged { path: path.clone(), message })?;
-                keys.push(key);
+            if path.extension().is_none_or(|x| x != "pub") {
+                return Err(damaged(
+                    &path,
+                    "trusted-keys holds only NAME.pub files (64 hex digits each)".into(),
+                ));
             }
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            keys.push(parse_public_key(&text).map_err(|m| damaged(&path, m))?);
+        }
+        if keys.is_empty() {
+            return Err(damaged(
+                &dir,
+                "trusted-keys exists but holds no key; add a NAME.pub or remove the folder to import unsigned lists"
+                    .into(),
+            ));
         }
         Ok(keys)
     }
@@ -317,77 +415,41 @@ impl Store {
     /// Imports files into a new version of a list and makes it active.
     pub fn import(&self, req: ImportRequest) -> Result<ImportReport, StoreError> {
         validate_name(&req.name).map_err(StoreError::BadName)?;
-        let keys = self.trusted_keys()?;
-        let mut signed_by = None;
-        if !keys.is_empty() {
-            for (i, (file, bytes)) in req.files.iter().enumerate() {
-                let sig = req.signatures.get(i).ok_or_else(|| StoreError::Signature {
-                    file: file.clone(),
-                    message: "the store has trusted keys and this input is unsigned (give --signature)"
-                        .into(),
-                })?;
-                signed_by = Some(
-                    verify_any(&keys, bytes, sig)
-                        .map_err(|message| StoreError::Signature { file: file.clone(), message })?,
-                );
-            }
-        }
-
         let previous = match self.current_version(&req.name)? {
             Some(_) => Some(self.load(&req.name)?),
             None => None,
         };
-        let mut read = 0usize;
-        let mut errors: Vec<RecordError> = Vec::new();
-        let mut incoming: Vec<Entry> = Vec::new();
-        let mut tombstones: Vec<String> = Vec::new();
-        let mut carried_manifest = None;
+        let prev_manifest = previous.as_ref().map(|p| &p.manifest);
+        let kind = req.kind.or_else(|| prev_manifest.map(|m| m.kind)).unwrap_or_default();
+        let keys = self.trusted_keys()?;
+        let signed = if keys.is_empty() {
+            None
+        } else {
+            Some(self.check_signed_import(&req, kind, prev_manifest, &keys)?)
+        };
+
+        let mut parsed = Vec::new();
         for (file, bytes) in &req.files {
             let text = String::from_utf8_lossy(bytes);
-            let parsed = parse(req.format, file, &text, &ParseOptions { signal: req.signal.clone() });
-            read += parsed.entries.len();
-            incoming.extend(parsed.entries);
-            tombstones.extend(parsed.tombstones);
-            errors.extend(parsed.errors);
-            carried_manifest = carried_manifest.or(parsed.manifest);
+            parsed.push(parse(req.format, file, &text, &ParseOptions { signal: req.signal.clone() }));
         }
+        let errors: Vec<RecordError> =
+            parsed.iter_mut().flat_map(|p| std::mem::take(&mut p.errors)).collect();
         if req.strict && !errors.is_empty() {
             return Err(StoreError::Strict(errors));
         }
-        if read == 0 && tombstones.is_empty() && !req.allow_empty {
+        let read: usize = parsed.iter().map(|p| p.entries.len()).sum();
+        let no_tombstones = parsed.iter().all(|p| p.tombstones.is_empty());
+        if read == 0 && no_tombstones && !req.allow_empty {
             return Err(StoreError::NothingAccepted {
                 rejected: errors.len(),
                 first: errors.first().map(ToString::to_string),
             });
         }
-
-        // Merge: start from the previous version's entries (unless replacing), upsert by
-        // (signal, id), then apply tombstones.
-        let mut merged: BTreeMap<(String, String), Entry> = BTreeMap::new();
-        if !req.replace {
-            for e in previous.iter().flat_map(|p| p.entries.iter()) {
-                merged.insert((e.signal.to_string(), e.id.clone()), e.clone());
-            }
-        }
-        let before: HashSet<(String, String)> =
-            merged.iter().filter(|(_, e)| e.is_active()).map(|(k, _)| k.clone()).collect();
-        let now = now_rfc3339();
-        for mut e in incoming {
-            if e.added_at.is_none() {
-                e.added_at = Some(now.clone());
-            }
-            merged.insert((e.signal.to_string(), e.id.clone()), e);
-        }
-        let dead: HashSet<&str> = tombstones.iter().map(String::as_str).collect();
-        let mut removed = 0;
-        for e in merged.values_mut() {
-            if e.is_active() && dead.contains(e.id.as_str()) {
-                e.removed_at = Some(now.clone());
-                removed += 1;
-            }
-        }
-        let entries: Vec<Entry> = merged.into_values().collect();
-        let active = entries.iter().filter(|e| e.is_active()).count();
+        let carried_manifest = parsed.iter_mut().find_map(|p| p.manifest.take());
+        let base = if req.replace { &[][..] } else { previous.as_ref().map_or(&[][..], |p| &p.entries[..]) };
+        let merged = merge(base, parsed, &now_rfc3339());
+        let active = merged.entries.iter().filter(|e| e.is_active()).count();
         if req.replace {
             let before = previous.as_ref().map_or(0, |p| p.entries.iter().filter(|e| e.is_active()).count());
             if let Some(max) = req.max_drop_percent {
@@ -403,12 +465,8 @@ impl Store {
                 }
             }
         }
-        let added = entries
-            .iter()
-            .filter(|e| e.is_active() && !before.contains(&(e.signal.to_string(), e.id.clone())))
-            .count();
 
-        let prev_manifest = previous.as_ref().map(|p| &p.manifest).or(carried_manifest.as_ref());
+        let prev_manifest = prev_manifest.or(carried_manifest.as_ref());
         let version = previous.as_ref().map_or(1, |p| p.manifest.version + 1);
         let mut manifest = Manifest {
             name: req.name.clone(),
@@ -418,24 +476,25 @@ impl Store {
                 .or_else(|| prev_manifest.map(|m| m.source.clone()))
                 .unwrap_or_else(|| "local".into()),
             version,
-            fetched_at: now.clone(),
-            kind: req.kind.or_else(|| prev_manifest.map(|m| m.kind)).unwrap_or_default(),
+            fetched_at: now_rfc3339(),
+            kind,
             default_classification: req
                 .classification
                 .clone()
                 .or_else(|| prev_manifest.and_then(|m| m.default_classification.clone())),
             thresholds: req.thresholds.or_else(|| prev_manifest.map(|m| m.thresholds)).unwrap_or_default(),
-            signed_by,
+            signed_by: signed.as_ref().map(|(_, key)| key.clone()),
+            signed_sequence: signed.as_ref().map(|(st, _)| st.sequence),
             entries: 0,
             entries_sha256: String::new(),
         };
-        let bytes = render(&mut manifest, &entries);
+        let bytes = render(&mut manifest, &merged.entries);
         let dir = self.dir(&req.name);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        if manifest.signed_by.is_some() {
+        if signed.is_some() {
             if let (Some((_, src)), Some(sig)) = (req.files.first(), req.signatures.first()) {
                 write_atomic(&dir.join(format!("v{version}.src")), src)?;
-                write_atomic(&dir.join(format!("v{version}.src.sig")), hex::encode(sig).as_bytes())?;
+                write_atomic(&dir.join(format!("v{version}.src.sig")), sig)?;
             }
         }
         write_atomic(&dir.join(format!("v{version}.hll")), &bytes)?;
@@ -445,12 +504,65 @@ impl Store {
             name: req.name,
             version,
             read,
-            added,
-            removed,
+            added: merged.added,
+            removed: merged.removed,
             active,
             skipped: errors.len(),
             errors: errors.iter().take(20).map(ToString::to_string).collect(),
         })
+    }
+
+    /// With trusted keys: one input file with a signature whose statement names this list,
+    /// this kind, this way of importing (whole list or update, format, type) and a sequence
+    /// number above the current version's. Returns the statement and the signing key's id.
+    fn check_signed_import(
+        &self,
+        req: &ImportRequest,
+        kind: ListKind,
+        previous: Option<&Manifest>,
+        keys: &[VerifyingKey],
+    ) -> Result<(Statement, String), StoreError> {
+        let [(file, bytes)] = &req.files[..] else {
+            return Err(StoreError::Signature {
+                file: req.files.first().map(|f| f.0.clone()).unwrap_or_default(),
+                message: "the store has trusted keys: import one signed file at a time".into(),
+            });
+        };
+        let refused = |message: String| StoreError::Signature { file: file.clone(), message };
+        let sig = req.signatures.first().ok_or_else(|| {
+            refused("the store has trusted keys and this input is unsigned (give --signature)".into())
+        })?;
+        let (st, key) = signing::verify(keys, sig, bytes).map_err(refused)?;
+        let wanted_type = req.signal.as_ref().map(|s| s.to_string());
+        let mismatch = [
+            (st.list != req.name)
+                .then(|| format!("it was signed for the list {:?}, not {:?}", st.list, req.name)),
+            (st.kind != kind).then(|| format!("it was signed as a {:?} list, not {kind:?}", st.kind)),
+            (st.full != req.replace).then(|| {
+                if st.full {
+                    "it was signed as the whole list: import it with --replace"
+                } else {
+                    "it was signed as an update: import it without --replace"
+                }
+                .to_string()
+            }),
+            (st.input_format != req.format.name())
+                .then(|| format!("it was signed as {}, not {}", st.input_format, req.format.name())),
+            (st.input_type().map(|t| t.to_string()) != wanted_type)
+                .then(|| "it was signed with another --type".to_string()),
+        ];
+        if let Some(m) = mismatch.into_iter().flatten().next() {
+            return Err(refused(m));
+        }
+        if let Some(prev) = previous.and_then(|m| m.signed_sequence) {
+            if st.sequence <= prev {
+                return Err(refused(format!(
+                    "its sequence number {} is not above the current version's {prev}: an older signed file cannot replace a newer one",
+                    st.sequence
+                )));
+            }
+        }
+        Ok((st, key))
     }
 
     /// The active version as a hashline list file (what `import --format hashline` reads).
@@ -464,28 +576,67 @@ impl Store {
     }
 }
 
+/// The entries of a new version and what changed.
+struct Merged {
+    entries: Vec<Entry>,
+    added: usize,
+    removed: usize,
+}
+
+/// A new version's entries: `base` (the previous version's, or none when replacing), with the
+/// parsed inputs' entries upserted by (signal, id) and their tombstones applied.
+fn merge(base: &[Entry], parsed: Vec<crate::formats::Parsed>, now: &str) -> Merged {
+    let mut merged: BTreeMap<(String, String), Entry> = BTreeMap::new();
+    for e in base {
+        merged.insert((e.signal.to_string(), e.id.clone()), e.clone());
+    }
+    let before: HashSet<(String, String)> =
+        merged.iter().filter(|(_, e)| e.is_active()).map(|(k, _)| k.clone()).collect();
+    let mut tombstones: Vec<String> = Vec::new();
+    for p in parsed {
+        for mut e in p.entries {
+            if e.added_at.is_none() {
+                e.added_at = Some(now.to_string());
+            }
+            merged.insert((e.signal.to_string(), e.id.clone()), e);
+        }
+        tombstones.extend(p.tombstones);
+    }
+    let dead: HashSet<&str> = tombstones.iter().map(String::as_str).collect();
+    let mut removed = 0;
+    for e in merged.values_mut() {
+        if e.is_active() && dead.contains(e.id.as_str()) {
+            e.removed_at = Some(now.to_string());
+            removed += 1;
+        }
+    }
+    let entries: Vec<Entry> = merged.into_values().collect();
+    let added = entries
+        .iter()
+        .filter(|e| e.is_active() && !before.contains(&(e.signal.to_string(), e.id.clone())))
+        .count();
+    Merged { entries, added, removed }
+}
+
+/// A digest of what entries say, without the times an import stamps on them: two derivations
+/// of the same inputs agree on it whenever they were made.
+fn content_digest(entries: &[Entry]) -> String {
+    let mut h = Sha256::new();
+    for e in entries {
+        let mut e = e.clone();
+        let active = e.is_active();
+        e.added_at = None;
+        e.removed_at = (!active).then(String::new);
+        h.update(serde_json::to_vec(&e).unwrap_or_default());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
 /// Parses an Ed25519 public key written as 64 hex digits.
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
     let bytes = hex::decode(text.trim()).map_err(|_| "a public key is 64 hex digits".to_string())?;
     let arr: [u8; 32] =
         bytes.try_into().map_err(|_| "a public key is 32 bytes (64 hex digits)".to_string())?;
     VerifyingKey::from_bytes(&arr).map_err(|e| format!("not a valid Ed25519 public key: {e}"))
-}
-
-/// Decodes a signature given as hex (128 digits) or raw 64 bytes.
-pub fn parse_signature(bytes: &[u8]) -> Result<Signature, String> {
-    let raw = match std::str::from_utf8(bytes).ok().and_then(|s| hex::decode(s.trim()).ok()) {
-        Some(v) => v,
-        None => bytes.to_vec(),
-    };
-    let arr: [u8; 64] = raw.try_into().map_err(|_| "a signature is 64 bytes (128 hex digits)".to_string())?;
-    Ok(Signature::from_bytes(&arr))
-}
-
-fn verify_any(keys: &[VerifyingKey], message: &[u8], sig: &[u8]) -> Result<String, String> {
-    let sig = parse_signature(sig)?;
-    keys.iter()
-        .find(|k| k.verify(message, &sig).is_ok())
-        .map(key_id)
-        .ok_or_else(|| "the signature does not verify with any trusted key".to_string())
 }

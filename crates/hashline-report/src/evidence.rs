@@ -54,6 +54,9 @@ pub enum EvidenceError {
         "no evidence key: set [evidence] key_file or HASHLINE_EVIDENCE_KEY (generate one with `hashline evidence keygen`)"
     )]
     NoKey,
+    /// The OS gave no randomness for a key.
+    #[error("no randomness from the OS for a new key: {0}")]
+    Random(String),
     /// A key is malformed.
     #[error("evidence key {0}: expected 64 hex digits (a 256-bit key) per line")]
     BadKey(String),
@@ -143,11 +146,12 @@ impl Keyring {
         }
     }
 
-    /// A new random key as hex.
-    pub fn generate() -> String {
+    /// A new random key as hex; an error (never a predictable key) when the OS has no
+    /// randomness to give.
+    pub fn generate() -> Result<String, EvidenceError> {
         let mut k = [0u8; 32];
-        let _ = getrandom::fill(&mut k);
-        hex::encode(k)
+        getrandom::fill(&mut k).map_err(|e| EvidenceError::Random(e.to_string()))?;
+        Ok(hex::encode(k))
     }
 
     /// The id of the key that encrypts.
@@ -414,19 +418,7 @@ fn rfc3339(unix: i64) -> String {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    hashline_lists::fsio::write_private(path, bytes).map_err(io(path))
 }
 
 #[cfg(test)]

@@ -79,24 +79,12 @@ impl<T: Serialize + DeserializeOwned + Clone> JsonFile<T> {
 
     /// Replaces the file with `records` (owner-only, synced, atomic rename).
     pub fn write(&self, records: &[T]) -> Result<(), FileError> {
-        use std::io::Write;
         let io = |e: std::io::Error| self.err(e.to_string());
         if let Some(d) = self.path.parent() {
             std::fs::create_dir_all(d).map_err(io)?;
         }
-        let tmp = self.path.with_extension("tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp).map_err(io)?;
         let body = serde_json::to_vec_pretty(records).map_err(|e| self.err(e.to_string()))?;
-        f.write_all(&body).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &self.path).map_err(io)?;
+        hashline_lists::fsio::write_private(&self.path, &body).map_err(io)?;
         self.reload()
     }
 

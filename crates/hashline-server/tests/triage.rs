@@ -51,7 +51,7 @@ fn env(n: u32, triage: TriageConfig) -> Env {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let key = dir.join("evidence.key");
-    std::fs::write(&key, Keyring::generate()).unwrap();
+    std::fs::write(&key, Keyring::generate().unwrap()).unwrap();
     let evidence = EvidenceConfig { enabled: true, key_file: Some(key), retention_days: 30 };
     let stage = ReportStage::open(&data, Reporter::default(), Policy::default(), &evidence).unwrap();
     let mut hasher = hashline_hash::Hasher::new(Default::default());

@@ -188,6 +188,7 @@ fn add_to_allow_list(st: &AppState, r: &Report) -> Result<u64, String> {
         default_classification: None,
         thresholds,
         signed_by: None,
+        signed_sequence: None,
         entries: 0,
         entries_sha256: String::new(),
     };
