@@ -38,6 +38,7 @@ pub mod formats;
 pub mod fsio;
 mod live;
 mod matcher;
+mod merge;
 pub mod model;
 mod pdq_index;
 pub mod signing;

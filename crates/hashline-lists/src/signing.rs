@@ -15,8 +15,10 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::formats::Format;
-use crate::model::{ListKind, SignalType};
+use crate::formats::{parse, Format, ParseOptions};
+use crate::merge::{content_digest, merge};
+use crate::model::{Entry, ListKind, Manifest, SignalType};
+use crate::store::StoreError;
 
 /// The statement format's name.
 pub const STATEMENT_FORMAT: &str = "hashline-list-signature/1";
@@ -107,6 +109,74 @@ pub fn verify(keys: &[VerifyingKey], sig_file: &[u8], input: &[u8]) -> Result<(S
         return Err("the file is not the one that was signed (its SHA-256 differs)".into());
     }
     Ok((statement, crate::store::key_id(key)))
+}
+
+impl crate::Store {
+    /// With trusted keys, at every load: the active version must come from signed inputs. Its
+    /// signed input and statement, and those of the versions it was built on back to the last
+    /// whole list, verify and chain (the list, kind and growing sequence numbers), and
+    /// importing them again gives the same entries. A version written by hand, relabelled, or
+    /// made from an unsigned file is refused, whatever its manifest says.
+    pub(crate) fn check_signed_chain(
+        &self,
+        name: &str,
+        manifest: &Manifest,
+        entries: &[Entry],
+        keys: &[VerifyingKey],
+    ) -> Result<(), StoreError> {
+        let dir = self.dir(name);
+        let bad = |version: u64, message: String| StoreError::Signature {
+            file: dir.join(format!("v{version}.src")).display().to_string(),
+            message: format!("{message}; re-import a signed list (the store requires signatures)"),
+        };
+        let mut chain: Vec<(u64, Vec<u8>, Statement)> = Vec::new();
+        let mut version = manifest.version;
+        loop {
+            let m =
+                if version == manifest.version { manifest.clone() } else { self.manifest_at(name, version)? };
+            let (Some(_), Some(seq)) = (&m.signed_by, m.signed_sequence) else {
+                return Err(bad(version, format!("version {version} of {name} is not signed")));
+            };
+            let read = |ext: &str| {
+                let p = dir.join(format!("v{version}.{ext}"));
+                std::fs::read(&p).map_err(|_| bad(version, format!("v{version}.{ext} is missing")))
+            };
+            let (src, sig) = (read("src")?, read("src.sig")?);
+            let (st, _) = verify(keys, &sig, &src).map_err(|m| bad(version, m))?;
+            if st.list != name || st.kind != m.kind || st.sequence != seq {
+                return Err(bad(
+                    version,
+                    "the signed statement does not match the version's list, kind or sequence".into(),
+                ));
+            }
+            if let Some((_, _, later)) = chain.last() {
+                if st.sequence >= later.sequence {
+                    return Err(bad(version, "sequence numbers do not grow from version to version".into()));
+                }
+            }
+            let full = st.full || version == 1;
+            chain.push((version, src, st));
+            if full {
+                break;
+            }
+            version -= 1;
+        }
+        let mut derived: Vec<Entry> = Vec::new();
+        for (version, src, st) in chain.into_iter().rev() {
+            let format = st.input_format().map_err(|m| bad(version, m))?;
+            let text = String::from_utf8_lossy(&src);
+            let parsed =
+                parse(format, &format!("v{version}.src"), &text, &ParseOptions { signal: st.input_type() });
+            derived = merge(if st.full { &[] } else { &derived }, vec![parsed], "").entries;
+        }
+        if content_digest(&derived) != content_digest(entries) {
+            return Err(bad(
+                manifest.version,
+                "the entries are not what the signed inputs give: the version was edited".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -6,13 +6,13 @@
 //! original input and its signature as `vN.src` and `vN.src.sig`. Trusted publisher keys are
 //! `ROOT/trusted-keys/*.pub` (Ed25519, 64 hex digits).
 
-use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
 use crate::formats::{parse, Format, ManifestLine, ParseOptions, RecordError};
+use crate::merge::merge;
 use crate::model::{validate_name, Classification, Entry, ListKind, Manifest, SignalType, Thresholds};
 use crate::signing::{self, Statement};
 
@@ -221,7 +221,7 @@ impl Store {
         &self.root
     }
 
-    fn dir(&self, name: &str) -> PathBuf {
+    pub(crate) fn dir(&self, name: &str) -> PathBuf {
         self.root.join("lists").join(name)
     }
 
@@ -291,74 +291,8 @@ impl Store {
         Ok(StoredList { manifest, entries: parsed.entries })
     }
 
-    /// With trusted keys, at every load: the active version must come from signed inputs. Its
-    /// signed input and statement, and those of the versions it was built on back to the last
-    /// whole list, verify and chain (the list, kind and growing sequence numbers), and
-    /// importing them again gives the same entries. A version written by hand, relabelled, or
-    /// made from an unsigned file is refused, whatever its manifest says.
-    fn check_signed_chain(
-        &self,
-        name: &str,
-        manifest: &Manifest,
-        entries: &[Entry],
-        keys: &[VerifyingKey],
-    ) -> Result<(), StoreError> {
-        let dir = self.dir(name);
-        let bad = |version: u64, message: String| StoreError::Signature {
-            file: dir.join(format!("v{version}.src")).display().to_string(),
-            message: format!("{message}; re-import a signed list (the store requires signatures)"),
-        };
-        let mut chain: Vec<(u64, Vec<u8>, Statement)> = Vec::new();
-        let mut version = manifest.version;
-        loop {
-            let m =
-                if version == manifest.version { manifest.clone() } else { self.manifest_at(name, version)? };
-            let (Some(_), Some(seq)) = (&m.signed_by, m.signed_sequence) else {
-                return Err(bad(version, format!("version {version} of {name} is not signed")));
-            };
-            let read = |ext: &str| {
-                let p = dir.join(format!("v{version}.{ext}"));
-                std::fs::read(&p).map_err(|_| bad(version, format!("v{version}.{ext} is missing")))
-            };
-            let (src, sig) = (read("src")?, read("src.sig")?);
-            let (st, _) = signing::verify(keys, &sig, &src).map_err(|m| bad(version, m))?;
-            if st.list != name || st.kind != m.kind || st.sequence != seq {
-                return Err(bad(
-                    version,
-                    "the signed statement does not match the version's list, kind or sequence".into(),
-                ));
-            }
-            if let Some((_, _, later)) = chain.last() {
-                if st.sequence >= later.sequence {
-                    return Err(bad(version, "sequence numbers do not grow from version to version".into()));
-                }
-            }
-            let full = st.full || version == 1;
-            chain.push((version, src, st));
-            if full {
-                break;
-            }
-            version -= 1;
-        }
-        let mut derived: Vec<Entry> = Vec::new();
-        for (version, src, st) in chain.into_iter().rev() {
-            let format = st.input_format().map_err(|m| bad(version, m))?;
-            let text = String::from_utf8_lossy(&src);
-            let parsed =
-                parse(format, &format!("v{version}.src"), &text, &ParseOptions { signal: st.input_type() });
-            derived = merge(if st.full { &[] } else { &derived }, vec![parsed], "").entries;
-        }
-        if content_digest(&derived) != content_digest(entries) {
-            return Err(bad(
-                manifest.version,
-                "the entries are not what the signed inputs give: the version was edited".into(),
-            ));
-        }
-        Ok(())
-    }
-
     /// The manifest of version `version` of a list (its first line).
-    fn manifest_at(&self, name: &str, version: u64) -> Result<Manifest, StoreError> {
+    pub(crate) fn manifest_at(&self, name: &str, version: u64) -> Result<Manifest, StoreError> {
         use std::io::BufRead;
         let path = self.dir(name).join(format!("v{version}.hll"));
         let mut first = String::new();
@@ -574,63 +508,6 @@ impl Store {
         self.load(name)?;
         std::fs::read(&path).map_err(io(&path))
     }
-}
-
-/// The entries of a new version and what changed.
-struct Merged {
-    entries: Vec<Entry>,
-    added: usize,
-    removed: usize,
-}
-
-/// A new version's entries: `base` (the previous version's, or none when replacing), with the
-/// parsed inputs' entries upserted by (signal, id) and their tombstones applied.
-fn merge(base: &[Entry], parsed: Vec<crate::formats::Parsed>, now: &str) -> Merged {
-    let mut merged: BTreeMap<(String, String), Entry> = BTreeMap::new();
-    for e in base {
-        merged.insert((e.signal.to_string(), e.id.clone()), e.clone());
-    }
-    let before: HashSet<(String, String)> =
-        merged.iter().filter(|(_, e)| e.is_active()).map(|(k, _)| k.clone()).collect();
-    let mut tombstones: Vec<String> = Vec::new();
-    for p in parsed {
-        for mut e in p.entries {
-            if e.added_at.is_none() {
-                e.added_at = Some(now.to_string());
-            }
-            merged.insert((e.signal.to_string(), e.id.clone()), e);
-        }
-        tombstones.extend(p.tombstones);
-    }
-    let dead: HashSet<&str> = tombstones.iter().map(String::as_str).collect();
-    let mut removed = 0;
-    for e in merged.values_mut() {
-        if e.is_active() && dead.contains(e.id.as_str()) {
-            e.removed_at = Some(now.to_string());
-            removed += 1;
-        }
-    }
-    let entries: Vec<Entry> = merged.into_values().collect();
-    let added = entries
-        .iter()
-        .filter(|e| e.is_active() && !before.contains(&(e.signal.to_string(), e.id.clone())))
-        .count();
-    Merged { entries, added, removed }
-}
-
-/// A digest of what entries say, without the times an import stamps on them: two derivations
-/// of the same inputs agree on it whenever they were made.
-fn content_digest(entries: &[Entry]) -> String {
-    let mut h = Sha256::new();
-    for e in entries {
-        let mut e = e.clone();
-        let active = e.is_active();
-        e.added_at = None;
-        e.removed_at = (!active).then(String::new);
-        h.update(serde_json::to_vec(&e).unwrap_or_default());
-        h.update(b"\n");
-    }
-    hex::encode(h.finalize())
 }
 
 /// Parses an Ed25519 public key written as 64 hex digits.
