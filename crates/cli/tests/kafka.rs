@@ -134,6 +134,10 @@ struct Rec {
 }
 
 fn produce(b: &Broker, dir: &Path, recs: &[Rec]) {
+    produce_to(b, dir, TOPICS[0], recs);
+}
+
+fn produce_to(b: &Broker, dir: &Path, topic: &str, recs: &[Rec]) {
     let mut spec = Vec::new();
     for (i, r) in recs.iter().enumerate() {
         let f = dir.join(format!("rec-{}-{i}", recs.len()));
@@ -150,7 +154,7 @@ fn produce(b: &Broker, dir: &Path, recs: &[Rec]) {
     }
     let spec_path = dir.join(format!("spec-{}.json", recs.len()));
     std::fs::write(&spec_path, serde_json::to_vec(&spec).unwrap()).unwrap();
-    let r = client(&["produce", &b.addr(), TOPICS[0], spec_path.to_str().unwrap()]);
+    let r = client(&["produce", &b.addr(), topic, spec_path.to_str().unwrap()]);
     assert_eq!(r["produced"], recs.len());
 }
 
@@ -539,10 +543,13 @@ fn scaled_out_scanners_relay_to_one_reporter_that_delivers_once() {
     let m = media(&dir);
     let (recs, planted) = stream(&m);
     produce(&b, dir.path(), &recs);
-    // Two scanners in relay mode (they never talk to the hotline) ...
+    // Two scanners in relay mode (they never talk to the hotline), signing their match events
+    // with the relay key they share with the reporter ...
+    let key = dir.write("relay.key", "5a".repeat(32).as_bytes());
+    let relay = format!("delivery = \"relay\"\nrelay_key_file = \"{}\"\n", key.display());
     let (da, db) = (dir.path().join("scan-a"), dir.path().join("scan-b"));
-    let a = start_run_with(&b, &m, &da, "relay", "delivery = \"relay\"\n");
-    let c = start_run_with(&b, &m, &db, "relay", "delivery = \"relay\"\n");
+    let a = start_run_with(&b, &m, &da, "relay", &relay);
+    let c = start_run_with(&b, &m, &db, "relay", &relay);
     let started = Instant::now();
     while !committed_all(&b, "relay") {
         assert!(started.elapsed() < Duration::from_secs(120), "scanners never caught up");
@@ -555,13 +562,44 @@ fn scaled_out_scanners_relay_to_one_reporter_that_delivers_once() {
             "scanner journals are marked relayed"
         );
     }
+    // Anyone else who can produce to the match topic: a pending event for an upload nobody
+    // made, without a MAC and with a MAC under another key. The reporter must take neither.
+    let real = util::hashline_in(
+        Path::new("."),
+        &[("HASHLINE_DATA_DIR", da.to_str().unwrap())],
+        &["reports", "show", outbox_reports(&da)[0]["report_id"].as_str().unwrap()],
+    );
+    let mut report: Value = serde_json::from_str(&real.stdout).unwrap();
+    report["report_id"] = "f".repeat(32).into();
+    report["idempotency_key"] = "e".repeat(64).into();
+    report["incident"]["upload_id"] = "forged-upload".into();
+    let event = json!({"schema": "hashline.match-event/1", "report": report, "disposition": "pending", "origin": "x/0/0"});
+    let forged = serde_json::to_vec(&event).unwrap();
+    produce_to(
+        &b,
+        dir.path(),
+        TOPICS[1],
+        &[
+            Rec { id: Some("forged-upload".into()), value: forged.clone(), extra: vec![] },
+            Rec {
+                id: Some("forged-upload".into()),
+                value: forged,
+                extra: vec![("hashline-mac", "00".repeat(32))],
+            },
+        ],
+    );
     // ... and one reporter that consumes the match events and delivers.
     let hotline = hashline_report::testing::TestHotline::start_background(vec![], None).unwrap();
     let central = dir.path().join("central");
     let cfg = dir.path().join("reporter.toml");
     std::fs::write(
         &cfg,
-        format!("{}[kafka]\nbrokers = \"{}\"\ngroup = \"relay\"\n", util::TEST_DELIVERY_TOML, b.addr()),
+        format!(
+            "{}[kafka]\nbrokers = \"{}\"\ngroup = \"relay\"\nrelay_key_file = \"{}\"\n",
+            util::TEST_DELIVERY_TOML,
+            b.addr(),
+            key.display()
+        ),
     )
     .unwrap();
     let mut reporter = Command::new(env!("CARGO_BIN_EXE_hashline"))
@@ -592,6 +630,7 @@ fn scaled_out_scanners_relay_to_one_reporter_that_delivers_once() {
     assert!(reporter.wait().unwrap().success());
     assert_eq!(hotline.seen(|s| s.accepted.len()), planted, "each planted copy delivered once");
     let rows = outbox_reports(&central);
-    assert_eq!(rows.len(), planted);
+    assert_eq!(rows.len(), planted, "the forged events added nothing");
     assert!(rows.iter().all(|r| r["state"] == "delivered"));
+    assert!(rows.iter().all(|r| r["upload_id"] != "forged-upload"));
 }

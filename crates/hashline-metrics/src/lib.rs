@@ -111,6 +111,9 @@ pub struct Metrics {
     pub triage_decisions_total: IntCounterVec,
     /// `hashline_triage_csrf_rejected_total`: forms refused for a missing or wrong CSRF token.
     pub triage_csrf_rejected_total: IntCounter,
+    /// `hashline_relay_rejected_total{reason}`: match events the central reporter refused
+    /// (`no_mac`, `bad_mac`, `not_an_event`, `bad_disposition`, `invalid_report`).
+    pub relay_rejected_total: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -269,6 +272,12 @@ impl Metrics {
                 "hashline_triage_csrf_rejected_total",
                 "Triage forms refused for a missing or wrong CSRF token.",
             ),
+            relay_rejected_total: counter(
+                &r,
+                "hashline_relay_rejected_total",
+                "Match events the central reporter refused (unauthenticated, malformed or invalid).",
+                &["reason"],
+            ),
             registry: r,
         };
         // Series with a fixed set of label values exist from the start (at 0), so rates and
@@ -288,6 +297,9 @@ impl Metrics {
         }
         for d in ["confirm", "dismiss", "escalate"] {
             m.triage_decisions_total.with_label_values(&[d]);
+        }
+        for r in ["no_mac", "bad_mac", "not_an_event", "bad_disposition", "invalid_report"] {
+            m.relay_rejected_total.with_label_values(&[r]);
         }
         for o in [upload_outcome::MATCHED, upload_outcome::NO_MATCH, upload_outcome::DEAD_LETTER] {
             m.uploads_total.with_label_values(&[o]);

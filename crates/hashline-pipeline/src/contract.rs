@@ -178,9 +178,122 @@ pub fn match_event_schema() -> serde_json::Value {
 /// The schema id of [`MatchEvent`].
 pub const MATCH_EVENT_SCHEMA: &str = "hashline.match-event/1";
 
+/// The Kafka header carrying a match event's MAC: HMAC-SHA-256 of the payload under the relay
+/// key, hex.
+pub const MAC_HEADER: &str = "hashline-mac";
+
+/// The MAC of a match event's payload.
+pub fn event_mac(key: &[u8; 32], payload: &[u8]) -> String {
+    hex::encode(hashline_report::mac::hmac_sha256(key, payload))
+}
+
+/// Why the central reporter did not take a record from the match topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    /// No `hashline-mac` header.
+    #[error("no hashline-mac header: not from a hashline scanner with the relay key")]
+    NoMac,
+    /// The MAC does not verify.
+    #[error("its hashline-mac does not verify with the relay key: forged, altered, or another key")]
+    BadMac,
+    /// Not a `hashline.match-event/1`.
+    #[error("not a hashline.match-event/1")]
+    NotAnEvent,
+    /// The disposition is none of pending, review, duplicate.
+    #[error("unknown disposition")]
+    BadDisposition,
+}
+
+impl Rejected {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejected::NoMac => "no_mac",
+            Rejected::BadMac => "bad_mac",
+            Rejected::NotAnEvent => "not_an_event",
+            Rejected::BadDisposition => "bad_disposition",
+        }
+    }
+}
+
+/// What the central reporter does with one record of the match topic: authenticate it with
+/// `key` (before reading it at all), parse it, and return the report and the state it enters
+/// the outbox in, or `None` for a duplicate (reported before; nothing to do).
+pub fn accept_event(
+    payload: &[u8],
+    mac: Option<&[u8]>,
+    key: &[u8; 32],
+) -> Result<Option<(hashline_report::Report, hashline_report::State)>, Rejected> {
+    let mac = mac.ok_or(Rejected::NoMac)?;
+    let expected = event_mac(key, payload);
+    if !hashline_report::mac::same(mac, expected.as_bytes()) {
+        return Err(Rejected::BadMac);
+    }
+    let e: MatchEvent = serde_json::from_slice(payload).map_err(|_| Rejected::NotAnEvent)?;
+    if e.schema != MATCH_EVENT_SCHEMA {
+        return Err(Rejected::NotAnEvent);
+    }
+    let state = match e.disposition.as_str() {
+        "duplicate" => return Ok(None),
+        "review" => hashline_report::State::Review,
+        "pending" => hashline_report::State::Pending,
+        _ => return Err(Rejected::BadDisposition),
+    };
+    Ok(Some((e.report, state)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reporter_takes_only_events_with_the_relay_key() {
+        let key = [9u8; 32];
+        let r = hashline_report::Report {
+            report_id: "a".repeat(32),
+            idempotency_key: "b".repeat(64),
+            ..serde_json::from_value(serde_json::json!({
+                "schema": "hashline.report/1", "report_id": "", "idempotency_key": "", "created_at": "t",
+                "reporter": {"organisation": "o", "contact": "c", "country": "KH"},
+                "incident": {"upload_id": "u", "detected_at": "t", "channel": "kafka"},
+                "file": {"size": 1, "md5": "0".repeat(32), "sha1": "0".repeat(40), "sha256": "0".repeat(64)},
+                "matches": [], "assessment": {"age_group": "unknown", "media_type": "image"},
+                "review": {"state": "pending_review", "rule": "r"}
+            }))
+            .unwrap()
+        };
+        let event = |disposition: &str| {
+            serde_json::to_vec(&MatchEvent {
+                schema: MATCH_EVENT_SCHEMA.into(),
+                report: r.clone(),
+                disposition: disposition.into(),
+                origin: "t/0/1".into(),
+            })
+            .unwrap()
+        };
+        let payload = event("review");
+        let mac = event_mac(&key, &payload);
+        let (got, state) = accept_event(&payload, Some(mac.as_bytes()), &key).unwrap().unwrap();
+        assert_eq!((got.report_id.as_str(), state), (r.report_id.as_str(), hashline_report::State::Review));
+        assert_eq!(accept_event(&payload, None, &key).unwrap_err(), Rejected::NoMac);
+        let other = event_mac(&[1u8; 32], &payload);
+        assert_eq!(accept_event(&payload, Some(other.as_bytes()), &key).unwrap_err(), Rejected::BadMac);
+        // Altered after signing (review turned into pending: straight to the hotline).
+        let altered = event("pending");
+        assert_eq!(accept_event(&altered, Some(mac.as_bytes()), &key).unwrap_err(), Rejected::BadMac);
+        let dup = event("duplicate");
+        assert_eq!(accept_event(&dup, Some(event_mac(&key, &dup).as_bytes()), &key).unwrap(), None);
+        let junk = b"{}";
+        assert_eq!(
+            accept_event(junk, Some(event_mac(&key, junk).as_bytes()), &key).unwrap_err(),
+            Rejected::NotAnEvent
+        );
+        let odd = event("delivered");
+        assert_eq!(
+            accept_event(&odd, Some(event_mac(&key, &odd).as_bytes()), &key).unwrap_err(),
+            Rejected::BadDisposition
+        );
+    }
 
     fn h<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Iterator<Item = (&'a str, Option<&'a [u8]>)> {
         pairs.iter().map(|(k, v)| (*k, Some(v.as_bytes())))

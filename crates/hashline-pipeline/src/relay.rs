@@ -2,16 +2,22 @@
 //! events of all of them from `hashline.matches` and commits their reports to its own outbox
 //! (de-duplicated by upload id + list entry, so a scanner's replay adds nothing), storing each
 //! event's offset only after the outbox commit. Its delivery worker then sends them.
+//!
+//! Every event must carry the MAC of the relay key shared by the scanners and the reporter
+//! ([`crate::contract::accept_event`]): anything else that can produce to the topic cannot
+//! put a report in front of the hotline. Rejected records are logged (never their content)
+//! and counted in `hashline_relay_rejected_total{reason}`, and their offsets stored: a forged
+//! record does not stall the partition.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use hashline_report::{Enqueued, Outbox, State};
+use hashline_report::{Enqueued, Outbox};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::contract::{MatchEvent, MATCH_EVENT_SCHEMA};
+use crate::contract::{accept_event, MAC_HEADER};
 use crate::run::{KafkaConfig, PipelineError};
 
 /// Consumes match events into `outbox` until `shutdown` resolves. Call inside a tokio runtime.
@@ -22,6 +28,13 @@ pub async fn relay(
     wake: Arc<tokio::sync::Notify>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), PipelineError> {
+    let Some(key) = config.relay_key()? else {
+        return Err(PipelineError::Config(
+            "reporter --from-kafka needs the relay key (kafka.relay_key_file or HASHLINE_RELAY_KEY, the scanners' \
+             key): it takes no unauthenticated match event"
+                .into(),
+        ));
+    };
     let mut cc = rdkafka::config::ClientConfig::new();
     cc.set("bootstrap.servers", &config.brokers);
     for (k, v) in &config.properties {
@@ -49,31 +62,40 @@ pub async fn relay(
                 continue;
             }
         };
-        let event: Option<MatchEvent> = msg
-            .payload()
-            .and_then(|p| serde_json::from_slice::<MatchEvent>(p).ok())
-            .filter(|e| e.schema == MATCH_EVENT_SCHEMA);
-        match event {
-            None => {
+        let mac = msg.headers().and_then(|h| {
+            use rdkafka::message::Headers;
+            h.iter().find(|x| x.key == MAC_HEADER).and_then(|x| x.value)
+        });
+        match accept_event(msg.payload().unwrap_or_default(), mac, &key) {
+            Err(why) => {
+                hashline_metrics::global().relay_rejected_total.with_label_values(&[why.as_str()]).inc();
                 tracing::error!(
                     partition = msg.partition(),
                     offset = msg.offset(),
-                    "not a hashline.match-event/1; skipped (check what else produces to this topic)"
+                    reason = %why,
+                    "match event refused; skipped (check what else produces to this topic, and the relay key)"
                 );
             }
-            Some(e) if e.disposition == "duplicate" => {}
-            Some(e) => {
-                let state = if e.disposition == "review" { State::Review } else { State::Pending };
+            Ok(None) => {}
+            Ok(Some((report, state))) => {
                 let mut delay = Duration::from_millis(200);
                 loop {
                     let ob = Arc::clone(&outbox);
-                    let report = e.report.clone();
+                    let report = report.clone();
                     match tokio::task::spawn_blocking(move || ob.enqueue(report, state)).await {
                         Ok(Ok(Enqueued::New(_))) => {
                             wake.notify_one();
                             break;
                         }
                         Ok(Ok(Enqueued::Duplicate)) => break,
+                        Ok(Err(hashline_report::OutboxError::Invalid(why))) => {
+                            hashline_metrics::global()
+                                .relay_rejected_total
+                                .with_label_values(&["invalid_report"])
+                                .inc();
+                            tracing::error!(partition = msg.partition(), offset = msg.offset(), %why, "match event refused");
+                            break;
+                        }
                         Ok(Err(err)) => tracing::error!(error = %err, "outbox write failed; retrying"),
                         Err(err) => tracing::error!(error = %err, "outbox task failed; retrying"),
                     }

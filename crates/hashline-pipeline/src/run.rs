@@ -70,6 +70,11 @@ pub struct KafkaConfig {
     /// folder for the built-in worker or `hashline reporter`) or `relay` (marked relayed once
     /// the match event is acknowledged; a central `hashline reporter --from-kafka` delivers).
     pub delivery: Delivery,
+    /// File holding the 256-bit key (64 hex digits) that authenticates match events (an
+    /// HMAC-SHA-256 in the `hashline-mac` header), shared by the scanners and the central
+    /// reporter; `HASHLINE_RELAY_KEY` overrides it. Required for `delivery = "relay"` and
+    /// `reporter --from-kafka`: the reporter takes no event it cannot authenticate.
+    pub relay_key_file: Option<std::path::PathBuf>,
 }
 
 /// Who delivers reports made by `hashline run`.
@@ -97,6 +102,31 @@ impl Default for KafkaConfig {
             properties: BTreeMap::new(),
             fetch: FetchConfig::default(),
             delivery: Delivery::Local,
+            relay_key_file: None,
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// The relay key: `HASHLINE_RELAY_KEY` (64 hex digits), else the file `relay_key_file`
+    /// names, else none.
+    pub fn relay_key(&self) -> Result<Option<[u8; 32]>, PipelineError> {
+        let parse = |text: &str, from: &str| {
+            hashline_report::mac::parse_key(text)
+                .map(Some)
+                .ok_or_else(|| PipelineError::Config(format!("{from}: the relay key is 64 hex digits")))
+        };
+        if let Ok(v) = std::env::var("HASHLINE_RELAY_KEY") {
+            return parse(&v, "HASHLINE_RELAY_KEY");
+        }
+        match &self.relay_key_file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|e| {
+                    PipelineError::Config(format!("kafka.relay_key_file {}: {e}", p.display()))
+                })?;
+                parse(&text, &format!("kafka.relay_key_file {}", p.display()))
+            }
+            None => Ok(None),
         }
     }
 }
@@ -197,6 +227,7 @@ pub struct Pipeline {
     tracker: Arc<Mutex<Tracker>>,
     done: Notify,
     broker_up: Arc<AtomicBool>,
+    relay_key: Option<[u8; 32]>,
 }
 
 thread_local! {
@@ -229,6 +260,14 @@ impl Pipeline {
                 return Err(PipelineError::Config("kafka topic names must not be empty".into()));
             }
         }
+        let relay_key = config.relay_key()?;
+        if config.delivery == Delivery::Relay && relay_key.is_none() {
+            return Err(PipelineError::Config(
+                "kafka.delivery = \"relay\" needs a relay key (kafka.relay_key_file or HASHLINE_RELAY_KEY, 64 hex \
+                 digits, the same for the central reporter): it takes no unauthenticated match event"
+                    .into(),
+            ));
+        }
         let tracker = Arc::new(Mutex::new(Tracker::default()));
         let broker_up = Arc::new(AtomicBool::new(false));
         let consumer: StreamConsumer<Ctx> = client_config(&config)
@@ -259,6 +298,7 @@ impl Pipeline {
             tracker,
             done: Notify::new(),
             broker_up,
+            relay_key,
         })
     }
 
@@ -553,9 +593,16 @@ impl Pipeline {
             origin: Self::origin(msg),
         };
         let payload = serde_json::to_vec(&event).unwrap_or_default();
+        let mac = self.relay_key.as_ref().map(|k| crate::contract::event_mac(k, &payload));
         Self::durably("match event", || async {
-            let rec: FutureRecord<'_, str, [u8]> =
+            let mut rec: FutureRecord<'_, str, [u8]> =
                 FutureRecord::to(&self.config.matches_topic).key(upload.id.as_str()).payload(&payload);
+            if let Some(mac) = &mac {
+                rec = rec.headers(rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+                    key: crate::contract::MAC_HEADER,
+                    value: Some(mac.as_str()),
+                }));
+            }
             self.producer.send(rec, Duration::from_secs(30)).await.map(|_| ()).map_err(|(e, _)| e)
         })
         .await;

@@ -38,6 +38,9 @@ pub enum OutboxError {
     /// No report has that id.
     #[error("no report {0} in the outbox (see `hashline reports list`)")]
     NotFound(String),
+    /// A report to store breaks a rule its format sets (ids that become file names).
+    #[error("report refused: {0}")]
+    Invalid(String),
     /// The report is not in a state that allows the operation.
     #[error("report {id} is {state}; {what} needs it to be {needed}")]
     WrongState {
@@ -258,6 +261,15 @@ impl Outbox {
     /// entries was already reported for this upload. Entries reported before are dropped from
     /// the report and its idempotency key recomputed over the rest.
     pub fn enqueue(&self, mut report: Report, state: State) -> Result<Enqueued, OutboxError> {
+        let hex = |s: &str, n: usize| {
+            s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !hex(&report.report_id, 32) || !hex(&report.idempotency_key, 64) {
+            // Report ids name export files: nothing else ever gets that far.
+            return Err(OutboxError::Invalid(
+                "report_id must be 32 and idempotency_key 64 lower-case hex digits".into(),
+            ));
+        }
         let db = self.db();
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(&db)?;
