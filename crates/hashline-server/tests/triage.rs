@@ -947,6 +947,32 @@ async fn analysts_cannot_list_claim_read_or_decide_escalated_cases() {
     assert_eq!(r.location(), format!("/cases/{id}"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reveals_never_pass_the_daily_cap() {
+    let e = env(1, TriageConfig { exposure_cap_per_day: 2, ..config() });
+    let id = e.ids[0].clone();
+    let (ana, csrf) = login(&e.app, "ana").await;
+    send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    let reveals: Vec<_> = (0..12)
+        .map(|_| {
+            let (app, ana, csrf, id) = (e.app.clone(), ana.clone(), csrf.clone(), id.clone());
+            tokio::spawn(async move {
+                send(&app, "POST", &format!("/cases/{id}/reveal"), Some(&ana), Some(format!("csrf={csrf}")))
+                    .await
+            })
+        })
+        .collect();
+    for r in reveals {
+        r.await.unwrap();
+    }
+    let day = hashline_server::triage::cases::day_of(hashline_report::outbox::unix_now(), 0);
+    let x = e.state.triage.cases.exposure("ana", day, hashline_report::outbox::unix_now(), 600).unwrap();
+    assert_eq!(x.reveals, 2, "the cap holds under concurrency");
+    let log = std::fs::read_to_string(e.dir.join("data/audit.log")).unwrap();
+    assert_eq!(log.matches("\"case.reveal\"").count(), 2);
+    assert_eq!(log.matches("\"case.reveal.refused\"").count(), 10);
+}
+
 #[tokio::test]
 async fn a_case_assessed_not_illegal_is_dismissed_and_never_delivered() {
     let e = env(1, config());

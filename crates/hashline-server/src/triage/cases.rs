@@ -189,14 +189,32 @@ impl CaseDb {
         Ok(())
     }
 
-    /// Records a reveal.
-    pub fn reveal(&self, analyst: &str, report: &str, now: i64, day: i64) -> Result<(), CaseDbError> {
-        self.conn()
+    /// Records a reveal only while `analyst` has made fewer than `cap` on `day`: the check and
+    /// the insert are one statement, so concurrent reveals (any number of requests, any
+    /// number of processes) never pass the cap. Returns the reveal's id, or `None` at the cap.
+    pub fn reveal_within_cap(
+        &self,
+        analyst: &str,
+        report: &str,
+        now: i64,
+        day: i64,
+        cap: u32,
+    ) -> Result<Option<i64>, CaseDbError> {
+        let conn = self.conn();
+        let n = conn
             .execute(
-                "INSERT INTO reveals (analyst, report_id, day, at) VALUES (?1, ?2, ?3, ?4)",
-                params![analyst, report, day, now],
+                "INSERT INTO reveals (analyst, report_id, day, at) SELECT ?1, ?2, ?3, ?4
+                 WHERE (SELECT COUNT(*) FROM reveals WHERE analyst=?1 AND day=?3) < ?5",
+                params![analyst, report, day, now, cap],
             )
             .map_err(self.err())?;
+        Ok((n == 1).then(|| conn.last_insert_rowid()))
+    }
+
+    /// Takes back reveal `id` (its audit record could not be written, so it must not count as
+    /// a reveal that opens the media).
+    pub fn unreveal(&self, id: i64) -> Result<(), CaseDbError> {
+        self.conn().execute("DELETE FROM reveals WHERE id=?1", params![id]).map_err(self.err())?;
         Ok(())
     }
 
@@ -358,6 +376,25 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
+    fn concurrent_reveals_never_pass_the_cap() {
+        let dir = std::env::temp_dir().join(format!("hashline-cap-{}", hashline_report::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = std::sync::Arc::new(CaseDb::open(&dir.join("triage.db")).unwrap());
+        // Another process with its own connection, too.
+        let other = std::sync::Arc::new(CaseDb::open(&dir.join("triage.db")).unwrap());
+        let threads: Vec<_> = (0..12)
+            .map(|i| {
+                let db = std::sync::Arc::clone(if i % 2 == 0 { &db } else { &other });
+                std::thread::spawn(move || db.reveal_within_cap("ana", &format!("r{i}"), 100, 1, 2).unwrap())
+            })
+            .collect();
+        let granted = threads.into_iter().filter_map(|t| t.join().unwrap()).count();
+        assert_eq!(granted, 2);
+        assert_eq!(db.exposure("ana", 1, 100, 600).unwrap().reveals, 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn allow_proposals_need_another_supervisor_and_are_decided_once() {
         let dir = std::env::temp_dir().join(format!("hashline-allow-{}", hashline_report::random_id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -403,8 +440,8 @@ mod tests {
         let after = before + 120;
         assert_eq!(day_of(after, 0), day_of(before, 0));
         assert_eq!(day_of(after, 420), day_of(before, 420) + 1);
-        db.reveal("dara", "r1", before, day_of(before, 420)).unwrap();
-        db.reveal("dara", "r2", after, day_of(after, 420)).unwrap();
+        db.reveal_within_cap("dara", "r1", before, day_of(before, 420), u32::MAX).unwrap();
+        db.reveal_within_cap("dara", "r2", after, day_of(after, 420), u32::MAX).unwrap();
         assert_eq!(db.exposure("dara", day_of(before, 420), after, 600).unwrap().reveals, 1);
         assert_eq!(db.exposure("dara", day_of(after, 420), after, 600).unwrap().reveals, 1);
         assert_eq!(db.open_reveal("dara", "r2").unwrap(), Some(after));
@@ -419,8 +456,8 @@ mod tests {
     #[test]
     fn exposure_time_runs_from_reveal_to_leaving_the_case_within_the_window() {
         let (db, d) = db();
-        db.reveal("dara", "r1", 1000, 0).unwrap();
-        db.reveal("dara", "r2", 1100, 0).unwrap();
+        db.reveal_within_cap("dara", "r1", 1000, 0, u32::MAX).unwrap();
+        db.reveal_within_cap("dara", "r2", 1100, 0, u32::MAX).unwrap();
         // Open reveals count up to now, at most the window.
         assert_eq!(db.exposure("dara", 0, 1150, 600).unwrap(), Exposure { reveals: 2, seconds: 150 + 50 });
         assert_eq!(db.open_reveal("dara", "r1").unwrap(), Some(1000));

@@ -1018,10 +1018,13 @@ async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<St
         let t = &st.triage;
         let now = unix_now();
         let day = day_of(now, t.config.day_offset_minutes);
+        let cap = t.config.exposure_cap_per_day;
+        let m = hashline_metrics::global();
+        let granted =
+            t.cases.reveal_within_cap(&a.user.name, &rid, now, day, cap).map_err(|e| internal(a.lang, &e))?;
         let used =
             t.cases.exposure(&a.user.name, day, now, window(t)).map_err(|e| internal(a.lang, &e))?.reveals;
-        let m = hashline_metrics::global();
-        if used >= t.config.exposure_cap_per_day {
+        let Some(reveal) = granted else {
             m.triage_exposure_cap_reached_total.inc();
             audit(
                 st,
@@ -1031,10 +1034,12 @@ async fn reveal(State(state): State<Arc<AppState>>, a: Authed, Path(id): Path<St
                 serde_json::json!({ "reason": "daily exposure cap", "today": used }),
             )?;
             return Ok(see_other(&format!("/cases/{rid}")));
+        };
+        // Audited before the picture can be fetched; without the record, no reveal.
+        if let Err(resp) = audit(st, a, "case.reveal", &rid, serde_json::json!({ "today": used })) {
+            t.cases.unreveal(reveal).map_err(|e| internal(a.lang, &e))?;
+            return Err(resp);
         }
-        // Logged before the picture can be fetched.
-        audit(st, a, "case.reveal", &rid, serde_json::json!({ "today": used + 1 }))?;
-        t.cases.reveal(&a.user.name, &rid, now, day).map_err(|e| internal(a.lang, &e))?;
         m.triage_reveals_total.inc();
         Ok(see_other(&format!("/cases/{rid}#media")))
     })
