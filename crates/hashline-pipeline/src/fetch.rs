@@ -76,15 +76,36 @@ pub fn is_internal(ip: IpAddr) -> bool {
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
+            // An IPv6 address that carries an IPv4 address is as internal as that address:
+            // mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64 (64:ff9b::/96 and the
+            // local-use 64:ff9b:1::/48), 6to4 (2002:AABB:CCDD::/48) and Teredo (2001::/32, the
+            // client address inverted in the last 32 bits).
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)))
+            };
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_internal(IpAddr::V4(v4));
             }
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (s[0] & 0xfe00) == 0xfc00 // unique local
-                || (s[0] & 0xffc0) == 0xfe80 // link local
+            if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
+                return is_internal(embedded(s[6], s[7]));
+            }
+            if (s[0], s[1]) == (0x64, 0xff9b) {
+                // The well-known prefix carries the address; the local-use one is internal.
+                return s[2..6] != [0; 4] || is_internal(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return is_internal(embedded(s[1], s[2]));
+            }
+            if (s[0], s[1]) == (0x2001, 0) {
+                return is_internal(embedded(!s[6], !s[7]));
+            }
+            // Beyond those, only global unicast (2000::/3) is public; everything else
+            // (loopback, unspecified, unique and site local, link local, multicast, reserved,
+            // documentation, ORCHID, benchmarking) is refused.
+            (s[0] & 0xe000) != 0x2000
                 || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x2001 && s[1] < 0x0200) // IETF protocol assignments (2001::/23)
+                || (s[0] == 0x3fff && s[1] < 0x1000) // documentation (3fff::/20)
         }
     }
 }
@@ -132,7 +153,7 @@ pub async fn fetch(url: &str, config: &FetchConfig, max_bytes: u64) -> Result<Ve
         .no_proxy()
         .use_rustls_tls()
         .build()
-        .map_err(|e| FetchError::Failed(e.to_string()))?;
+        .map_err(|e| FetchError::Failed(e.without_url().to_string()))?;
     let mut last = String::new();
     for attempt in 0..config.attempts.max(1) {
         if attempt > 0 {
@@ -153,7 +174,9 @@ enum Retry {
 }
 
 async fn get(client: &reqwest::Client, url: reqwest::Url, max: u64) -> Result<Vec<u8>, Retry> {
-    let mut resp = client.get(url).send().await.map_err(|e| Retry::Yes(e.to_string()))?;
+    // Error texts never carry the URL: pre-signed media URLs are credentials, and these texts
+    // reach the logs and the dead-letter topic.
+    let mut resp = client.get(url).send().await.map_err(|e| Retry::Yes(e.without_url().to_string()))?;
     let status = resp.status();
     if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
         return Err(Retry::Yes(format!("HTTP {}", status.as_u16())));
@@ -165,7 +188,7 @@ async fn get(client: &reqwest::Client, url: reqwest::Url, max: u64) -> Result<Ve
         return Err(Retry::No(FetchError::TooLarge(max)));
     }
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| Retry::Yes(e.to_string()))? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| Retry::Yes(e.without_url().to_string()))? {
         if out.len() as u64 + chunk.len() as u64 > max {
             return Err(Retry::No(FetchError::TooLarge(max)));
         }
@@ -192,10 +215,28 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            // IPv6 forms that carry an internal IPv4 address, and non-global ranges.
+            "64:ff9b::a9fe:a9fe",                   // NAT64 of 169.254.169.254
+            "64:ff9b:1::a00:1",                     // local-use NAT64
+            "2002:7f00:1::1",                       // 6to4 of 127.0.0.1
+            "2002:a9fe:a9fe::",                     // 6to4 of 169.254.169.254
+            "::127.0.0.1",                          // IPv4-compatible
+            "::a9fe:a9fe",                          // IPv4-compatible 169.254.169.254
+            "2001:0:4136:e378:8000:63bf:f5ff:fffe", // Teredo of 10.0.0.1
+            "fec0::1",                              // site local
+            "ff02::1",                              // multicast
+            "100::1",                               // discard-only
+            "2001:db8::1",                          // documentation
         ] {
             assert!(is_internal(a.parse().unwrap()), "{a}");
         }
-        for a in ["93.184.216.34", "2606:2800:220:1::1"] {
+        for a in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "2002:5db8:d822::1",
+            "64:ff9b::5db8:d822",
+            "2a00:1450:4001:81b::200e",
+        ] {
             assert!(!is_internal(a.parse().unwrap()), "{a}");
         }
     }
@@ -246,5 +287,22 @@ mod tests {
         ));
         c.allowed_hosts = vec!["example.org".into()];
         assert!(matches!(fetch(&url("/small"), &c, 1000).await, Err(FetchError::Refused(_))));
+    }
+
+    #[tokio::test]
+    async fn fetch_errors_never_carry_the_url() {
+        // A port nobody listens on: connection refused, retried, failed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let c = FetchConfig {
+            allowed_hosts: vec!["localhost".into()],
+            allow_private_addresses: true,
+            attempts: 2,
+            timeout_s: 2,
+        };
+        let url = format!("http://localhost:{port}/media/x.jpg?X-Amz-Signature=secret-signature-123");
+        let err = fetch(&url, &c, 1000).await.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, FetchError::Failed(_)), "{text}");
+        assert!(!text.contains("secret-signature") && !text.contains("/media/"), "{text}");
     }
 }

@@ -176,7 +176,7 @@ impl HotlineClient {
                 } else {
                     "request failed"
                 };
-                return Attempt::Retry { reason: format!("{what}: {e}"), after: None };
+                return Attempt::Retry { reason: format!("{what}: {}", e.without_url()), after: None };
             }
         };
         let status = resp.status();
