@@ -297,15 +297,46 @@ impl Config {
         }
     }
 
-    /// The effective configuration as TOML.
+    /// The effective configuration as TOML, with secret-looking librdkafka properties
+    /// (passwords, secrets, keys, tokens, credentials) shown as `<redacted>`: the output goes
+    /// to terminals, tickets and logs.
     pub fn to_toml(&self) -> anyhow::Result<String> {
-        Ok(toml::to_string_pretty(self)?)
+        let mut shown = self.clone();
+        for (k, v) in shown.kafka.properties.iter_mut() {
+            if is_secret_key(k) {
+                *v = "<redacted>".into();
+            }
+        }
+        Ok(toml::to_string_pretty(&shown)?)
     }
+}
+
+/// Whether a librdkafka property (or any setting) by this name holds a secret.
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "secret", "key", "token", "credential", "jaas"].iter().any(|w| k.contains(w))
+        && !k.ends_with(".location")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_configuration_redacts_secrets() {
+        let c: Config = toml::from_str(
+            "[kafka.properties]\n\"sasl.password\" = \"hunter2hunter2\"\n\"sasl.username\" = \"svc\"\n\
+             \"ssl.key.password\" = \"k3y-pass\"\n\"sasl.oauthbearer.client.secret\" = \"s3cr3t\"\n\
+             \"ssl.key.location\" = \"/etc/kafka/key.pem\"\n",
+        )
+        .unwrap();
+        let text = c.to_toml().unwrap();
+        for secret in ["hunter2hunter2", "k3y-pass", "s3cr3t"] {
+            assert!(!text.contains(secret), "{secret} printed:\n{text}");
+        }
+        assert!(text.contains("svc") && text.contains("/etc/kafka/key.pem"), "{text}");
+        assert_eq!(text.matches("<redacted>").count(), 3);
+    }
 
     #[test]
     fn defaults_round_trip_and_unknown_keys_are_refused() {

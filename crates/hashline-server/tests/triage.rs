@@ -1117,6 +1117,70 @@ fn random_forms_and_cookies_never_cause_a_server_error() {
     hashline_report::audit::verify(&e.dir.join("data/audit.log")).unwrap();
 }
 
+/// The anonymous parsing paths, with hostile input: the language switch's `back` (any
+/// characters, control characters, look-alike slashes) always redirects to a path on this
+/// site and never errs; login names and passwords of any shape never err, and names no
+/// account can have never reach the audit log.
+#[test]
+fn hostile_language_switches_and_logins_stay_local_and_never_err() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let e = env(0, TriageConfig { login_max_failures: 1000, ..config() });
+    let (cookie, csrf) = rt.block_on(login_form(&e.app));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(400));
+    let back = prop_oneof![
+        any::<String>(),
+        "[/\\\\\t\n\r\u{7f} a-z.:@%]{0,24}",
+        Just("/\t/evil.example".to_string()),
+        Just("/\\evil.example".to_string()),
+        Just("/\u{7f}".to_string()),
+    ];
+    let strategy = (back, any::<String>(), prop::collection::vec(any::<u8>(), 0..64));
+    let audit_len = || std::fs::metadata(e.dir.join("data/audit.log")).map(|m| m.len()).unwrap_or(0);
+    runner
+        .run(&strategy, |(back, name, password)| {
+            let body = serde_urlencoded::to_string([
+                ("csrf", csrf.as_str()),
+                ("lang", "km"),
+                ("back", back.as_str()),
+            ])
+            .unwrap();
+            let r = rt.block_on(send(&e.app, "POST", "/lang", Some(&cookie), Some(body)));
+            prop_assert_eq!(r.status, StatusCode::SEE_OTHER);
+            let to = r.location().to_string();
+            let seen: String = to.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+            prop_assert!(
+                seen.starts_with('/') && !seen.starts_with("//") && !seen.contains('\\'),
+                "{:?} -> {:?}",
+                back,
+                to
+            );
+            let before = audit_len();
+            let mut form = format!("csrf={csrf}&name={}&password=", urlencode(&name)).into_bytes();
+            form.extend(password.iter().flat_map(|b| format!("%{b:02X}").into_bytes()));
+            let r = rt.block_on(send(
+                &e.app,
+                "POST",
+                "/login",
+                Some(&cookie),
+                Some(String::from_utf8(form).unwrap()),
+            ));
+            prop_assert!(r.status.as_u16() < 500, "{}", r.status);
+            let valid = !name.trim().is_empty()
+                && name.trim().len() <= 64
+                && name.trim().bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !valid {
+                prop_assert_eq!(audit_len(), before, "name {:?} audited", name);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
+}
+
 #[tokio::test]
 async fn the_queue_pages_by_a_hundred_oldest_first() {
     let e = env(102, config());
