@@ -148,7 +148,33 @@ impl Hasher {
     pub fn options(&self) -> &HashOptions {
         &self.options
     }
+}
 
+/// The width and height an image's header claims, read without decoding any pixel, for a
+/// caller that must budget memory before decoding; `None` when it is not an image or the
+/// header does not say. Every decoder checks its limits from the header before allocating;
+/// with a pixel limit of one that check stops each of them right there, naming the size (a
+/// 1 × 1 image passes and is decoded: one pixel).
+pub fn claimed_dimensions(bytes: &[u8]) -> Option<(u64, u64)> {
+    let probe =
+        HashOptions { limits: Limits { max_pixels: 1, ..Limits::default() }, ..HashOptions::default() };
+    match Hasher::new(probe).decode(bytes) {
+        Err(
+            DecodeError::TooManyPixels { width, height, .. } | DecodeError::SideTooLong { width, height, .. },
+        ) => Some((width, height)),
+        Ok(d) => Some((u64::from(d.width), u64::from(d.height))),
+        Err(_) => None,
+    }
+}
+
+/// Bytes decoding and hashing a `width` × `height` image may need at its peak, at most: 8 per
+/// pixel (16-bit RGBA at worst before conversion; RGB and the luma plane after), the figure
+/// the decoders' own allocation limit uses.
+pub fn decode_memory_estimate(width: u64, height: u64) -> u64 {
+    width.saturating_mul(height).saturating_mul(8)
+}
+
+impl Hasher {
     /// Digests and PDQ of one file's bytes.
     pub fn hash(&mut self, bytes: &[u8]) -> FileHashes {
         let digests = digests(bytes);

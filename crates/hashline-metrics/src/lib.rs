@@ -111,6 +111,9 @@ pub struct Metrics {
     pub triage_decisions_total: IntCounterVec,
     /// `hashline_triage_csrf_rejected_total`: forms refused for a missing or wrong CSRF token.
     pub triage_csrf_rejected_total: IntCounter,
+    /// `hashline_api_memory_reserved_bytes`: memory `/v1/hash` requests hold now (bodies and
+    /// decode estimates), against `server.memory_budget_mib`.
+    pub api_memory_reserved_bytes: IntGauge,
     /// `hashline_relay_rejected_total{reason}`: match events the central reporter refused
     /// (`no_mac`, `bad_mac`, `not_an_event`, `bad_disposition`, `invalid_report`).
     pub relay_rejected_total: IntCounterVec,
@@ -272,6 +275,15 @@ impl Metrics {
                 "hashline_triage_csrf_rejected_total",
                 "Triage forms refused for a missing or wrong CSRF token.",
             ),
+            api_memory_reserved_bytes: {
+                let g = IntGauge::new(
+                    "hashline_api_memory_reserved_bytes",
+                    "Memory /v1/hash requests hold now (bodies and decode estimates).",
+                )
+                .expect("valid metric definition");
+                r.register(Box::new(g.clone())).expect("metric registered once");
+                g
+            },
             relay_rejected_total: counter(
                 &r,
                 "hashline_relay_rejected_total",

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -334,6 +333,7 @@ thread_local! {
         (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Content type is not media", body = crate::error::ErrorBody),
         (status = 429, description = "Rate limit; see Retry-After", body = crate::error::ErrorBody),
+        (status = 503, description = "The request needs more memory than the server's whole budget", body = crate::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -342,7 +342,7 @@ pub async fn post_hash(
     caller: Caller,
     params: Result<Query<HashParams>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Json<HashResponse>, ApiError> {
     let Query(params) = params.map_err(|e| {
         ApiError::bad_request(
@@ -364,11 +364,35 @@ pub async fn post_hash(
             ),
         ));
     }
-    let body = body.map_err(ApiError::from_bytes)?;
+    // Memory: the body's size is reserved before it is read (its declared length, or the
+    // limit when it declares none), then the image's decode estimate from its header before
+    // it is decoded; requests beyond the server's budget wait their turn.
+    let limit = state.config.max_body_bytes;
+    let declared =
+        headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    // A body of unknown length may be as large as the limit, or the whole budget when that
+    // is smaller (then it waits until it is alone): all or nothing, so two half-read bodies
+    // can never wait on each other.
+    let budget = state.config.memory_budget_mib.saturating_mul(1 << 20);
+    let body_permit = state.reserve(declared.unwrap_or((limit as u64).min(budget))).await?;
+    let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
     if body.is_empty() {
         return Err(ApiError::bad_request("empty_body", "the body is empty; send the media bytes".into()));
     }
-    let options = HashOptions { dihedral: params.dihedral, ..state.config.hash };
+    let mut options = HashOptions { dihedral: params.dihedral, ..state.config.hash };
+    options.limits.max_pixels = options.limits.max_pixels.min(state.config.api_max_pixels);
+    let decode = match hashline_hash::claimed_dimensions(&body) {
+        Some((w, h)) if options.limits.check(w, h).is_ok() => hashline_hash::decode_memory_estimate(w, h),
+        // Not an image, or refused from its header: nothing big is allocated.
+        _ => 0,
+    };
+    // One reservation for body and decode together (never holding one while waiting for the
+    // other, so two large requests cannot wait on each other forever).
+    drop(body_permit);
+    let permit = state.reserve(body.len() as u64 + decode).await?;
     let started = Instant::now();
     let hashes = state
         .cpu(move || {
@@ -385,6 +409,7 @@ pub async fn post_hash(
             })
         })
         .await?;
+    drop(permit);
     let m = hashline_metrics::global();
     m.hash_duration_seconds.observe(started.elapsed().as_secs_f64());
     match &hashes.pdq {
@@ -413,6 +438,10 @@ pub async fn post_hash(
         )
         .await?;
     Ok(Json(resp))
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the body is over the size limit".into())
 }
 
 /// One list the token may see (no hash values).

@@ -89,6 +89,13 @@ pub struct ServerConfig {
     /// Serve the analyst triage pages (default true). They work on the outbox in the data
     /// folder, so run them where the reports are: beside `hashline reporter`.
     pub pages: bool,
+    /// Memory that `/v1/hash` requests may hold at once, in MiB (default 1024): each reserves
+    /// its body's size before reading it, then its image's decode estimate (8 bytes per pixel
+    /// the header claims) before decoding; requests beyond the budget wait.
+    pub memory_budget_mib: u64,
+    /// Most pixels an image sent to `/v1/hash` may claim (default 50 million; the `[limits]`
+    /// pixel limit applies too, whichever is lower).
+    pub api_max_pixels: u64,
     /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client,
     /// for the per-address login limit (default none: the connection's own address counts).
     pub trusted_proxies: Vec<String>,
@@ -116,6 +123,8 @@ impl Default for ServerConfig {
             reload_every_s: 30,
             api: true,
             pages: true,
+            memory_budget_mib: 1024,
+            api_max_pixels: 50_000_000,
             trusted_proxies: Vec::new(),
             hash: HashOptions::default(),
             triage: triage::TriageConfig::default(),
@@ -147,6 +156,19 @@ pub enum ServerError {
     Config(String),
 }
 
+/// Memory reserved from the server's budget; given back when dropped (on every path, errors
+/// and panics included).
+pub struct Reservation {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    bytes: i64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        hashline_metrics::global().api_memory_reserved_bytes.sub(self.bytes);
+    }
+}
+
 struct Bucket {
     tokens: f64,
     at: Instant,
@@ -168,6 +190,8 @@ pub struct AppState {
     pub triage: triage::Triage,
     pool: rayon::ThreadPool,
     cpu_slots: tokio::sync::Semaphore,
+    /// The memory budget of `/v1/hash`, in KiB.
+    memory: Arc<tokio::sync::Semaphore>,
     buckets: Mutex<HashMap<String, Bucket>>,
     list_metrics_for: Mutex<Option<std::time::SystemTime>>,
 }
@@ -189,6 +213,12 @@ impl AppState {
         let slots = if config.max_cpu_jobs == 0 { threads * 4 } else { config.max_cpu_jobs };
         let trusted_proxies =
             client::TrustedProxies::parse(&config.trusted_proxies).map_err(ServerError::Config)?;
+        if config.memory_budget_mib == 0 || config.api_max_pixels == 0 {
+            return Err(ServerError::Config(
+                "server.memory_budget_mib and server.api_max_pixels must be positive".into(),
+            ));
+        }
+        let config_memory_kib = config.memory_budget_mib.saturating_mul(1024);
         let audit = Arc::new(AuditLog::open(data_dir)?);
         let triage = triage::Triage::open(
             data_dir,
@@ -206,6 +236,10 @@ impl AppState {
             trusted_proxies,
             pool,
             cpu_slots: tokio::sync::Semaphore::new(slots),
+            memory: Arc::new(tokio::sync::Semaphore::new(
+                usize::try_from(config_memory_kib)
+                    .map_err(|_| ServerError::Config("server.memory_budget_mib is too large".into()))?,
+            )),
             buckets: Mutex::new(HashMap::new()),
             list_metrics_for: Mutex::new(None),
         })
@@ -227,6 +261,35 @@ impl AppState {
             Ok(Err(_)) => Err(ApiError::internal("a CPU job panicked")),
             Err(_) => Err(ApiError::internal("a CPU job was dropped")),
         }
+    }
+
+    /// Reserves `bytes` of the memory budget until the reservation is dropped; waits while the
+    /// budget is spent. A single request that needs more than the whole budget is refused
+    /// (503 with what to do) rather than waiting forever.
+    pub async fn reserve(&self, bytes: u64) -> Result<Reservation, ApiError> {
+        let kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        if u64::from(kib) > self.config.memory_budget_mib.saturating_mul(1024) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "over_memory_budget",
+                format!(
+                    "this request needs {} MiB, more than the server's whole memory budget ({} MiB, server.memory_budget_mib)",
+                    bytes.div_ceil(1 << 20),
+                    self.config.memory_budget_mib
+                ),
+            ));
+        }
+        let permit = Arc::clone(&self.memory)
+            .acquire_many_owned(kib)
+            .await
+            .map_err(|_| ApiError::internal("memory budget closed"))?;
+        hashline_metrics::global().api_memory_reserved_bytes.add(i64::from(kib) * 1024);
+        Ok(Reservation { _permit: permit, bytes: i64::from(kib) * 1024 })
+    }
+
+    /// Memory of the budget not reserved now, in bytes.
+    pub fn memory_available(&self) -> u64 {
+        self.memory.available_permits() as u64 * 1024
     }
 
     /// Writes an audit record for a call (off the async threads: it syncs to disk).

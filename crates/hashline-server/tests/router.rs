@@ -268,3 +268,78 @@ async fn the_internal_ops_listener_serves_metrics_without_a_token() {
     let resp = hashline_server::ops_app(ready).oneshot(get("/v1/lists", None)).await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND, "the ops listener has no API");
 }
+
+/// A PNG whose header claims `w` × `h` and that holds almost no pixel data.
+fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+        }
+        !c
+    }
+    fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+        out
+    }
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    out.extend(chunk(b"IHDR", &ihdr));
+    out.extend(chunk(b"IDAT", &[0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
+    out.extend(chunk(b"IEND", &[]));
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hash_requests_share_a_memory_budget_and_a_lower_pixel_limit() {
+    assert_eq!(hashline_hash::claimed_dimensions(&png(320, 200, 1)), Some((320, 200)));
+    assert_eq!(hashline_hash::claimed_dimensions(b"just text"), None);
+    let f = fixture_with(hashline_server::ServerConfig { memory_budget_mib: 3, ..Default::default() }, None);
+    // An image whose decode alone needs more than the whole budget is refused, not queued.
+    let big = png(1000, 1000, 2);
+    let (status, _, body) = call(&f, post_bytes("/v1/hash", &f.all, "image/png", big)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_code(&body), "over_memory_budget");
+    // Many requests that fit one or two at a time all get their answer, in turn.
+    let small = png(300, 300, 3);
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let state = f.state.clone();
+            let (token, body) = (f.all.clone(), small.clone());
+            tokio::spawn(async move {
+                hashline_server::app(state)
+                    .oneshot(post_bytes("/v1/hash", &token, "image/png", body))
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    for c in calls {
+        assert_eq!(c.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(f.state.memory_available(), 3 << 20, "everything given back");
+    // The API's own pixel limit (50 Mpx) applies before the general one (100 Mpx).
+    let f = fixture();
+    let (status, _, body) =
+        call(&f, post_bytes("/v1/hash", &f.all, "image/png", png_header_only(8000, 8000))).await;
+    assert_eq!(status, StatusCode::OK);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    let why = v["pdq_skipped"].as_str().unwrap();
+    assert!(why.contains("50000000"), "{why}");
+    // A body that declares more than the limit is refused before it is read.
+    let mut req = post_bytes("/v1/hash", &f.all, "image/png", vec![0u8; 10]);
+    req.headers_mut().insert("content-length", (1u64 << 40).to_string().parse().unwrap());
+    let (status, _, body) = call(&f, req).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(&body), "body_too_large");
+}
