@@ -330,6 +330,13 @@ fn signatures_are_enforced_once_a_key_is_trusted() {
     let s = store.to_str().unwrap();
     let key = dir.path().join("pub.key");
     assert_eq!(hashline(&["lists", "keygen", key.to_str().unwrap()]).code, 0);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the secret key is owner-only from the start");
+        let again = hashline(&["lists", "keygen", key.to_str().unwrap()]);
+        assert_eq!(again.code, 2, "an existing key is never overwritten");
+    }
     std::fs::create_dir_all(store.join("trusted-keys")).unwrap();
     std::fs::copy(key.with_extension("pub"), store.join("trusted-keys/pub.pub")).unwrap();
     let list = dir.write("l.txt", format!("md5 {}\n", "c".repeat(32)).as_bytes());
@@ -349,6 +356,14 @@ fn signatures_are_enforced_once_a_key_is_trusted() {
     let sig = sign(&list, "signed", &["--sequence", "10"]);
     let signed = hashline(&[&args[..], &["--signature", &sig, list.to_str().unwrap()]].concat());
     assert_eq!(signed.code, 0, "{}", signed.stderr);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in std::fs::read_dir(store.join("lists/signed")).unwrap() {
+            let f = f.unwrap().path();
+            let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is readable by others", f.display());
+        }
+    }
     // Tampering after signing is caught.
     let original = std::fs::read(&list).unwrap();
     std::fs::write(&list, format!("md5 {}\n", "d".repeat(32))).unwrap();

@@ -30,6 +30,11 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
     assert_eq!(summary["files"], 16);
     assert_eq!(summary["errors"], 0);
     assert_eq!(summary["pdq_skipped_not_image"], 1);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(demo.join("evidence.key")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the demo's evidence key is owner-only");
+    }
     // Running it again replaces the earlier demo and gives the same result.
     let again = hashline(&["demo", "--dir", demo.to_str().unwrap()]);
     assert_eq!(again.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).count(), 13);
