@@ -140,12 +140,20 @@ mod tests {
         let en = ids(Lang::En.source());
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut used = Vec::new();
-        for sub in ["templates", "src/triage"] {
-            for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+        let mut files = Vec::new();
+        let mut folders = vec![dir.join("templates"), dir.join("src/triage")];
+        while let Some(folder) = folders.pop() {
+            for e in std::fs::read_dir(folder).unwrap() {
                 let path = e.unwrap().path();
-                if path.ends_with("i18n.rs") {
-                    continue;
+                if path.is_dir() {
+                    folders.push(path);
+                } else if !path.ends_with("i18n.rs") {
+                    files.push(path);
                 }
+            }
+        }
+        {
+            for path in files {
                 let text = std::fs::read_to_string(path).unwrap();
                 for call in [".t(\"", ".n(\"", ".args(\""] {
                     for part in text.split(call).skip(1) {
