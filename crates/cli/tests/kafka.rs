@@ -219,12 +219,17 @@ fn start_run(b: &Broker, m: &Media, data: &Path, group: &str) -> Run {
 }
 
 fn start_run_with(b: &Broker, m: &Media, data: &Path, group: &str, extra_kafka: &str) -> Run {
+    start_run_cfg(b, m, data, group, extra_kafka, "")
+}
+
+/// `hashline run` with `extra_kafka` in `[kafka]` and `top` before it (other sections).
+fn start_run_cfg(b: &Broker, m: &Media, data: &Path, group: &str, extra_kafka: &str, top: &str) -> Run {
     let port = free_port();
     let log = std::fs::File::create(data.with_extension(format!("{port}.log"))).unwrap();
     // Statistics (consumer lag, broker state) every half second; a killed member leaves the
     // group after 6 s instead of the default 45 s.
     let cfg = data.with_extension(format!("{port}.toml"));
-    let toml = format!("[kafka]\nstatistics_interval_ms = 500\n{extra_kafka}[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n");
+    let toml = format!("{top}[kafka]\nstatistics_interval_ms = 500\n{extra_kafka}[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"1000\"\n");
     std::fs::write(&cfg, toml).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_hashline"))
         .args(["--config", cfg.to_str().unwrap()])
@@ -533,6 +538,38 @@ fn two_instances_share_partitions_and_survive_a_rebalance_and_a_broker_restart()
         ids.extend(here);
     }
     assert_eq!(ids.len(), planted, "every planted copy reported by one instance or the other: {ids:?}");
+}
+
+#[test]
+fn a_listed_md5_over_the_byte_limit_still_matches() {
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-oversize");
+    let b = Broker::start(bin, dir.path());
+    let m = media(&dir);
+    // The listed picture is several KB; the limit is 1,000 bytes: no PDQ, but its MD5 matches.
+    assert!(m.listed.len() > 1000);
+    let recs = vec![
+        Rec { id: Some("big-listed".into()), value: m.listed.clone(), extra: vec![] },
+        Rec { id: Some("big-other".into()), value: m.benign[0].clone(), extra: vec![] },
+    ];
+    produce(&b, dir.path(), &recs);
+    let data = dir.path().join("data");
+    let run = start_run_cfg(&b, &m, &data, "oversize", "", "[limits]\nmax_input_bytes = 1000\n");
+    run.wait_for(2, 60);
+    let outcomes = run.outcomes();
+    assert!(run.term().success());
+    assert_eq!(outcomes.get("dead_letter").copied().unwrap_or(0), 0, "{outcomes:?}");
+    let rows = outbox_reports(&data);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["upload_id"], "big-listed");
+    let shown = util::hashline_in(
+        Path::new("."),
+        &[("HASHLINE_DATA_DIR", data.to_str().unwrap())],
+        &["reports", "show", rows[0]["report_id"].as_str().unwrap()],
+    );
+    let report: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(report["matches"][0]["signal"], "md5");
+    assert!(report["file"]["pdq_skipped"].as_str().unwrap().contains("limit"), "{report}");
 }
 
 #[test]

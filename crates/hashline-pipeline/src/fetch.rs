@@ -23,11 +23,21 @@ pub struct FetchConfig {
     pub timeout_s: u64,
     /// Attempts for network errors and 5xx (default 3).
     pub attempts: u32,
+    /// Largest media fetched at all, in bytes (default 4 GiB). Media over
+    /// `limits.max_input_bytes` is streamed through the digests without being kept (so a
+    /// listed MD5 of a large video still matches); over this, the fetch fails.
+    pub max_bytes: u64,
 }
 
 impl Default for FetchConfig {
     fn default() -> Self {
-        FetchConfig { allowed_hosts: Vec::new(), allow_private_addresses: false, timeout_s: 60, attempts: 3 }
+        FetchConfig {
+            allowed_hosts: Vec::new(),
+            allow_private_addresses: false,
+            timeout_s: 60,
+            attempts: 3,
+            max_bytes: 4 << 30,
+        }
     }
 }
 
@@ -141,8 +151,45 @@ pub async fn check(url: &str, config: &FetchConfig) -> Result<(reqwest::Url, Soc
     Ok((u, addr))
 }
 
-/// Fetches at most `max_bytes`.
+/// What a fetch brought: the digests of every byte, and the bytes themselves when there were
+/// at most the `keep` limit of them.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// MD5, SHA-1 and SHA-256 of the whole media.
+    pub digests: hashline_hash::Digests,
+    /// Its size.
+    pub len: u64,
+    /// The media, when it was small enough to keep (decode it, preserve it).
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// Fetches media, keeping it when it is at most `keep` bytes and streaming larger media (up
+/// to `config.max_bytes`) through the digests only.
+pub async fn fetch_media(url: &str, config: &FetchConfig, keep: u64) -> Result<Fetched, FetchError> {
+    let client = client_for(url, config).await?;
+    let mut last = String::new();
+    for attempt in 0..config.attempts.max(1) {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(250 << attempt.min(6))).await;
+        }
+        match get(&client.0, client.1.clone(), config.max_bytes, keep).await {
+            Ok(f) => return Ok(f),
+            Err(Retry::No(e)) => return Err(e),
+            Err(Retry::Yes(reason)) => last = reason,
+        }
+    }
+    Err(FetchError::Failed(last))
+}
+
+/// Fetches at most `max_bytes`, keeping them.
 pub async fn fetch(url: &str, config: &FetchConfig, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+    let c = FetchConfig { max_bytes, ..config.clone() };
+    let f = fetch_media(url, &c, max_bytes).await?;
+    f.bytes.ok_or(FetchError::TooLarge(max_bytes))
+}
+
+/// A client pinned to the checked address of `url`.
+async fn client_for(url: &str, config: &FetchConfig) -> Result<(reqwest::Client, reqwest::Url), FetchError> {
     let (u, addr) = check(url, config).await?;
     let host = u.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_string();
     let client = reqwest::Client::builder()
@@ -154,18 +201,7 @@ pub async fn fetch(url: &str, config: &FetchConfig, max_bytes: u64) -> Result<Ve
         .use_rustls_tls()
         .build()
         .map_err(|e| FetchError::Failed(e.without_url().to_string()))?;
-    let mut last = String::new();
-    for attempt in 0..config.attempts.max(1) {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(250 << attempt.min(6))).await;
-        }
-        match get(&client, u.clone(), max_bytes).await {
-            Ok(b) => return Ok(b),
-            Err(Retry::No(e)) => return Err(e),
-            Err(Retry::Yes(reason)) => last = reason,
-        }
-    }
-    Err(FetchError::Failed(last))
+    Ok((client, u))
 }
 
 enum Retry {
@@ -173,7 +209,7 @@ enum Retry {
     No(FetchError),
 }
 
-async fn get(client: &reqwest::Client, url: reqwest::Url, max: u64) -> Result<Vec<u8>, Retry> {
+async fn get(client: &reqwest::Client, url: reqwest::Url, max: u64, keep: u64) -> Result<Fetched, Retry> {
     // Error texts never carry the URL: pre-signed media URLs are credentials, and these texts
     // reach the logs and the dead-letter topic.
     let mut resp = client.get(url).send().await.map_err(|e| Retry::Yes(e.without_url().to_string()))?;
@@ -187,14 +223,21 @@ async fn get(client: &reqwest::Client, url: reqwest::Url, max: u64) -> Result<Ve
     if resp.content_length().is_some_and(|n| n > max) {
         return Err(Retry::No(FetchError::TooLarge(max)));
     }
-    let mut out = Vec::new();
+    let mut digests = hashline_hash::DigestHasher::new();
+    let mut kept = Some(Vec::new());
     while let Some(chunk) = resp.chunk().await.map_err(|e| Retry::Yes(e.without_url().to_string()))? {
-        if out.len() as u64 + chunk.len() as u64 > max {
+        if digests.len() + chunk.len() as u64 > max {
             return Err(Retry::No(FetchError::TooLarge(max)));
         }
-        out.extend_from_slice(&chunk);
+        digests.update(&chunk);
+        if digests.len() > keep {
+            kept = None;
+        } else if let Some(k) = kept.as_mut() {
+            k.extend_from_slice(&chunk);
+        }
     }
-    Ok(out)
+    let len = digests.len();
+    Ok(Fetched { digests: digests.finish(), len, bytes: kept })
 }
 
 #[cfg(test)]
@@ -276,6 +319,12 @@ mod tests {
         c.allow_private_addresses = true;
         assert_eq!(fetch(&url("/small"), &c, 1000).await.unwrap().len(), 100);
         assert_eq!(fetch(&url("/big"), &c, 1000).await, Err(FetchError::TooLarge(1000)));
+        // Over the keep limit but under the fetch limit: digests of every byte, bytes not kept.
+        let f = fetch_media(&url("/big"), &c, 1000).await.unwrap();
+        assert_eq!((f.len, f.bytes.is_none()), (10_000, true));
+        assert_eq!(f.digests, hashline_hash::digests(&[7u8; 10_000]));
+        let f = fetch_media(&url("/small"), &c, 1000).await.unwrap();
+        assert_eq!(f.bytes.as_deref(), Some(&[7u8; 100][..]));
         assert!(
             matches!(fetch(&url("/redirect"), &c, 1000).await, Err(FetchError::Failed(_))),
             "no redirects"
@@ -298,6 +347,7 @@ mod tests {
             allow_private_addresses: true,
             attempts: 2,
             timeout_s: 2,
+            ..FetchConfig::default()
         };
         let url = format!("http://localhost:{port}/media/x.jpg?X-Amz-Signature=secret-signature-123");
         let err = fetch(&url, &c, 1000).await.unwrap_err();

@@ -2,8 +2,9 @@
 //! order.
 //!
 //! Per record: read the producer contract from the headers (a record without an upload id,
-//! with no media, or over the size limit goes to the dead-letter topic); take the media from
-//! the value or fetch it from `hashline-media-url`; decode and hash on the bounded CPU pool
+//! or with no media goes to the dead-letter topic); take the media from the value or fetch it
+//! from `hashline-media-url` (media over `limits.max_input_bytes` is digest-matched, its PDQ
+//! skipped with the reason: a listed MD5 of a large video still matches); decode and hash on the bounded CPU pool
 //! (never on the async runtime); match every list; for a match, commit the report to the
 //! outbox (durable, de-duplicated by upload id + list entry) and produce a match event to
 //! `hashline.matches` and wait for the broker's acknowledgement. Then, and only then, the
@@ -130,6 +131,9 @@ impl KafkaConfig {
         }
     }
 }
+
+/// Why fetched media has no PDQ: it was over `limits.max_input_bytes` (digests only).
+pub const OVER_BYTE_LIMIT: &str = "over limits.max_input_bytes: digests only";
 
 /// Errors starting the pipeline.
 #[derive(Debug, thiserror::Error)]
@@ -490,13 +494,13 @@ impl Pipeline {
             Err(e) => return self.dead_letter(msg, e.kind(), &e.to_string()).await,
         };
         let max = self.hash.limits.max_input_bytes;
-        if value.len() as u64 > max {
-            let e = crate::contract::ContractError::TooLarge(value.len() as u64, max);
-            return self.dead_letter(msg, e.kind(), &e.to_string()).await;
-        }
+        // A record's value is in memory already: over the limit it is still digested (the
+        // hasher skips its PDQ with the reason). Fetched media over the limit is streamed
+        // through the digests without being kept.
         let media: Arc<Vec<u8>> = match &upload.media_url {
-            Some(url) => match crate::fetch::fetch(url, &self.config.fetch, max).await {
-                Ok(b) => Arc::new(b),
+            Some(url) => match crate::fetch::fetch_media(url, &self.config.fetch, max).await {
+                Ok(crate::fetch::Fetched { bytes: Some(b), .. }) => Arc::new(b),
+                Ok(f) => return self.digests_only(msg, &upload, f).await,
                 Err(e) => return self.dead_letter(msg, "fetch", &e.to_string()).await,
             },
             None => Arc::new(value.to_vec()),
@@ -530,8 +534,29 @@ impl Pipeline {
                     .await
             }
         };
+        hashline_metrics::global().hash_duration_seconds.observe(took.as_secs_f64());
+        self.conclude(msg, &upload, &hashes, matches, Some(media)).await
+    }
+
+    /// Fetched media too large to keep: matched by its digests (streamed while fetching); no
+    /// PDQ, and nothing to preserve as evidence.
+    async fn digests_only(&self, msg: &OwnedMessage, upload: &Upload, f: crate::fetch::Fetched) -> Outcome {
+        let hashes =
+            FileHashes { bytes: f.len, digests: f.digests, pdq: PdqOutcome::Skipped(OVER_BYTE_LIMIT) };
+        let matches = self.lists.snapshot().match_query(&Query::of(&hashes)).matches;
+        self.conclude(msg, upload, &hashes, matches, None).await
+    }
+
+    /// Metrics, and a report for a match.
+    async fn conclude(
+        &self,
+        msg: &OwnedMessage,
+        upload: &Upload,
+        hashes: &FileHashes,
+        matches: Vec<Match>,
+        media: Option<Arc<Vec<u8>>>,
+    ) -> Outcome {
         let m = hashline_metrics::global();
-        m.hash_duration_seconds.observe(took.as_secs_f64());
         m.upload_bytes_total.inc_by(hashes.bytes);
         match &hashes.pdq {
             PdqOutcome::Skipped(why) => m.pdq_skipped_total.with_label_values(&[why]).inc(),
@@ -544,7 +569,7 @@ impl Pipeline {
         for x in &matches {
             m.matches_total.with_label_values(&[x.list.as_str(), x.signal.as_str()]).inc();
         }
-        self.report(msg, &upload, &hashes, matches, media).await;
+        self.report(msg, upload, hashes, matches, media).await;
         Outcome::Matched
     }
 
@@ -554,7 +579,7 @@ impl Pipeline {
         upload: &Upload,
         hashes: &FileHashes,
         matches: Vec<Match>,
-        media: Arc<Vec<u8>>,
+        media: Option<Arc<Vec<u8>>>,
     ) {
         let detection = Arc::new(Detection {
             upload_id: upload.id.clone(),
@@ -576,9 +601,13 @@ impl Pipeline {
             matches,
         });
         let recorded = Self::durably("outbox", || {
-            let (stage, d, media) = (Arc::clone(&self.stage), Arc::clone(&detection), Arc::clone(&media));
+            let (stage, d, media) = (Arc::clone(&self.stage), Arc::clone(&detection), media.clone());
             async move {
-                match tokio::task::spawn_blocking(move || stage.record(&d, Some(&media))).await {
+                match tokio::task::spawn_blocking(move || {
+                    stage.record(&d, media.as_deref().map(|m| m.as_slice()))
+                })
+                .await
+                {
                     Ok(r) => r.map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
                 }
