@@ -115,7 +115,7 @@ pub struct Metrics {
     /// decode estimates), against `server.memory_budget_mib`.
     pub api_memory_reserved_bytes: IntGauge,
     /// `hashline_relay_rejected_total{reason}`: match events the central reporter refused
-    /// (`no_mac`, `bad_mac`, `not_an_event`, `bad_disposition`, `invalid_report`).
+    /// (`no_mac`, `bad_mac`, `not_an_event`, `invalid_report`).
     pub relay_rejected_total: IntCounterVec,
 }
 
@@ -310,7 +310,7 @@ impl Metrics {
         for d in ["confirm", "dismiss", "escalate"] {
             m.triage_decisions_total.with_label_values(&[d]);
         }
-        for r in ["no_mac", "bad_mac", "not_an_event", "bad_disposition", "invalid_report"] {
+        for r in ["no_mac", "bad_mac", "not_an_event", "invalid_report"] {
             m.relay_rejected_total.with_label_values(&[r]);
         }
         for o in [upload_outcome::MATCHED, upload_outcome::NO_MATCH, upload_outcome::DEAD_LETTER] {

@@ -159,8 +159,7 @@ pub struct MatchEvent {
     pub report: hashline_report::Report,
     /// Whether the report waits for an analyst (`review`) or goes out (`pending`), or was
     /// already reported (`duplicate`).
-    #[schemars(regex(pattern = r"^(pending|review|duplicate)$"))]
-    pub disposition: String,
+    pub disposition: hashline_report::Disposition,
     /// Where the upload came from: `topic/partition/offset`.
     pub origin: String,
 }
@@ -196,12 +195,9 @@ pub enum Rejected {
     /// The MAC does not verify.
     #[error("its hashline-mac does not verify with the relay key: forged, altered, or another key")]
     BadMac,
-    /// Not a `hashline.match-event/1`.
+    /// Not a `hashline.match-event/1` (an unknown disposition included).
     #[error("not a hashline.match-event/1")]
     NotAnEvent,
-    /// The disposition is none of pending, review, duplicate.
-    #[error("unknown disposition")]
-    BadDisposition,
 }
 
 impl Rejected {
@@ -211,7 +207,6 @@ impl Rejected {
             Rejected::NoMac => "no_mac",
             Rejected::BadMac => "bad_mac",
             Rejected::NotAnEvent => "not_an_event",
-            Rejected::BadDisposition => "bad_disposition",
         }
     }
 }
@@ -233,11 +228,10 @@ pub fn accept_event(
     if e.schema != MATCH_EVENT_SCHEMA {
         return Err(Rejected::NotAnEvent);
     }
-    let state = match e.disposition.as_str() {
-        "duplicate" => return Ok(None),
-        "review" => hashline_report::State::Review,
-        "pending" => hashline_report::State::Pending,
-        _ => return Err(Rejected::BadDisposition),
+    let state = match e.disposition {
+        hashline_report::Disposition::Duplicate => return Ok(None),
+        hashline_report::Disposition::Review => hashline_report::State::Review,
+        hashline_report::Disposition::Pending => hashline_report::State::Pending,
     };
     Ok(Some((e.report, state)))
 }
@@ -263,13 +257,15 @@ mod tests {
             .unwrap()
         };
         let event = |disposition: &str| {
-            serde_json::to_vec(&MatchEvent {
+            let mut v = serde_json::to_value(MatchEvent {
                 schema: MATCH_EVENT_SCHEMA.into(),
                 report: r.clone(),
-                disposition: disposition.into(),
+                disposition: hashline_report::Disposition::Pending,
                 origin: "t/0/1".into(),
             })
-            .unwrap()
+            .unwrap();
+            v["disposition"] = disposition.into();
+            serde_json::to_vec(&v).unwrap()
         };
         let payload = event("review");
         let mac = event_mac(&key, &payload);
@@ -291,7 +287,7 @@ mod tests {
         let odd = event("delivered");
         assert_eq!(
             accept_event(&odd, Some(event_mac(&key, &odd).as_bytes()), &key).unwrap_err(),
-            Rejected::BadDisposition
+            Rejected::NotAnEvent
         );
     }
 

@@ -618,7 +618,7 @@ impl Pipeline {
         let event = MatchEvent {
             schema: MATCH_EVENT_SCHEMA.into(),
             report: recorded.report().clone(),
-            disposition: recorded.disposition().into(),
+            disposition: recorded.disposition(),
             origin: Self::origin(msg),
         };
         let payload = serde_json::to_vec(&event).unwrap_or_default();
@@ -635,7 +635,9 @@ impl Pipeline {
             self.producer.send(rec, Duration::from_secs(30)).await.map(|_| ()).map_err(|(e, _)| e)
         })
         .await;
-        if self.config.delivery == Delivery::Relay && event.disposition != "duplicate" {
+        if self.config.delivery == Delivery::Relay
+            && event.disposition != hashline_report::Disposition::Duplicate
+        {
             let (ob, id) = (Arc::clone(&self.stage.outbox), event.report.report_id.clone());
             Self::durably("mark relayed", || {
                 let (ob, id) = (Arc::clone(&ob), id.clone());

@@ -53,7 +53,7 @@ pub use model::{
 pub use ncmec::{export as ncmec_export, NcmecExport};
 pub use outbox::{Enqueued, Outbox, OutboxError, Relation, Row, State, Stats};
 pub use policy::{build, Decision, Detection, Policy};
-pub use stage::{Recorded, ReportStage, StageError};
+pub use stage::{Disposition, Recorded, ReportStage, StageError};
 
 /// Sets the outbox gauges from a [`Stats`].
 pub fn set_outbox_gauges(s: &Stats) {

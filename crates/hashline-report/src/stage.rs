@@ -61,12 +61,42 @@ impl Recorded {
         }
     }
 
-    /// `pending`, `review` or `duplicate`.
-    pub fn disposition(&self) -> &'static str {
+    /// Where the report went.
+    pub fn disposition(&self) -> Disposition {
         match self {
-            Recorded::Queued(_, s) => s.as_str(),
-            Recorded::Duplicate(_) => "duplicate",
+            Recorded::Queued(_, State::Review) => Disposition::Review,
+            Recorded::Queued(..) => Disposition::Pending,
+            Recorded::Duplicate(_) => Disposition::Duplicate,
         }
+    }
+}
+
+/// Where a detection's report went: the vocabulary of match events and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Queued for delivery without review.
+    Pending,
+    /// Waiting for an analyst.
+    Review,
+    /// Reported before for this upload and these entries: nothing new.
+    Duplicate,
+}
+
+impl Disposition {
+    /// The name used on the wire and in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Pending => "pending",
+            Disposition::Review => "review",
+            Disposition::Duplicate => "duplicate",
+        }
+    }
+}
+
+impl std::fmt::Display for Disposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
