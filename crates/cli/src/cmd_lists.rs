@@ -54,10 +54,9 @@ pub enum ListsCommand {
     Sign(SignArgs),
 }
 
+/// Which list a file is for and how it is read: what `import` does and what `sign` states.
 #[derive(Args, Debug)]
-pub struct ImportArgs {
-    #[command(flatten)]
-    store: StoreArg,
+pub struct ListInput {
     /// List name (a-z, 0-9, '.', '_', '-').
     #[arg(long)]
     name: String,
@@ -67,6 +66,14 @@ pub struct ImportArgs {
     /// Signal type of bare values (pdq, md5, sha1, sha256).
     #[arg(long = "type", value_name = "TYPE")]
     signal: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    store: StoreArg,
+    #[command(flatten)]
+    input: ListInput,
     /// Fail on the first bad record instead of skipping bad records.
     #[arg(long)]
     strict: bool,
@@ -109,15 +116,8 @@ pub struct SignArgs {
     /// The secret key made by `keygen`.
     #[arg(long, value_name = "PATH")]
     key: PathBuf,
-    /// The list the file is for.
-    #[arg(long)]
-    name: String,
-    /// How the file is read (as `import --format`).
-    #[arg(long, value_parser = |s: &str| s.parse::<Format>())]
-    format: Format,
-    /// Signal type of bare values (as `import --type`).
-    #[arg(long = "type", value_name = "TYPE")]
-    signal: Option<String>,
+    #[command(flatten)]
+    input: ListInput,
     /// The list is an allow-list.
     #[arg(long)]
     allow: bool,
@@ -176,7 +176,7 @@ pub fn run(cmd: ListsCommand, config: &Config) -> anyhow::Result<ExitCode> {
 
 fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = a.store.open(config)?;
-    let signal = a.signal.as_deref().map(SignalType::parse_lenient);
+    let signal = a.input.signal.as_deref().map(SignalType::parse_lenient);
     if let Some(SignalType::Other(t)) = &signal {
         bail!("--type {t:?} is not a type hashline matches: use pdq, md5, sha1 or sha256");
     }
@@ -190,7 +190,7 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let signatures = a.signature.as_deref().map(read).transpose()?.into_iter().collect();
     // Only the manifest is needed here; the import itself reads the previous entries once.
-    let previous = store.manifest(&a.name)?;
+    let previous = store.manifest(&a.input.name)?;
     let thresholds = if a.pdq_distance.is_some() || a.pdq_min_quality.is_some() {
         let base = previous.as_ref().map(|m| m.thresholds).unwrap_or_default();
         let t = Thresholds {
@@ -220,7 +220,7 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
         signatures,
         allow_empty: a.allow_empty,
         max_drop_percent: (!a.force).then_some(config.lists.replace_max_drop_percent),
-        ..ImportRequest::new(a.name, a.format, files)
+        ..ImportRequest::new(a.input.name, a.input.format, files)
     })?;
     for e in &report.errors {
         eprintln!("skipped: {e}");
@@ -303,7 +303,7 @@ fn keygen(out: &Path) -> anyhow::Result<ExitCode> {
 
 fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     use hashline_lists::signing::{self, Statement, STATEMENT_FORMAT};
-    hashline_lists::model::validate_name(&a.name).map_err(anyhow::Error::msg)?;
+    hashline_lists::model::validate_name(&a.input.name).map_err(anyhow::Error::msg)?;
     let seed =
         hex::decode(std::fs::read_to_string(&a.key)?.trim()).context("the secret key is 64 hex digits")?;
     let seed: [u8; 32] = seed.try_into().map_err(|_| anyhow::anyhow!("the secret key is 32 bytes"))?;
@@ -315,13 +315,13 @@ fn sign(a: SignArgs) -> anyhow::Result<ExitCode> {
     };
     let statement = Statement {
         format: STATEMENT_FORMAT.into(),
-        list: a.name,
+        list: a.input.name,
         kind: if a.allow { ListKind::Allow } else { ListKind::Known },
         sequence,
         signed_at: hashline_lists::now_rfc3339(),
         full: a.full,
-        input_format: a.format.name().into(),
-        input_type: a.signal.as_deref().map(|t| SignalType::parse_lenient(t).to_string()),
+        input_format: a.input.format.name().into(),
+        input_type: a.input.signal.as_deref().map(|t| SignalType::parse_lenient(t).to_string()),
         sha256: signing::sha256_hex(&bytes),
     };
     let out = PathBuf::from(format!("{}.sig", a.file.display()));
