@@ -25,8 +25,8 @@ pub struct Match {
     /// The entry's classification (or the list's default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classification: Option<String>,
-    /// Signal type matched.
-    pub signal: String,
+    /// Signal type matched (written as its name: `pdq`, `md5`, ...).
+    pub signal: SignalType,
     /// The list's value that matched.
     pub value: String,
     /// Hamming distance (0 for digests).
@@ -232,7 +232,7 @@ impl ListSet {
                 .as_ref()
                 .or(m.default_classification.as_ref())
                 .map(|c| c.label().to_string()),
-            signal: e.signal.to_string(),
+            signal: e.signal.clone(),
             value: e.value.clone(),
             distance,
             dihedral,
@@ -440,8 +440,8 @@ mod tests {
         let set = ListSet::build(vec![known.clone(), allow]);
         let o = set.match_query(&query(1, listed));
         assert_eq!(o.matches.len(), 1, "the exact MD5 match is never hidden by a PDQ allow entry: {o:?}");
-        assert_eq!(o.matches[0].signal, "md5");
-        assert_eq!(o.suppressed[0].signal, "pdq");
+        assert_eq!(o.matches[0].signal, SignalType::Md5);
+        assert_eq!(o.suppressed[0].signal, SignalType::Pdq);
         // Scoped to another entry, it suppresses nothing.
         let mut scoped = Entry::new(SignalType::Pdq, listed.to_hex());
         scoped.scope = vec![EntryRef { list: "known".into(), entry: "elsewhere".into() }];

@@ -15,7 +15,7 @@
 //!     file: FileInfo { size: 3, md5: "0".repeat(32), sha1: "0".repeat(40), sha256: "0".repeat(64), ..Default::default() },
 //!     matches: vec![hashline_lists::Match {
 //!         list: "synthetic".into(), source: "test".into(), list_version: 1, entry_id: "e1".into(),
-//!         classification: Some("A1".into()), signal: "md5".into(), value: "0".repeat(32),
+//!         classification: Some("A1".into()), signal: hashline_lists::SignalType::Md5, value: "0".repeat(32),
 //!         distance: 0, dihedral: None,
 //!     }],
 //!     ..Default::default()

@@ -257,7 +257,7 @@ impl From<&hashline_lists::Match> for MatchInfo {
             list_version: m.list_version,
             source: m.source.clone(),
             entry_id: m.entry_id.clone(),
-            signal: m.signal.clone(),
+            signal: m.signal.to_string(),
             value: m.value.clone(),
             classification: m.classification.clone(),
             distance: m.distance,

@@ -1,6 +1,7 @@
 //! Which matches are reported automatically and which wait for an analyst, and how a
 //! detection becomes a [`Report`].
 
+use hashline_lists::SignalType;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{
@@ -51,11 +52,12 @@ impl Policy {
                 why = "list_requires_review";
                 continue;
             }
-            let digest = matches!(m.signal.as_str(), "md5" | "sha1" | "sha256");
+            let signal = SignalType::parse_lenient(&m.signal);
+            let digest = matches!(signal, SignalType::Md5 | SignalType::Sha1 | SignalType::Sha256);
             if digest && self.auto_report_digest {
-                return Decision::Auto(format!("exact_{}", m.signal));
+                return Decision::Auto(format!("exact_{signal}"));
             }
-            if m.signal == "pdq" {
+            if signal == SignalType::Pdq {
                 if let Some(max) = self.auto_report_pdq_distance {
                     if m.distance <= max {
                         return Decision::Auto(format!("pdq_distance_le_{max}"));

@@ -64,7 +64,7 @@ impl From<&Match> for ApiMatch {
             list_version: m.list_version,
             source: m.source.clone(),
             entry_id: m.entry_id.clone(),
-            signal: m.signal.clone(),
+            signal: m.signal.to_string(),
             classification: m.classification.clone(),
             distance: m.distance,
             dihedral: m.dihedral.map(|d| d.as_str().to_string()),

@@ -79,7 +79,7 @@ fn env(n: u32, triage: TriageConfig) -> Env {
                 list_version: 1,
                 entry_id: format!("e{i}"),
                 classification: Some("A2".into()),
-                signal: "pdq".into(),
+                signal: hashline_lists::SignalType::Pdq,
                 value: file.pdq.clone().unwrap(),
                 distance: 6,
                 dihedral: None,

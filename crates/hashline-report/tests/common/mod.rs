@@ -18,7 +18,7 @@ pub fn list_match(entry: &str, signal: &str, distance: u32, class: Option<&str>)
         list_version: 3,
         entry_id: entry.into(),
         classification: class.map(Into::into),
-        signal: signal.into(),
+        signal: hashline_lists::SignalType::parse_lenient(signal),
         value: if signal == "md5" { "a".repeat(32) } else { "f0".repeat(32) },
         distance,
         dihedral: if signal == "pdq" { Some(hashline_hash::Dihedral::Rotate90) } else { None },
