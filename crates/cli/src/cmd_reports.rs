@@ -174,11 +174,8 @@ pub struct ReporterArgs {
 }
 
 /// Who runs this command, for the audit log.
-pub fn actor() -> String {
-    format!(
-        "cli:{}",
-        std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into())
-    )
+pub fn actor() -> hashline_report::Actor {
+    hashline_report::Actor::cli()
 }
 
 fn age(created: i64) -> String {

@@ -56,6 +56,39 @@ pub enum AuditError {
     },
 }
 
+/// Who did it: the audit log's actors, written `user:NAME`, `token:NAME`, `cli:USER`, `system`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// An account of the triage pages.
+    User(String),
+    /// A platform's API token, by its name.
+    Token(String),
+    /// A command run by an operating-system user.
+    Cli(String),
+    /// hashline itself.
+    System,
+}
+
+impl Actor {
+    /// The operating-system user running this process, as a CLI actor.
+    pub fn cli() -> Actor {
+        Actor::Cli(
+            std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into()),
+        )
+    }
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::User(n) => write!(f, "user:{n}"),
+            Actor::Token(n) => write!(f, "token:{n}"),
+            Actor::Cli(n) => write!(f, "cli:{n}"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
+
 /// One audit record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,7 +97,7 @@ pub struct Record {
     pub seq: u64,
     /// When (RFC 3339, UTC).
     pub at: String,
-    /// Who: `user:NAME`, `token:NAME`, `system`, `cli:USER`.
+    /// Who: an [`Actor`] as written (`user:NAME`, `token:NAME`, `system`, `cli:USER`).
     pub actor: String,
     /// What: `login`, `report.view`, `evidence.read`, `report.export`, `api.match`, ...
     pub action: String,
@@ -174,7 +207,7 @@ impl AuditLog {
         let log = AuditLog { path, head, key, tail: Mutex::new(Tail { file, seq, hash, len }) };
         if key.is_some() && !checked.last_keyed {
             // From here on the log is keyed: its last record carries a MAC.
-            log.append("system", "audit.keyed", "", Default::default())?;
+            log.append(&Actor::System, "audit.keyed", "", Default::default())?;
         }
         Ok(log)
     }
@@ -187,7 +220,7 @@ impl AuditLog {
     /// Appends a record and syncs it to disk before returning.
     pub fn append(
         &self,
-        actor: &str,
+        actor: &Actor,
         action: &str,
         target: &str,
         detail: serde_json::Map<String, serde_json::Value>,
@@ -245,7 +278,7 @@ impl AuditLog {
     fn append_locked(
         &self,
         tail: &mut Tail,
-        actor: &str,
+        actor: &Actor,
         action: &str,
         target: &str,
         detail: serde_json::Map<String, serde_json::Value>,
@@ -254,7 +287,7 @@ impl AuditLog {
         let mut r = Record {
             seq: tail.seq + 1,
             at: hashline_lists::now_rfc3339(),
-            actor: actor.into(),
+            actor: actor.to_string(),
             action: action.into(),
             target: target.into(),
             detail,
@@ -485,7 +518,8 @@ mod tests {
         let d = tmp();
         let log = AuditLog::open_with_key(&d, None).unwrap();
         for i in 0..4 {
-            log.append("user:a", "report.view", &format!("r{i}"), Default::default()).unwrap();
+            log.append(&Actor::User("a".into()), "report.view", &format!("r{i}"), Default::default())
+                .unwrap();
         }
         drop(log);
         let (path, head) = (d.join("audit.log"), d.join("audit.head"));
@@ -527,10 +561,13 @@ mod tests {
         let path = d.join("audit.log");
         // Records written before the key was configured stay valid; the first keyed open
         // marks the log.
-        AuditLog::open_with_key(&d, None).unwrap().append("user:a", "login", "", Default::default()).unwrap();
+        AuditLog::open_with_key(&d, None)
+            .unwrap()
+            .append(&Actor::User("a".into()), "login", "", Default::default())
+            .unwrap();
         assert!(verify_with_key(&path, Some(&key)).is_err(), "not yet keyed");
         let log = AuditLog::open_with_key(&d, Some(key)).unwrap();
-        log.append("user:a", "report.view", "r1", Default::default()).unwrap();
+        log.append(&Actor::User("a".into()), "report.view", "r1", Default::default()).unwrap();
         drop(log);
         assert_eq!(verify_with_key(&path, Some(&key)).unwrap().0, 3);
         assert!(verify_with_key(&path, Some(&[8u8; 32])).is_err(), "another key");
@@ -540,7 +577,7 @@ mod tests {
         std::fs::remove_file(d.join("audit.head")).unwrap();
         let forged = AuditLog::open_with_key(&d, None).unwrap();
         for _ in 0..3 {
-            forged.append("user:a", "login", "", Default::default()).unwrap();
+            forged.append(&Actor::User("a".into()), "login", "", Default::default()).unwrap();
         }
         drop(forged);
         assert!(verify_with_key(&path, None).is_ok(), "the chain alone cannot tell");
@@ -553,7 +590,8 @@ mod tests {
         let d = tmp();
         let log = AuditLog::open_with_key(&d, None).unwrap();
         for i in 0..5 {
-            log.append("user:a", "report.view", &format!("r{i}"), Default::default()).unwrap();
+            log.append(&Actor::User("a".into()), "report.view", &format!("r{i}"), Default::default())
+                .unwrap();
         }
         drop(log);
         assert_eq!(verify(&d.join("audit.log")).unwrap().0, 5);
@@ -574,9 +612,9 @@ mod tests {
         std::fs::write(d.join("audit.log"), &text).unwrap();
         let a = AuditLog::open(&d).unwrap();
         let b = AuditLog::open(&d).unwrap();
-        a.append("cli:x", "token.create", "t", Default::default()).unwrap();
-        b.append("token:y", "api.match", "", Default::default()).unwrap();
-        a.append("cli:x", "token.revoke", "t", Default::default()).unwrap();
+        a.append(&Actor::Cli("x".into()), "token.create", "t", Default::default()).unwrap();
+        b.append(&Actor::Token("y".into()), "api.match", "", Default::default()).unwrap();
+        a.append(&Actor::Cli("x".into()), "token.revoke", "t", Default::default()).unwrap();
         assert_eq!(verify(&d.join("audit.log")).unwrap().0, 8);
         let eight = std::fs::read_to_string(d.join("audit.log")).unwrap();
         // A refused log is not extended.
@@ -584,19 +622,19 @@ mod tests {
         assert!(AuditLog::open(&d).is_err());
         std::fs::write(d.join("audit.log"), eight).unwrap();
         let log = AuditLog::open(&d).unwrap();
-        assert_eq!(log.append("system", "x", "", Default::default()).unwrap().seq, 9);
+        assert_eq!(log.append(&Actor::System, "x", "", Default::default()).unwrap().seq, 9);
         // A running writer whose log is cut short under it refuses to extend it (no panic).
         let nine = std::fs::read_to_string(d.join("audit.log")).unwrap();
         let cut: Vec<&str> = nine.lines().take(6).collect();
         std::fs::write(d.join("audit.log"), cut.join("\n") + "\n").unwrap();
         assert!(matches!(
-            log.append("system", "y", "", Default::default()),
+            log.append(&Actor::System, "y", "", Default::default()),
             Err(AuditError::Tampered { .. })
         ));
         // ... and one whose log was edited in place (longer now).
         std::fs::write(d.join("audit.log"), nine.replace("\"t\"", "\"tt\"")).unwrap();
         assert!(matches!(
-            log.append("system", "y", "", Default::default()),
+            log.append(&Actor::System, "y", "", Default::default()),
             Err(AuditError::Tampered { .. })
         ));
         std::fs::remove_dir_all(&d).unwrap();

@@ -21,7 +21,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::audit::{AuditError, AuditLog};
+use crate::audit::{Actor, AuditError, AuditLog};
 use crate::model::{random_id, EvidenceRef};
 use crate::outbox::unix_now;
 
@@ -330,7 +330,7 @@ impl EvidenceStore {
 
     /// Decrypts one item. The read is audited (actor, purpose) before any byte is returned;
     /// if the audit log cannot be written, nothing is returned.
-    pub fn read(&self, id: &str, actor: &str, purpose: &str) -> Result<Vec<u8>, EvidenceError> {
+    pub fn read(&self, id: &str, actor: &Actor, purpose: &str) -> Result<Vec<u8>, EvidenceError> {
         let it = self.info(id)?;
         let mut detail = serde_json::Map::new();
         detail.insert("purpose".into(), purpose.into());
@@ -362,7 +362,7 @@ impl EvidenceStore {
     }
 
     /// Places or releases a legal hold (audited).
-    pub fn set_hold(&self, id: &str, hold: bool, actor: &str) -> Result<(), EvidenceError> {
+    pub fn set_hold(&self, id: &str, hold: bool, actor: &Actor) -> Result<(), EvidenceError> {
         self.info(id)?;
         self.audit.append(
             actor,
@@ -378,7 +378,7 @@ impl EvidenceStore {
 
     /// Deletes every item past its retention and not under hold; returns the ids deleted.
     /// Each deletion is audited.
-    pub fn purge(&self, now: i64, actor: &str) -> Result<Vec<String>, EvidenceError> {
+    pub fn purge(&self, now: i64, actor: &Actor) -> Result<Vec<String>, EvidenceError> {
         let due: Vec<String> = {
             let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
             let mut stmt = conn
@@ -442,7 +442,7 @@ mod tests {
         assert_eq!(s.put(b"benign test bytes").unwrap().id, r.id, "same content stored once");
         let blob = std::fs::read(s.blob(&r.id)).unwrap();
         assert!(!blob.windows(6).any(|w| w == b"benign"), "stored encrypted");
-        assert_eq!(s.read(&r.id, "user:a", "triage").unwrap(), b"benign test bytes");
+        assert_eq!(s.read(&r.id, &Actor::User("a".into()), "triage").unwrap(), b"benign test bytes");
         // Rotation: a new current key, the old one kept for reading.
         let s2 = EvidenceStore::open(
             &d.join("evidence"),
@@ -451,7 +451,7 @@ mod tests {
             Arc::new(AuditLog::open(&d).unwrap()),
         )
         .unwrap();
-        assert_eq!(s2.read(&r.id, "user:a", "triage").unwrap(), b"benign test bytes");
+        assert_eq!(s2.read(&r.id, &Actor::User("a".into()), "triage").unwrap(), b"benign test bytes");
         let r2 = s2.put(b"other").unwrap();
         assert_eq!(r2.key_id, key_id(&[2; 32]));
         // Without the old key: a clear error.
@@ -462,13 +462,19 @@ mod tests {
             Arc::new(AuditLog::open(&d).unwrap()),
         )
         .unwrap();
-        assert!(matches!(s3.read(&r.id, "u", "triage"), Err(EvidenceError::UnknownKey { .. })));
+        assert!(matches!(
+            s3.read(&r.id, &Actor::User("u".into()), "triage"),
+            Err(EvidenceError::UnknownKey { .. })
+        ));
         // Tampering.
         let mut b = std::fs::read(s3.blob(&r2.id)).unwrap();
         let last = b.len() - 1;
         b[last] ^= 1;
         std::fs::write(s3.blob(&r2.id), b).unwrap();
-        assert!(matches!(s3.read(&r2.id, "u", "triage"), Err(EvidenceError::Integrity(_))));
+        assert!(matches!(
+            s3.read(&r2.id, &Actor::User("u".into()), "triage"),
+            Err(EvidenceError::Integrity(_))
+        ));
         // Every read attempt is in the audit log.
         let log = std::fs::read_to_string(d.join("audit.log")).unwrap();
         assert_eq!(log.matches("evidence.read").count(), 4);
@@ -480,14 +486,14 @@ mod tests {
         let (d, s) = setup(K1);
         let a = s.put(b"a").unwrap();
         let b = s.put(b"b").unwrap();
-        s.set_hold(&b.id, true, "user:sup").unwrap();
-        assert!(s.purge(unix_now(), "system").unwrap().is_empty(), "nothing expired yet");
+        s.set_hold(&b.id, true, &Actor::User("sup".into())).unwrap();
+        assert!(s.purge(unix_now(), &Actor::System).unwrap().is_empty(), "nothing expired yet");
         let later = unix_now() + 366 * 86_400;
-        assert_eq!(s.purge(later, "system").unwrap(), vec![a.id.clone()]);
+        assert_eq!(s.purge(later, &Actor::System).unwrap(), vec![a.id.clone()]);
         assert!(!s.blob(&a.id).exists());
         assert!(matches!(s.info(&a.id), Err(EvidenceError::NotFound(_))));
-        s.set_hold(&b.id, false, "user:sup").unwrap();
-        assert_eq!(s.purge(later, "system").unwrap(), vec![b.id]);
+        s.set_hold(&b.id, false, &Actor::User("sup".into())).unwrap();
+        assert_eq!(s.purge(later, &Actor::System).unwrap(), vec![b.id]);
         std::fs::remove_dir_all(&d).unwrap();
     }
 

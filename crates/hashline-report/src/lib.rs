@@ -42,7 +42,7 @@ pub mod stage;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use audit::{AuditError, AuditLog};
+pub use audit::{Actor, AuditError, AuditLog};
 pub use deliver::{check_delivery, Attempt, DeliverError, Deliverer, HotlineClient, HotlineConfig, Step};
 pub use evidence::{EvidenceConfig, EvidenceError, EvidenceStore, Keyring};
 pub use model::{

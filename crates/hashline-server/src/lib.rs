@@ -300,7 +300,7 @@ impl AppState {
         detail: serde_json::Value,
     ) -> Result<(), ApiError> {
         let audit = Arc::clone(&self.audit);
-        let actor = format!("token:{}", caller.token.name);
+        let actor = hashline_report::Actor::Token(caller.token.name.clone());
         let action = action.to_string();
         let detail = match detail {
             serde_json::Value::Object(m) => m,

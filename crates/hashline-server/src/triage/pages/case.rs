@@ -361,7 +361,9 @@ pub(in crate::triage) async fn media(
             return Err(message_page(lang, "case-no-media", StatusCode::NOT_FOUND));
         };
         let purpose = if clear { "triage" } else { "triage-preview" };
-        store.read(&ev.id, &format!("user:{}", a.user.name), purpose).map_err(|e| internal(lang, &e))
+        store
+            .read(&ev.id, &hashline_report::Actor::User(a.user.name.clone()), purpose)
+            .map_err(|e| internal(lang, &e))
     })
     .await?;
     let opts = state.config.hash;

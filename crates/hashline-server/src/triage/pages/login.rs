@@ -98,7 +98,7 @@ pub(in crate::triage) async fn login(
         if t.limiter.first_refusal(&keys) {
             let mut d = serde_json::Map::new();
             d.insert("lockout_minutes".into(), t.config.login_lockout_minutes.into());
-            let _ = state.audit.append(&format!("user:{name}"), "login.locked", "", d);
+            let _ = state.audit.append(&hashline_report::Actor::User(name.clone()), "login.locked", "", d);
         }
         let mut resp =
             login_form(&state, &headers, Some("login-locked".into()), name, StatusCode::TOO_MANY_REQUESTS);
@@ -124,7 +124,7 @@ pub(in crate::triage) async fn login(
         let n = name.clone();
         if let Err(resp) = blocking(&state, lang, move |st| {
             st.audit
-                .append(&format!("user:{n}"), "login.failed", "", Default::default())
+                .append(&hashline_report::Actor::User(n), "login.failed", "", Default::default())
                 .map_err(|e| internal(lang, &e))
         })
         .await
@@ -142,7 +142,7 @@ pub(in crate::triage) async fn login(
         return internal(lang, &"no OS random source");
     };
     m.triage_logins_total.with_label_values(&["success"]).inc();
-    let actor = format!("user:{}", user.name);
+    let actor = hashline_report::Actor::User(user.name.clone());
     let role = user.role.as_str();
     if let Err(resp) = blocking(&state, lang, move |st| {
         let mut d = serde_json::Map::new();

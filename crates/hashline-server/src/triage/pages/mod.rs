@@ -244,7 +244,7 @@ pub(super) fn audit(
         _ => Default::default(),
     };
     st.audit
-        .append(&format!("user:{}", a.user.name), action, target, detail)
+        .append(&hashline_report::Actor::User(a.user.name.clone()), action, target, detail)
         .map(|_| ())
         .map_err(|e| internal(a.lang, &e))
 }
