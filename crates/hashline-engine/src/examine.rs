@@ -1,0 +1,184 @@
+//! Hash and match one piece of media, the same way for every source.
+
+use std::cell::RefCell;
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use hashline_hash::{sniff, DigestHasher, FileHashes, HashOptions, Hasher, PdqOutcome, Sniffed, SNIFF_LEN};
+use hashline_lists::{ListSet, Outcome, Query};
+
+/// What examining one piece of media found.
+#[derive(Debug, Clone)]
+pub struct Examined {
+    /// Digests always; PDQ and its quality, or why there is none.
+    pub hashes: FileHashes,
+    /// Matches with provenance, allow-list suppressions, low-quality PDQ.
+    pub outcome: Outcome,
+    /// For a file: its bytes, when they were read whole (at most `limits.max_input_bytes`), so
+    /// the caller can preserve them as evidence without reading the file again.
+    pub media: Option<Vec<u8>>,
+}
+
+/// Why media could not be examined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExamineError {
+    /// The file could not be read (the reason, without its path).
+    #[error("{0}")]
+    Unreadable(String),
+    /// A decoder panicked on this media: a bug, reported as an error for this media only (the
+    /// thread's hasher is made anew).
+    #[error("{PANICKED}")]
+    Panicked,
+}
+
+/// The text of [`ExamineError::Panicked`].
+pub const PANICKED: &str = "internal error while decoding this media (a decoder bug; please report it)";
+
+thread_local! {
+    /// This thread's hashers, one per set of options in use (their buffers are reused).
+    static HASHERS: RefCell<Vec<Hasher>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Hashes `bytes` with this thread's hasher for `options`; a panic resets that hasher.
+fn hash_guarded(options: &HashOptions, bytes: &[u8]) -> Result<FileHashes, ExamineError> {
+    HASHERS.with(|cell| {
+        let mut hashers = cell.borrow_mut();
+        let i = match hashers.iter().position(|h| h.options() == options) {
+            Some(i) => i,
+            None => {
+                hashers.push(Hasher::new(*options));
+                hashers.len() - 1
+            }
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hashers[i].hash(bytes))) {
+            Ok(h) => Ok(h),
+            Err(_) => {
+                hashers[i] = Hasher::new(*options);
+                Err(ExamineError::Panicked)
+            }
+        }
+    })
+}
+
+/// Records what every source counts, once: hashing time, why PDQ was skipped, matches.
+fn count(started: Instant, e: &Examined) {
+    let m = hashline_metrics::global();
+    m.hash_duration_seconds.observe(started.elapsed().as_secs_f64());
+    match &e.hashes.pdq {
+        PdqOutcome::Skipped(why) => m.pdq_skipped_total.with_label_values(&[why]).inc(),
+        PdqOutcome::Failed { error, .. } => m.pdq_skipped_total.with_label_values(&[error.kind()]).inc(),
+        PdqOutcome::Hashed { .. } => {}
+    }
+    for x in &e.outcome.matches {
+        m.matches_total.with_label_values(&[x.list.as_str(), x.signal.as_str()]).inc();
+    }
+}
+
+/// Examines media held in memory: hashes it (over `limits.max_input_bytes` the hasher
+/// digests it and skips PDQ with the reason) and matches it against `lists`. Run it on a
+/// [`crate::CpuPool`] thread.
+pub fn examine_bytes(options: &HashOptions, lists: &ListSet, bytes: &[u8]) -> Result<Examined, ExamineError> {
+    let started = Instant::now();
+    let hashes = hash_guarded(options, bytes)?;
+    let outcome = lists.match_query(&Query::of(&hashes));
+    let e = Examined { hashes, outcome, media: None };
+    count(started, &e);
+    Ok(e)
+}
+
+/// Examines a file: read whole when it is at most `limits.max_input_bytes` (and handed back
+/// in [`Examined::media`]), else streamed through the digests and never held in memory (PDQ
+/// skipped with the reason). Run it on a [`crate::CpuPool`] thread.
+pub fn examine_path(options: &HashOptions, lists: &ListSet, path: &Path) -> Result<Examined, ExamineError> {
+    let started = Instant::now();
+    let unreadable = |e: &std::io::Error| ExamineError::Unreadable(io_reason(e));
+    let mut file = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
+    let size = file.metadata().map_err(|e| unreadable(&e))?.len();
+    let limit = options.limits.max_input_bytes;
+    let (hashes, media) = if size <= limit {
+        let mut bytes = Vec::with_capacity(size as usize + 1);
+        // At most one byte past the limit: a file that grows while it is read stays bounded.
+        Read::by_ref(&mut file).take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(&e))?;
+        if bytes.len() as u64 <= limit {
+            (hash_guarded(options, &bytes)?, Some(bytes))
+        } else {
+            (stream(&mut std::io::Cursor::new(bytes).chain(file), limit).map_err(|e| unreadable(&e))?, None)
+        }
+    } else {
+        (stream(&mut file, limit).map_err(|e| unreadable(&e))?, None)
+    };
+    let outcome = lists.match_query(&Query::of(&hashes));
+    let e = Examined { hashes, outcome, media };
+    count(started, &e);
+    Ok(e)
+}
+
+/// Digests of everything `reader` gives, without keeping it; PDQ skipped with the reason.
+fn stream(reader: &mut dyn Read, limit: u64) -> std::io::Result<FileHashes> {
+    let mut digests = DigestHasher::new();
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if head.len() < SNIFF_LEN {
+            let take = (SNIFF_LEN - head.len()).min(n);
+            head.extend_from_slice(&buf[..take]);
+        }
+        digests.update(&buf[..n]);
+    }
+    let bytes = digests.len();
+    let pdq = match sniff(&head) {
+        Sniffed::Image(format) => {
+            PdqOutcome::Failed { format, error: hashline_hash::DecodeError::InputTooLarge { bytes, limit } }
+        }
+        Sniffed::Other(reason) => PdqOutcome::Skipped(reason),
+    };
+    Ok(FileHashes { bytes, digests: digests.finish(), pdq })
+}
+
+/// A short sentence for an I/O error, without the path (the caller names the file once).
+pub(crate) fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => format!("cannot read: {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_over_the_limit_are_digested_streaming_and_the_same_as_in_memory() {
+        let dir = std::env::temp_dir().join(format!("hashline-engine-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("blob.bin");
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let lists = ListSet::empty();
+        let small = HashOptions {
+            limits: hashline_hash::Limits { max_input_bytes: 1000, ..Default::default() },
+            ..Default::default()
+        };
+        let streamed = examine_path(&small, &lists, &path).unwrap();
+        let whole = examine_path(&HashOptions::default(), &lists, &path).unwrap();
+        assert_eq!(streamed.hashes.digests, whole.hashes.digests);
+        assert_eq!(streamed.hashes.digests, hashline_hash::digests(&data));
+        assert!(streamed.media.is_none(), "over the limit: not held");
+        assert_eq!(whole.media.as_deref(), Some(&data[..]), "read once, handed back for evidence");
+        let in_memory = examine_bytes(&small, &lists, &data).unwrap();
+        assert_eq!(in_memory.hashes.digests, whole.hashes.digests, "bytes over the limit are digested too");
+        assert!(matches!(
+            examine_path(&small, &lists, &dir.join("missing")),
+            Err(ExamineError::Unreadable(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
