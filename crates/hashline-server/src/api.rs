@@ -1,7 +1,6 @@
 //! The match API: `POST /v1/match`, `POST /v1/hash`, `GET /v1/lists`.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
@@ -314,8 +313,10 @@ fn hash_response(h: &FileHashes) -> HashResponse {
     r
 }
 
-thread_local! {
-    static HASHERS: std::cell::RefCell<Vec<hashline_hash::Hasher>> = const { std::cell::RefCell::new(Vec::new()) };
+/// An empty list set, for hashing without matching.
+fn no_lists() -> Arc<hashline_lists::ListSet> {
+    static EMPTY: std::sync::OnceLock<Arc<hashline_lists::ListSet>> = std::sync::OnceLock::new();
+    Arc::clone(EMPTY.get_or_init(|| Arc::new(hashline_lists::ListSet::empty())))
 }
 
 /// Hash (and match) one media file.
@@ -393,40 +394,17 @@ pub async fn post_hash(
     // other, so two large requests cannot wait on each other forever).
     drop(body_permit);
     let permit = state.reserve(body.len() as u64 + decode).await?;
-    let started = Instant::now();
-    let hashes = state
-        .cpu(move || {
-            HASHERS.with(|cell| {
-                let mut hashers = cell.borrow_mut();
-                let i = match hashers.iter().position(|h| *h.options() == options) {
-                    Some(i) => i,
-                    None => {
-                        hashers.push(hashline_hash::Hasher::new(options));
-                        hashers.len() - 1
-                    }
-                };
-                hashers[i].hash(&body)
-            })
-        })
-        .await?;
+    // The shared examine step; without match=true, against no lists (nothing is matched or
+    // counted as a match).
+    let lists = if params.match_ { state.lists.snapshot() } else { no_lists() };
+    let examined = state.cpu(move || hashline_engine::examine_bytes(&options, &lists, &body)).await?;
     drop(permit);
-    let m = hashline_metrics::global();
-    m.hash_duration_seconds.observe(started.elapsed().as_secs_f64());
-    match &hashes.pdq {
-        PdqOutcome::Skipped(why) => m.pdq_skipped_total.with_label_values(&[why]).inc(),
-        PdqOutcome::Failed { error, .. } => m.pdq_skipped_total.with_label_values(&[error.kind()]).inc(),
-        PdqOutcome::Hashed { .. } => {}
-    }
-    let mut resp = hash_response(&hashes);
+    let examined = examined.map_err(|e| ApiError::internal(&e.to_string()))?;
+    let hashes = &examined.hashes;
+    let mut resp = hash_response(hashes);
     let mut matched = 0;
     if params.match_ {
-        let set = state.lists.snapshot();
-        let q = hashline_lists::Query::of(&hashes);
-        let found = state.cpu(move || set.match_query(&q).matches).await?;
-        let v = visible(&found, &caller);
-        for x in &v {
-            m.matches_total.with_label_values(&[x.list.as_str(), x.signal.as_str()]).inc();
-        }
+        let v = visible(&examined.outcome.matches, &caller);
         matched = v.len();
         resp.matches = Some(v);
     }

@@ -188,8 +188,7 @@ pub struct AppState {
     pub trusted_proxies: client::TrustedProxies,
     /// The analyst triage app.
     pub triage: triage::Triage,
-    pool: rayon::ThreadPool,
-    cpu_slots: tokio::sync::Semaphore,
+    cpu: hashline_engine::CpuPool,
     /// The memory budget of `/v1/hash`, in KiB.
     memory: Arc<tokio::sync::Semaphore>,
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -205,12 +204,9 @@ impl AppState {
         } else {
             config.threads
         };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("hashline-cpu-{i}"))
-            .build()
+        let per_thread = if config.max_cpu_jobs == 0 { 4 } else { config.max_cpu_jobs.div_ceil(threads) };
+        let cpu = hashline_engine::CpuPool::new(threads, per_thread, "cpu")
             .map_err(|e| ServerError::Pool(e.to_string()))?;
-        let slots = if config.max_cpu_jobs == 0 { threads * 4 } else { config.max_cpu_jobs };
         let trusted_proxies =
             client::TrustedProxies::parse(&config.trusted_proxies).map_err(ServerError::Config)?;
         if config.memory_budget_mib == 0 || config.api_max_pixels == 0 {
@@ -234,8 +230,7 @@ impl AppState {
             triage,
             config,
             trusted_proxies,
-            pool,
-            cpu_slots: tokio::sync::Semaphore::new(slots),
+            cpu,
             memory: Arc::new(tokio::sync::Semaphore::new(
                 usize::try_from(config_memory_kib)
                     .map_err(|_| ServerError::Config("server.memory_budget_mib is too large".into()))?,
@@ -250,17 +245,7 @@ impl AppState {
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _permit = self.cpu_slots.acquire().await.map_err(|_| ApiError::internal("CPU pool closed"))?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        self.pool.spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-            let _ = tx.send(r);
-        });
-        match rx.await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(_)) => Err(ApiError::internal("a CPU job panicked")),
-            Err(_) => Err(ApiError::internal("a CPU job was dropped")),
-        }
+        self.cpu.run(f).await.map_err(|e| ApiError::internal(&e.to_string()))
     }
 
     /// Reserves `bytes` of the memory budget until the reservation is dropped; waits while the
