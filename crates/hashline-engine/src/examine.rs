@@ -87,6 +87,16 @@ pub fn examine_bytes(options: &HashOptions, lists: &ListSet, bytes: &[u8]) -> Re
     Ok(e)
 }
 
+/// Matches hashes made elsewhere (media streamed through the digests while it was fetched)
+/// and counts them like any other.
+pub fn examine_hashes(lists: &ListSet, hashes: FileHashes) -> Examined {
+    let started = Instant::now();
+    let outcome = lists.match_query(&Query::of(&hashes));
+    let e = Examined { hashes, outcome, media: None };
+    count(started, &e);
+    e
+}
+
 /// Examines a file: read whole when it is at most `limits.max_input_bytes` (and handed back
 /// in [`Examined::media`]), else streamed through the digests and never held in memory (PDQ
 /// skipped with the reason). Run it on a [`crate::CpuPool`] thread.

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hashline_hash::{FileHashes, HashOptions, PdqOutcome};
-use hashline_lists::{LiveLists, Match, Query};
+use hashline_lists::{LiveLists, Match};
 use hashline_report::{Channel, Detection, FileInfo, IpEvent, ReportStage, Uploader};
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
@@ -226,16 +226,11 @@ pub struct Pipeline {
     lists: Arc<LiveLists>,
     stage: Arc<ReportStage>,
     hash: HashOptions,
-    pool: rayon::ThreadPool,
-    cpu: tokio::sync::Semaphore,
+    cpu: hashline_engine::CpuPool,
     tracker: Arc<Mutex<Tracker>>,
     done: Notify,
     broker_up: Arc<AtomicBool>,
     relay_key: Option<[u8; 32]>,
-}
-
-thread_local! {
-    static HASHER: std::cell::RefCell<Option<hashline_hash::Hasher>> = const { std::cell::RefCell::new(None) };
 }
 
 fn client_config(config: &KafkaConfig) -> ClientConfig {
@@ -283,12 +278,8 @@ impl Pipeline {
             .create_with_context(Ctx { tracker: Arc::clone(&tracker), broker_up: Arc::clone(&broker_up) })?;
         let producer: FutureProducer =
             client_config(&config).set("acks", "all").set("message.timeout.ms", "30000").create()?;
-        let threads =
-            if threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { threads };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("hashline-hash-{i}"))
-            .build()
+        // Two jobs per thread queued or running: hashing keeps up, memory stays bounded.
+        let cpu = hashline_engine::CpuPool::new(threads, 2, "hash")
             .map_err(|e| PipelineError::Pool(e.to_string()))?;
         Ok(Pipeline {
             config,
@@ -297,8 +288,7 @@ impl Pipeline {
             lists,
             stage,
             hash,
-            pool,
-            cpu: tokio::sync::Semaphore::new(threads * 2),
+            cpu,
             tracker,
             done: Notify::new(),
             broker_up,
@@ -505,37 +495,12 @@ impl Pipeline {
             },
             None => Arc::new(value.to_vec()),
         };
-        let permit = self.cpu.acquire().await;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let (options, lists, bytes) = (self.hash, Arc::clone(&self.lists), Arc::clone(&media));
-        self.pool.spawn(move || {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let started = Instant::now();
-                let h = HASHER.with(|c| {
-                    let mut c = c.borrow_mut();
-                    c.get_or_insert_with(|| hashline_hash::Hasher::new(options)).hash(&bytes)
-                });
-                let took = started.elapsed();
-                let found = lists.snapshot().match_query(&Query::of(&h)).matches;
-                (h, found, took)
-            }));
-            if r.is_err() {
-                HASHER.with(|c| *c.borrow_mut() = None);
-            }
-            let _ = tx.send(r);
-        });
-        let result = rx.await;
-        drop(permit);
-        let (hashes, matches, took) = match result {
-            Ok(Ok(v)) => v,
-            _ => {
-                return self
-                    .dead_letter(msg, "internal", "internal error while hashing (a decoder bug)")
-                    .await
-            }
+        let (options, lists, bytes) = (self.hash, self.lists.snapshot(), Arc::clone(&media));
+        let examined = self.cpu.run(move || hashline_engine::examine_bytes(&options, &lists, &bytes)).await;
+        let Ok(Ok(examined)) = examined else {
+            return self.dead_letter(msg, "internal", hashline_engine::PANICKED).await;
         };
-        hashline_metrics::global().hash_duration_seconds.observe(took.as_secs_f64());
-        self.conclude(msg, &upload, &hashes, matches, Some(media)).await
+        self.conclude(msg, &upload, &examined.hashes, examined.outcome.matches, Some(media)).await
     }
 
     /// Fetched media too large to keep: matched by its digests (streamed while fetching); no
@@ -543,11 +508,11 @@ impl Pipeline {
     async fn digests_only(&self, msg: &OwnedMessage, upload: &Upload, f: crate::fetch::Fetched) -> Outcome {
         let hashes =
             FileHashes { bytes: f.len, digests: f.digests, pdq: PdqOutcome::Skipped(OVER_BYTE_LIMIT) };
-        let matches = self.lists.snapshot().match_query(&Query::of(&hashes)).matches;
-        self.conclude(msg, upload, &hashes, matches, None).await
+        let e = hashline_engine::examine_hashes(&self.lists.snapshot(), hashes);
+        self.conclude(msg, upload, &e.hashes, e.outcome.matches, None).await
     }
 
-    /// Metrics, and a report for a match.
+    /// The upload's bytes counted, and a report for a match (the engine counted the rest).
     async fn conclude(
         &self,
         msg: &OwnedMessage,
@@ -556,18 +521,9 @@ impl Pipeline {
         matches: Vec<Match>,
         media: Option<Arc<Vec<u8>>>,
     ) -> Outcome {
-        let m = hashline_metrics::global();
-        m.upload_bytes_total.inc_by(hashes.bytes);
-        match &hashes.pdq {
-            PdqOutcome::Skipped(why) => m.pdq_skipped_total.with_label_values(&[why]).inc(),
-            PdqOutcome::Failed { error, .. } => m.pdq_skipped_total.with_label_values(&[error.kind()]).inc(),
-            PdqOutcome::Hashed { .. } => {}
-        }
+        hashline_metrics::global().upload_bytes_total.inc_by(hashes.bytes);
         if matches.is_empty() {
             return Outcome::NoMatch;
-        }
-        for x in &matches {
-            m.matches_total.with_label_values(&[x.list.as_str(), x.signal.as_str()]).inc();
         }
         self.report(msg, upload, hashes, matches, media).await;
         Outcome::Matched
