@@ -325,6 +325,7 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         follow_links: false,
         json: false,
         data_dir: Some(dir.join("data")),
+        metrics_out: None,
     };
     // The demo preserves matched media under a key of its own, so the whole chain runs.
     let mut config = config.clone();

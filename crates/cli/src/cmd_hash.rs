@@ -1,14 +1,12 @@
 //! `hashline hash`: digests and PDQ of files, one JSON line each, in input order.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use hashline_hash::{
-    sniff, DigestHasher, FileHashes, HashOptions, Hasher, Limits, Mode, PdqOutcome, Sniffed, SNIFF_LEN,
-};
+use hashline_hash::{FileHashes, HashOptions, Limits, Mode, PdqOutcome};
 use serde::Serialize;
 
 use crate::files::{self, Entry};
@@ -127,65 +125,6 @@ impl Line {
     }
 }
 
-/// Reads and hashes one file. Files over the decoding limit are streamed through the digests
-/// and never held in memory whole.
-pub(crate) fn hash_file(hasher: &mut Hasher, path: &std::path::Path) -> Result<FileHashes, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| files::io_reason(Some(&e)))?;
-    let size = file.metadata().map_err(|e| files::io_reason(Some(&e)))?.len();
-    let limit = hasher.options().limits.max_input_bytes;
-    if size <= limit {
-        let mut bytes = Vec::with_capacity(size as usize + 1);
-        // Read at most one byte past the limit: a file that grows while we read stays bounded.
-        Read::by_ref(&mut file)
-            .take(limit + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| files::io_reason(Some(&e)))?;
-        if bytes.len() as u64 <= limit {
-            return guarded(hasher, &bytes);
-        }
-        return stream(&mut std::io::Cursor::new(bytes).chain(file), limit);
-    }
-    stream(&mut file, limit)
-}
-
-/// Hashes in memory; a panic inside a decoder becomes an error for this file, not a crash.
-fn guarded(hasher: &mut Hasher, bytes: &[u8]) -> Result<FileHashes, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hasher.hash(bytes))) {
-        Ok(h) => Ok(h),
-        Err(_) => {
-            *hasher = Hasher::new(*hasher.options());
-            Err("internal error while decoding this file (a decoder bug; please report it)".into())
-        }
-    }
-}
-
-fn stream(reader: &mut dyn Read, limit: u64) -> Result<FileHashes, String> {
-    let mut digests = DigestHasher::new();
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(files::io_reason(Some(&e))),
-        };
-        if head.len() < SNIFF_LEN {
-            let take = (SNIFF_LEN - head.len()).min(n);
-            head.extend_from_slice(&buf[..take]);
-        }
-        digests.update(&buf[..n]);
-    }
-    let bytes = digests.len();
-    let pdq = match sniff(&head) {
-        Sniffed::Image(format) => {
-            PdqOutcome::Failed { format, error: hashline_hash::DecodeError::InputTooLarge { bytes, limit } }
-        }
-        Sniffed::Other(reason) => PdqOutcome::Skipped(reason),
-    };
-    Ok(FileHashes { bytes, digests: digests.finish(), pdq })
-}
-
 /// The limits: flags over the configuration.
 pub(crate) fn limits(
     config: &crate::config::Config,
@@ -225,18 +164,20 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let mut lines = 0u64;
     let mut write_error: Option<std::io::Error> = None;
     let dihedral = args.dihedral;
+    let no_lists = std::sync::Arc::new(hashline_lists::ListSet::empty());
     let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
     crate::ordered::run(
         &pool,
         entries,
         jobs * 4,
-        move || Hasher::new(options),
-        move |hasher, entry| match entry {
+        || (),
+        move |(), entry| match entry {
             Entry::File(path) => {
                 let shown = path.to_string_lossy().into_owned();
-                match hash_file(hasher, &path) {
-                    Ok(h) => Line::from_hashes(shown, h, dihedral),
-                    Err(e) => Line::unreadable(shown, e),
+                // The shared examine step, against no lists: hashes only.
+                match hashline_engine::examine_path(&options, &no_lists, &path) {
+                    Ok(e) => Line::from_hashes(shown, e.hashes, dihedral),
+                    Err(e) => Line::unreadable(shown, e.to_string()),
                 }
             }
             Entry::Unreadable(path, reason) => Line::unreadable(path.to_string_lossy().into_owned(), reason),

@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use hashline_hash::{FileHashes, HashOptions, Hasher, PdqOutcome};
-use hashline_lists::{ListSet, Match, Query};
+use hashline_hash::{FileHashes, HashOptions, PdqOutcome};
+use hashline_lists::{ListSet, Match};
 use serde::Serialize;
 
 use crate::cmd_lists::StoreArg;
@@ -49,6 +49,11 @@ pub struct ScanArgs {
     /// without one, reports are only written to --out.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// At the end, write the hashing and match metrics (Prometheus text format, the same
+    /// series `run` and `serve` export) to this file, e.g. for node_exporter's textfile
+    /// collector.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_out: Option<PathBuf>,
 }
 
 /// Totals for `summary.json`. Counts only: no path or hash of a file that did not match.
@@ -86,6 +91,8 @@ enum Scanned {
         matches: Vec<Match>,
         suppressed: usize,
         low_quality: bool,
+        /// The bytes the engine read, when it read the file whole: the evidence.
+        media: Option<Vec<u8>>,
     },
     Unreadable {
         path: PathBuf,
@@ -172,20 +179,20 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
         &pool,
         entries,
         jobs * 4,
-        move || Hasher::new(options),
-        move |hasher, entry| match entry {
-            Entry::File(path) => match crate::cmd_hash::hash_file(hasher, &path) {
-                Ok(hashes) => {
-                    let o = worker_lists.match_query(&Query::of(&hashes));
-                    Scanned::Hashed {
-                        path,
-                        hashes: Box::new(hashes),
-                        matches: o.matches,
-                        suppressed: o.suppressed.len(),
-                        low_quality: o.pdq_low_quality,
-                    }
-                }
-                Err(reason) => Scanned::Unreadable { path, reason },
+        || (),
+        move |(), entry| match entry {
+            // The shared examine step: hashed under the limits (streamed over the byte limit),
+            // matched, counted.
+            Entry::File(path) => match hashline_engine::examine_path(&options, &worker_lists, &path) {
+                Ok(e) => Scanned::Hashed {
+                    path,
+                    hashes: Box::new(e.hashes),
+                    matches: e.outcome.matches,
+                    suppressed: e.outcome.suppressed.len(),
+                    low_quality: e.outcome.pdq_low_quality,
+                    media: e.media,
+                },
+                Err(e) => Scanned::Unreadable { path, reason: e.to_string() },
             },
             Entry::Unreadable(path, reason) => Scanned::Unreadable { path, reason },
             // Links are counted and left out before the walk reaches the workers.
@@ -224,6 +231,9 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     summary.files_per_s = (summary.files as f64 / elapsed.max(1e-9) * 10.0).round() / 10.0;
     summary.mb_per_s = (summary.bytes as f64 / 1e6 / elapsed.max(1e-9) * 10.0).round() / 10.0;
     private_file(&out_dir.join("summary.json"), &serde_json::to_vec_pretty(&summary)?)?;
+    if let Some(p) = &args.metrics_out {
+        private_file(p, hashline_metrics::global().render().as_bytes())?;
+    }
     Ok(summary)
 }
 
@@ -246,7 +256,7 @@ fn record(
                 out.write_all(b"\n")?;
             }
         }
-        Scanned::Hashed { path, hashes, matches, suppressed, low_quality } => {
+        Scanned::Hashed { path, hashes, matches, suppressed, low_quality, media } => {
             summary.files += 1;
             summary.bytes += hashes.bytes;
             summary.suppressed_by_allow_list += suppressed as u64;
@@ -280,7 +290,7 @@ fn record(
                     .entry(m.classification.clone().unwrap_or_else(|| "unclassified".into()))
                     .or_default() += 1;
             }
-            let report = report_for(summary, sink, &path, &hashes, &matches)?;
+            let report = report_for(summary, sink, &path, &hashes, &matches, media.as_deref())?;
             let name = format!("{}.json", report.report_id);
             private_file(&sink.out_dir.join(&name), &serde_json::to_vec_pretty(&report)?)?;
             summary.reports.push(name.clone());
@@ -304,6 +314,7 @@ fn report_for(
     path: &Path,
     hashes: &FileHashes,
     matches: &[Match],
+    media: Option<&[u8]>,
 ) -> anyhow::Result<hashline_report::Report> {
     let sha256 = hashes.digests.sha256_hex();
     let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -339,10 +350,8 @@ fn report_for(
             .context("a matched file without matches")?;
         return Ok(report);
     };
-    // Evidence is read again from disk: the scan hashed it streaming.
-    let media =
-        std::fs::read(path).ok().filter(|b| hashline_hash::digests(b).sha256 == hashes.digests.sha256);
-    match reporting.record(&detection, media.as_deref())?.context("a matched file without matches")? {
+    // Evidence: the bytes the examine step read (none for a file over the byte limit).
+    match reporting.record(&detection, media)?.context("a matched file without matches")? {
         hashline_report::Recorded::Queued(report, state) => {
             if state == hashline_report::State::Review {
                 summary.reports_for_review += 1;

@@ -83,13 +83,9 @@ pub fn split_links(entries: impl Iterator<Item = Entry>) -> (Vec<Entry>, u64) {
 
 /// A short sentence for an I/O error, without the path (the caller prints the path once).
 pub fn io_reason(err: Option<&std::io::Error>) -> String {
-    match err.map(std::io::Error::kind) {
-        Some(std::io::ErrorKind::NotFound) => "no such file or directory".into(),
-        Some(std::io::ErrorKind::PermissionDenied) => "permission denied".into(),
-        _ => match err {
-            Some(e) => format!("cannot read: {e}"),
-            None => "cannot read (a symbolic link loop?)".into(),
-        },
+    match err {
+        Some(e) => hashline_engine::io_reason(e),
+        None => "cannot read (a symbolic link loop?)".into(),
     }
 }
 

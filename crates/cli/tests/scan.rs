@@ -124,6 +124,7 @@ fn exit_codes_reports_and_summary_add_up() {
     std::fs::write(mixed.join("random.bin"), util::random_bytes(10_000, 9)).unwrap();
     std::fs::write(mixed.join("bomb.png"), util::png_bomb_header(60_000, 60_000)).unwrap();
     let r2 = dir.path().join("r2");
+    let metrics = dir.path().join("scan.prom");
     let out = hashline(&[
         "scan",
         mixed.to_str().unwrap(),
@@ -134,6 +135,8 @@ fn exit_codes_reports_and_summary_add_up() {
         "--json",
         "--jobs",
         "2",
+        "--metrics-out",
+        metrics.to_str().unwrap(),
     ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let lines = out.json_lines();
@@ -148,6 +151,11 @@ fn exit_codes_reports_and_summary_add_up() {
     assert_eq!(summary["errors_by_kind"]["too_many_pixels"], 1, "the bomb is refused from its header");
     assert_eq!(summary["pdq_skipped_not_image"], 3, "text, empty and random bytes are skipped, not errors");
     assert_eq!(summary["matches_by_list"]["l"], 1);
+    // The hashing and match metrics every source shares, for a textfile collector.
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    assert!(prom.contains("hashline_matches_total{list=\"l\",signal=\"pdq\"} 1"), "{prom}");
+    assert!(prom.contains("hashline_hash_duration_seconds_count 6"), "{prom}");
+    assert!(prom.contains("hashline_pdq_skipped_total{reason=\"truncated\"} 1"), "{prom}");
     let report_name = summary["reports"][0].as_str().unwrap();
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(r2.join(report_name)).unwrap()).unwrap();

@@ -153,7 +153,7 @@ fn stream(reader: &mut dyn Read, limit: u64) -> std::io::Result<FileHashes> {
 }
 
 /// A short sentence for an I/O error, without the path (the caller names the file once).
-pub(crate) fn io_reason(err: &std::io::Error) -> String {
+pub fn io_reason(err: &std::io::Error) -> String {
     match err.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),

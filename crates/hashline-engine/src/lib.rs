@@ -31,5 +31,5 @@
 mod examine;
 mod pool;
 
-pub use examine::{examine_bytes, examine_hashes, examine_path, ExamineError, Examined, PANICKED};
+pub use examine::{examine_bytes, examine_hashes, examine_path, io_reason, ExamineError, Examined, PANICKED};
 pub use pool::{CpuPool, PoolError};
