@@ -19,6 +19,7 @@
 
 pub mod contract;
 pub mod fetch;
+pub mod process;
 pub mod relay;
 pub mod run;
 pub mod tracker;

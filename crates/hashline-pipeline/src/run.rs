@@ -22,9 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hashline_hash::{FileHashes, HashOptions, PdqOutcome};
-use hashline_lists::{LiveLists, Match};
-use hashline_report::{Channel, Detection, FileInfo, IpEvent, ReportStage, Uploader};
+use hashline_hash::HashOptions;
+use hashline_lists::LiveLists;
+use hashline_report::{Detection, ReportStage};
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
@@ -35,8 +35,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use crate::contract::{header, MatchEvent, Upload, MATCH_EVENT_SCHEMA};
+use crate::contract::{header, MatchEvent, MATCH_EVENT_SCHEMA};
 use crate::fetch::FetchConfig;
+use crate::process::{Intake, Processed};
 use crate::tracker::Tracker;
 
 /// `[kafka]` in `hashline.toml`.
@@ -132,9 +133,6 @@ impl KafkaConfig {
     }
 }
 
-/// Why fetched media has no PDQ: it was over `limits.max_input_bytes` (digests only).
-pub const OVER_BYTE_LIMIT: &str = "over limits.max_input_bytes: digests only";
-
 /// Errors starting the pipeline.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -223,10 +221,8 @@ pub struct Pipeline {
     config: KafkaConfig,
     consumer: StreamConsumer<Ctx>,
     producer: FutureProducer,
-    lists: Arc<LiveLists>,
+    intake: Intake,
     stage: Arc<ReportStage>,
-    hash: HashOptions,
-    cpu: hashline_engine::CpuPool,
     tracker: Arc<Mutex<Tracker>>,
     done: Notify,
     broker_up: Arc<AtomicBool>,
@@ -281,14 +277,13 @@ impl Pipeline {
         // Two jobs per thread queued or running: hashing keeps up, memory stays bounded.
         let cpu = hashline_engine::CpuPool::new(threads, 2, "hash")
             .map_err(|e| PipelineError::Pool(e.to_string()))?;
+        let intake = Intake { lists, hash, cpu, fetch: config.fetch.clone() };
         Ok(Pipeline {
             config,
             consumer,
             producer,
-            lists,
+            intake,
             stage,
-            hash,
-            cpu,
             tracker,
             done: Notify::new(),
             broker_up,
@@ -311,7 +306,7 @@ impl Pipeline {
 
     /// Ready when lists are loaded and a broker answered.
     pub fn ready(&self) -> Result<(), String> {
-        if self.lists.snapshot().versions().is_empty() {
+        if self.intake.lists.snapshot().versions().is_empty() {
             return Err("no lists in the store".into());
         }
         if !self.broker_up.load(Ordering::Relaxed) {
@@ -479,83 +474,18 @@ impl Pipeline {
         let value = msg.payload().unwrap_or(&[]);
         let headers: Vec<(&str, Option<&[u8]>)> =
             msg.headers().map(|h| h.iter().map(|h| (h.key, h.value)).collect()).unwrap_or_default();
-        let upload = match Upload::from_headers(headers, value.len()) {
-            Ok(u) => u,
-            Err(e) => return self.dead_letter(msg, e.kind(), &e.to_string()).await,
-        };
-        let max = self.hash.limits.max_input_bytes;
-        // A record's value is in memory already: over the limit it is still digested (the
-        // hasher skips its PDQ with the reason). Fetched media over the limit is streamed
-        // through the digests without being kept.
-        let media: Arc<Vec<u8>> = match &upload.media_url {
-            Some(url) => match crate::fetch::fetch_media(url, &self.config.fetch, max).await {
-                Ok(crate::fetch::Fetched { bytes: Some(b), .. }) => Arc::new(b),
-                Ok(f) => return self.digests_only(msg, &upload, f).await,
-                Err(e) => return self.dead_letter(msg, "fetch", &e.to_string()).await,
-            },
-            None => Arc::new(value.to_vec()),
-        };
-        let (options, lists, bytes) = (self.hash, self.lists.snapshot(), Arc::clone(&media));
-        let examined = self.cpu.run(move || hashline_engine::examine_bytes(&options, &lists, &bytes)).await;
-        let Ok(Ok(examined)) = examined else {
-            return self.dead_letter(msg, "internal", hashline_engine::PANICKED).await;
-        };
-        self.conclude(msg, &upload, &examined.hashes, examined.outcome.matches, Some(media)).await
-    }
-
-    /// Fetched media too large to keep: matched by its digests (streamed while fetching); no
-    /// PDQ, and nothing to preserve as evidence.
-    async fn digests_only(&self, msg: &OwnedMessage, upload: &Upload, f: crate::fetch::Fetched) -> Outcome {
-        let hashes =
-            FileHashes { bytes: f.len, digests: f.digests, pdq: PdqOutcome::Skipped(OVER_BYTE_LIMIT) };
-        let e = hashline_engine::examine_hashes(&self.lists.snapshot(), hashes);
-        self.conclude(msg, upload, &e.hashes, e.outcome.matches, None).await
-    }
-
-    /// The upload's bytes counted, and a report for a match (the engine counted the rest).
-    async fn conclude(
-        &self,
-        msg: &OwnedMessage,
-        upload: &Upload,
-        hashes: &FileHashes,
-        matches: Vec<Match>,
-        media: Option<Arc<Vec<u8>>>,
-    ) -> Outcome {
-        hashline_metrics::global().upload_bytes_total.inc_by(hashes.bytes);
-        if matches.is_empty() {
-            return Outcome::NoMatch;
+        match self.intake.process(headers, value).await {
+            Processed::DeadLetter { reason, error } => self.dead_letter(msg, reason, &error).await,
+            Processed::NoMatch { .. } => Outcome::NoMatch,
+            Processed::Matched { detection, media } => {
+                self.report(msg, *detection, media).await;
+                Outcome::Matched
+            }
         }
-        self.report(msg, upload, hashes, matches, media).await;
-        Outcome::Matched
     }
 
-    async fn report(
-        &self,
-        msg: &OwnedMessage,
-        upload: &Upload,
-        hashes: &FileHashes,
-        matches: Vec<Match>,
-        media: Option<Arc<Vec<u8>>>,
-    ) {
-        let detection = Arc::new(Detection {
-            upload_id: upload.id.clone(),
-            channel: Channel::Kafka,
-            detected_at: hashline_lists::now_rfc3339(),
-            uploaded_at: upload.uploaded_at.clone(),
-            platform: upload.platform.clone(),
-            source_url: upload.source_url.clone(),
-            uploader: (upload.uploader_id.is_some() || upload.uploader_ip.is_some()).then(|| Uploader {
-                account_id: upload.uploader_id.clone(),
-                screen_name: None,
-                ip: upload.uploader_ip.clone().map(|address| IpEvent {
-                    address,
-                    event: "upload".into(),
-                    at: upload.uploaded_at.clone(),
-                }),
-            }),
-            file: FileInfo::from_hashes(hashes, upload.file_name.clone(), upload.content_type.clone()),
-            matches,
-        });
+    async fn report(&self, msg: &OwnedMessage, detection: Detection, media: Option<Arc<Vec<u8>>>) {
+        let detection = Arc::new(detection);
         let recorded = Self::durably("outbox", || {
             let (stage, d, media) = (Arc::clone(&self.stage), Arc::clone(&detection), media.clone());
             async move {
@@ -580,8 +510,9 @@ impl Pipeline {
         let payload = serde_json::to_vec(&event).unwrap_or_default();
         let mac = self.relay_key.as_ref().map(|k| crate::contract::event_mac(k, &payload));
         Self::durably("match event", || async {
-            let mut rec: FutureRecord<'_, str, [u8]> =
-                FutureRecord::to(&self.config.matches_topic).key(upload.id.as_str()).payload(&payload);
+            let mut rec: FutureRecord<'_, str, [u8]> = FutureRecord::to(&self.config.matches_topic)
+                .key(detection.upload_id.as_str())
+                .payload(&payload);
             if let Some(mac) = &mac {
                 rec = rec.headers(rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
                     key: crate::contract::MAC_HEADER,
