@@ -19,6 +19,7 @@
 
 pub mod contract;
 pub mod fetch;
+mod kafka;
 pub mod process;
 pub mod relay;
 pub mod run;

@@ -35,12 +35,7 @@ pub async fn relay(
                 .into(),
         ));
     };
-    let mut cc = rdkafka::config::ClientConfig::new();
-    cc.set("bootstrap.servers", &config.brokers);
-    for (k, v) in &config.properties {
-        cc.set(k, v);
-    }
-    let consumer: StreamConsumer = cc
+    let consumer: StreamConsumer = crate::kafka::client_config(config)
         .set("group.id", group)
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")
@@ -78,29 +73,29 @@ pub async fn relay(
             }
             Ok(None) => {}
             Ok(Some((report, state))) => {
-                let mut delay = Duration::from_millis(200);
-                loop {
-                    let ob = Arc::clone(&outbox);
-                    let report = report.clone();
-                    match tokio::task::spawn_blocking(move || ob.enqueue(report, state)).await {
-                        Ok(Ok(Enqueued::New(_))) => {
-                            wake.notify_one();
-                            break;
+                let stored = crate::kafka::durably("outbox", || {
+                    let (ob, report) = (Arc::clone(&outbox), report.clone());
+                    async move {
+                        match tokio::task::spawn_blocking(move || ob.enqueue(report, state)).await {
+                            Ok(Ok(e)) => Ok(Ok(e)),
+                            // Not a report hashline would make: refused, not retried.
+                            Ok(Err(hashline_report::OutboxError::Invalid(why))) => Ok(Err(why)),
+                            Ok(Err(e)) => Err(e.to_string()),
+                            Err(e) => Err(e.to_string()),
                         }
-                        Ok(Ok(Enqueued::Duplicate)) => break,
-                        Ok(Err(hashline_report::OutboxError::Invalid(why))) => {
-                            hashline_metrics::global()
-                                .relay_rejected_total
-                                .with_label_values(&["invalid_report"])
-                                .inc();
-                            tracing::error!(partition = msg.partition(), offset = msg.offset(), %why, "match event refused");
-                            break;
-                        }
-                        Ok(Err(err)) => tracing::error!(error = %err, "outbox write failed; retrying"),
-                        Err(err) => tracing::error!(error = %err, "outbox task failed; retrying"),
                     }
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
+                })
+                .await;
+                match stored {
+                    Ok(Enqueued::New(_)) => wake.notify_one(),
+                    Ok(Enqueued::Duplicate) => {}
+                    Err(why) => {
+                        hashline_metrics::global()
+                            .relay_rejected_total
+                            .with_label_values(&["invalid_report"])
+                            .inc();
+                        tracing::error!(partition = msg.partition(), offset = msg.offset(), %why, "match event refused");
+                    }
                 }
             }
         }

@@ -26,7 +26,6 @@ use hashline_hash::HashOptions;
 use hashline_lists::LiveLists;
 use hashline_report::{Detection, ReportStage};
 use rdkafka::client::ClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
@@ -37,6 +36,7 @@ use tokio::sync::Notify;
 
 use crate::contract::{header, MatchEvent, MATCH_EVENT_SCHEMA};
 use crate::fetch::FetchConfig;
+use crate::kafka::{client_config, durably};
 use crate::process::{Intake, Processed};
 use crate::tracker::Tracker;
 
@@ -229,15 +229,6 @@ pub struct Pipeline {
     relay_key: Option<[u8; 32]>,
 }
 
-fn client_config(config: &KafkaConfig) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", &config.brokers);
-    for (k, v) in &config.properties {
-        c.set(k, v);
-    }
-    c
-}
-
 impl Pipeline {
     /// Builds the clients (no connection yet) and the CPU pool of `threads` (0: all cores).
     pub fn new(
@@ -422,24 +413,6 @@ impl Pipeline {
 
     /// Retries `f` with backoff until it succeeds: for steps whose failure must not lose the
     /// record (outbox write, producing to the broker).
-    async fn durably<T, E: std::fmt::Display, F: std::future::Future<Output = Result<T, E>>>(
-        what: &str,
-        mut f: impl FnMut() -> F,
-    ) -> T {
-        let mut delay = Duration::from_millis(200);
-        loop {
-            match f().await {
-                Ok(v) => return v,
-                Err(e) => {
-                    tracing::error!(error = %e, step = what, retry_in_ms = delay.as_millis() as u64,
-                        "could not make an outcome durable; retrying (the offset does not move)");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
-                }
-            }
-        }
-    }
-
     fn origin(msg: &OwnedMessage) -> String {
         format!("{}/{}/{}", msg.topic(), msg.partition(), msg.offset())
     }
@@ -448,7 +421,7 @@ impl Pipeline {
         hashline_metrics::global().dead_letters_total.with_label_values(&[reason]).inc();
         tracing::warn!(reason, error, origin = %Self::origin(msg), "record sent to the dead-letter topic");
         let origin = Self::origin(msg);
-        Self::durably("dead letter", || async {
+        durably("dead letter", || async {
             let mut headers = OwnedHeaders::new();
             if let Some(h) = msg.headers() {
                 for h in h.iter() {
@@ -486,7 +459,7 @@ impl Pipeline {
 
     async fn report(&self, msg: &OwnedMessage, detection: Detection, media: Option<Arc<Vec<u8>>>) {
         let detection = Arc::new(detection);
-        let recorded = Self::durably("outbox", || {
+        let recorded = durably("outbox", || {
             let (stage, d, media) = (Arc::clone(&self.stage), Arc::clone(&detection), media.clone());
             async move {
                 match tokio::task::spawn_blocking(move || {
@@ -509,7 +482,7 @@ impl Pipeline {
         };
         let payload = serde_json::to_vec(&event).unwrap_or_default();
         let mac = self.relay_key.as_ref().map(|k| crate::contract::event_mac(k, &payload));
-        Self::durably("match event", || async {
+        durably("match event", || async {
             let mut rec: FutureRecord<'_, str, [u8]> = FutureRecord::to(&self.config.matches_topic)
                 .key(detection.upload_id.as_str())
                 .payload(&payload);
@@ -526,7 +499,7 @@ impl Pipeline {
             && event.disposition != hashline_report::Disposition::Duplicate
         {
             let (ob, id) = (Arc::clone(&self.stage.outbox), event.report.report_id.clone());
-            Self::durably("mark relayed", || {
+            durably("mark relayed", || {
                 let (ob, id) = (Arc::clone(&ob), id.clone());
                 async move {
                     match tokio::task::spawn_blocking(move || ob.mark_relayed(&id)).await {
