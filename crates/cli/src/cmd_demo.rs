@@ -232,8 +232,9 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(dir.join(name), bytes).with_context(|| format!("writing {}", dir.join(name).display()))
 }
 
-pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<ExitCode> {
-    let dir = &args.dir;
+/// An empty demo folder (an earlier demo is replaced; anything else is refused) with its
+/// `media` and `lists` folders.
+fn prepare(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
     if dir.join(".hashline-demo").is_file() {
         std::fs::remove_dir_all(dir)
             .with_context(|| format!("clearing the earlier demo in {}", dir.display()))?;
@@ -246,7 +247,12 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     std::fs::create_dir_all(&lists_dir)?;
     std::fs::write(dir.join(".hashline-demo"), "made by `hashline demo`; safe to delete\n")?;
 
-    // Originals, their altered copies, and pictures the lists do not know.
+    Ok((media, lists_dir))
+}
+
+/// The originals, their altered copies, pictures the lists do not know, and the synthetic
+/// lists: the PDQ of the known originals and the MD5 of one file, among random values.
+fn draw(dir: &Path, media: &Path, lists_dir: &Path) -> anyhow::Result<()> {
     let mut hasher = Hasher::new(HashOptions::default());
     let mut pdq_lines = String::from("# synthetic demo list: PDQ of the procedurally drawn originals\n");
     let mut md5_lines = String::from("# synthetic demo list: MD5 of one original file, plus random values\n");
@@ -254,7 +260,7 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     for (i, (name, pic)) in originals.iter().enumerate() {
         let png = pic.png();
         let known = i < 4;
-        let original_dir = if known { dir.join("originals") } else { media.clone() };
+        let original_dir = if known { dir.join("originals") } else { media.to_path_buf() };
         std::fs::create_dir_all(&original_dir)?;
         write(&original_dir, &format!("{name}.png"), &png)?;
         if !known {
@@ -265,18 +271,18 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         }
         if i == 0 {
             md5_lines.push_str(&format!("{}\n", hashline_hash::digests(&png).md5_hex()));
-            write(&media, &format!("{name}-exact-copy.png"), &png)?;
+            write(media, &format!("{name}-exact-copy.png"), &png)?;
         }
-        write(&media, &format!("{name}-reencoded.jpg"), &pic.jpeg(60)?)?;
-        write(&media, &format!("{name}-resized.png"), &pic.half().png())?;
+        write(media, &format!("{name}-reencoded.jpg"), &pic.jpeg(60)?)?;
+        write(media, &format!("{name}-resized.png"), &pic.half().png())?;
         match i {
-            0 => write(&media, &format!("{name}-rotated.jpg"), &pic.rotate90().jpeg(85)?)?,
-            1 => write(&media, &format!("{name}-mirrored.png"), &pic.mirror().png())?,
-            2 => write(&media, &format!("{name}-greyscale.jpg"), &pic.grey().jpeg(85)?)?,
-            _ => write(&media, &format!("{name}-watermarked.jpg"), &pic.watermark().jpeg(85)?)?,
+            0 => write(media, &format!("{name}-rotated.jpg"), &pic.rotate90().jpeg(85)?)?,
+            1 => write(media, &format!("{name}-mirrored.png"), &pic.mirror().png())?,
+            2 => write(media, &format!("{name}-greyscale.jpg"), &pic.grey().jpeg(85)?)?,
+            _ => write(media, &format!("{name}-watermarked.jpg"), &pic.watermark().jpeg(85)?)?,
         }
     }
-    write(&media, "notes.txt", b"Not an image: digested, skipped for PDQ.\n")?;
+    write(media, "notes.txt", b"Not an image: digested, skipped for PDQ.\n")?;
     // Random synthetic entries, so the index is not trivially small.
     let mut s = 0x0005_DEEC_E66D_u64;
     let mut next = || {
@@ -289,9 +295,14 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         pdq_lines.push_str(&format!("pdq {:016x}{:016x}{:016x}{:016x}\n", next(), next(), next(), next()));
         md5_lines.push_str(&format!("{:016x}{:016x}\n", next(), next()));
     }
-    write(&lists_dir, "demo-pdq.txt", pdq_lines.as_bytes())?;
-    write(&lists_dir, "demo-md5.hex", md5_lines.as_bytes())?;
+    write(lists_dir, "demo-pdq.txt", pdq_lines.as_bytes())?;
+    write(lists_dir, "demo-md5.hex", md5_lines.as_bytes())?;
 
+    Ok(())
+}
+
+/// The demo's store, with the two synthetic lists imported; returns its folder.
+fn import_lists(dir: &Path, lists_dir: &Path) -> anyhow::Result<PathBuf> {
     let store_dir = dir.join("store");
     let store = Store::open(&store_dir)?;
     for (name, format, file) in
@@ -314,6 +325,14 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         })?;
     }
 
+    Ok(store_dir)
+}
+
+pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<ExitCode> {
+    let dir = &args.dir;
+    let (media, lists_dir) = prepare(dir)?;
+    draw(dir, &media, &lists_dir)?;
+    let store_dir = import_lists(dir, &lists_dir)?;
     let out = dir.join("reports");
     let scan_args = ScanArgs {
         paths: vec![media.clone()],
@@ -340,6 +359,18 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     }
     let summary = scan(&scan_args, &config, true)?;
 
+    tell(&summary, dir, &media, &out, &store_dir)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the demo found and what to try next, in sentences.
+fn tell(
+    summary: &crate::cmd_scan::Summary,
+    dir: &Path,
+    media: &Path,
+    out: &Path,
+    store_dir: &Path,
+) -> anyhow::Result<()> {
     println!(
         "hashline demo — every picture here is procedurally drawn and benign; every list is synthetic.\n"
     );
@@ -401,7 +432,7 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         key = dir.join("evidence.key").display(),
         store = store_dir.display(),
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// "1 report", "2 reports".

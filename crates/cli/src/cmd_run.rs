@@ -81,32 +81,7 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         config.run.threads,
     )?);
     if args.check_config {
-        println!(
-            "configuration OK: brokers {}, group {}, topics {} → {} / {}, {} lists, data {}, evidence {}, delivery {}",
-            kafka.brokers,
-            kafka.group,
-            kafka.uploads_topic,
-            kafka.matches_topic,
-            kafka.dead_letter_topic,
-            lists.snapshot().versions().len(),
-            dir.display(),
-            if stage.evidence.is_some() { "on" } else { "off (no key)" },
-            match (deliver, kafka.delivery) {
-                (true, _) => config.hotline.url.as_str(),
-                (false, hashline_pipeline::Delivery::Relay) => "relay (hashline reporter --from-kafka delivers)",
-                (false, _) => "off (hashline reporter delivers)",
-            },
-        );
-        return Ok(match pipeline.check_broker(std::time::Duration::from_secs(10)) {
-            Ok(n) => {
-                println!("broker OK: {} has {n} partitions", kafka.uploads_topic);
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("hashline: {e}");
-                ExitCode::from(1)
-            }
-        });
+        return Ok(check_config(&pipeline, &kafka, &lists, &stage, &dir, config, deliver));
     }
     if stage.evidence.is_none() && config.evidence.enabled {
         tracing::warn!("matched media will not be preserved: no evidence key (HASHLINE_EVIDENCE_KEY or [evidence] key_file)");
@@ -116,31 +91,9 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
             tracing::error!(error = %e, "list reload failed; the lists loaded before stay in force");
         });
         if metrics_addr != "off" {
-            let listener = tokio::net::TcpListener::bind(&metrics_addr)
-                .await
-                .with_context(|| format!("listening on {metrics_addr} for metrics"))?;
-            tracing::info!(addr = %listener.local_addr()?, "metrics served");
-            let p = Arc::clone(&pipeline);
-            let app = hashline_server::ops_app(Arc::new(move || p.ready()));
-            tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
-                    tracing::error!(error = %e, "metrics listener failed");
-                }
-            });
+            serve_ops(&metrics_addr, &pipeline).await?;
         }
-        // List gauges follow reloads.
-        let watched = Arc::clone(&lists);
-        tokio::spawn(async move {
-            let mut built = None;
-            loop {
-                let set = watched.snapshot();
-                if built != Some(set.built_at) {
-                    hashline_server::set_list_metrics(&set);
-                    built = Some(set.built_at);
-                }
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
-            }
-        });
+        tokio::spawn(follow_list_gauges(Arc::clone(&lists)));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let delivery = deliverer.map(|d| {
             let mut rx = stop_rx.clone();
@@ -161,4 +114,71 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `run --check-config`: the effective settings, then whether the broker answers.
+fn check_config(
+    pipeline: &Pipeline,
+    kafka: &hashline_pipeline::KafkaConfig,
+    lists: &hashline_lists::LiveLists,
+    stage: &hashline_report::ReportStage,
+    dir: &std::path::Path,
+    config: &Config,
+    deliver: bool,
+) -> ExitCode {
+    println!(
+        "configuration OK: brokers {}, group {}, topics {} → {} / {}, {} lists, data {}, evidence {}, delivery {}",
+        kafka.brokers,
+        kafka.group,
+        kafka.uploads_topic,
+        kafka.matches_topic,
+        kafka.dead_letter_topic,
+        lists.snapshot().versions().len(),
+        dir.display(),
+        if stage.evidence.is_some() { "on" } else { "off (no key)" },
+        match (deliver, kafka.delivery) {
+            (true, _) => config.hotline.url.as_str(),
+            (false, hashline_pipeline::Delivery::Relay) => "relay (hashline reporter --from-kafka delivers)",
+            (false, _) => "off (hashline reporter delivers)",
+        },
+    );
+    match pipeline.check_broker(std::time::Duration::from_secs(10)) {
+        Ok(n) => {
+            println!("broker OK: {} has {n} partitions", kafka.uploads_topic);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hashline: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `/metrics`, `/healthz` and `/readyz` (ready: the pipeline's own judgement) on `addr`.
+async fn serve_ops(addr: &str, pipeline: &Arc<Pipeline>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("listening on {addr} for metrics"))?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics served");
+    let p = Arc::clone(pipeline);
+    let app = hashline_server::ops_app(Arc::new(move || p.ready()));
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    });
+    Ok(())
+}
+
+/// Keeps the list gauges equal to the snapshot in force, through reloads.
+async fn follow_list_gauges(lists: Arc<hashline_lists::LiveLists>) {
+    let mut built = None;
+    loop {
+        let set = lists.snapshot();
+        if built != Some(set.built_at) {
+            hashline_server::set_list_metrics(&set);
+            built = Some(set.built_at);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    }
 }
