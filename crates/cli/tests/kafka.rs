@@ -169,11 +169,7 @@ struct Media {
 
 fn media(dir: &TempDir) -> Media {
     let (w, h) = (320usize, 200usize);
-    let listed = encode_png(&bridge_like(w, h), w, h);
-    let mut flipped = bridge_like(w, h);
-    flipped.reverse();
-    let near_src = encode_png(&flipped, w, h);
-    let near = encode_jpeg(&flipped, w, h, 80);
+    let k = util::known_store(dir, w, h, 80, "A1");
     let benign: Vec<Vec<u8>> = (0..6u8)
         .map(|k| {
             let rgb: Vec<u8> = (0..w * h * 3)
@@ -184,28 +180,7 @@ fn media(dir: &TempDir) -> Media {
         .collect();
     let j = encode_jpeg(&bridge_like(w, h), w, h, 90);
     let corrupt = j[..j.len() / 3].to_vec();
-    let a = dir.write("listed.png", &listed);
-    let n = dir.write("near-src.png", &near_src);
-    let hashes = util::hashline(&["hash", a.to_str().unwrap(), n.to_str().unwrap()]).json_lines();
-    let list =
-        format!("md5 {}\npdq {}\n", hashes[0]["md5"].as_str().unwrap(), hashes[1]["pdq"].as_str().unwrap());
-    let list = dir.write("list.txt", list.as_bytes());
-    let store = dir.path().join("store");
-    let out = util::hashline(&[
-        "lists",
-        "import",
-        "--store",
-        store.to_str().unwrap(),
-        "--name",
-        "synthetic",
-        "--format",
-        "pytx-file",
-        "--classification",
-        "A1",
-        list.to_str().unwrap(),
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    Media { store: store.to_str().unwrap().into(), listed, near, benign, corrupt }
+    Media { store: k.store, listed: k.exact, near: k.near, benign, corrupt }
 }
 
 /// `hashline run` as a child process with its metrics on a free port.

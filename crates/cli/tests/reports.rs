@@ -12,43 +12,16 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hashline_report::testing::{validate_with_python, Act, TestHotline};
-use util::{bridge_like, encode_jpeg, encode_png, hashline_in, TempDir};
+use util::{hashline_in, TempDir};
 
 const KEY: &str = "4242424242424242424242424242424242424242424242424242424242424242";
 
-/// A store whose list has the MD5 of `exact` and the PDQ of `near`.
+/// A store whose list has the MD5 of `exact` and the PDQ of `near` (the shared fixture), and
+/// the delivery settings every command below reads from `dir`'s hashline.toml.
 fn setup(dir: &TempDir) -> (String, Vec<u8>, Vec<u8>) {
-    // Every command below runs in `dir` and reads its hashline.toml.
     dir.write("hashline.toml", util::TEST_DELIVERY_TOML.as_bytes());
-    let (w, h) = (360usize, 240usize);
-    let rgb = bridge_like(w, h);
-    let exact = encode_png(&rgb, w, h);
-    let mut other = bridge_like(w, h);
-    other.reverse();
-    let near_src = encode_png(&other, w, h);
-    let near_copy = encode_jpeg(&other, w, h, 70);
-    let e = dir.write("src/exact.png", &exact);
-    let n = dir.write("src/near.png", &near_src);
-    let hashes = util::hashline(&["hash", e.to_str().unwrap(), n.to_str().unwrap()]).json_lines();
-    let list =
-        format!("md5 {}\npdq {}\n", hashes[0]["md5"].as_str().unwrap(), hashes[1]["pdq"].as_str().unwrap());
-    let list = dir.write("list.txt", list.as_bytes());
-    let store = dir.path().join("store");
-    let out = util::hashline(&[
-        "lists",
-        "import",
-        "--store",
-        store.to_str().unwrap(),
-        "--name",
-        "synthetic",
-        "--format",
-        "pytx-file",
-        "--classification",
-        "A2",
-        list.to_str().unwrap(),
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    (store.to_str().unwrap().to_string(), exact, near_copy)
+    let k = util::known_store(dir, 360, 240, 70, "A2");
+    (k.store, k.exact, k.near)
 }
 
 fn reports_in(dir: &std::path::Path) -> Vec<serde_json::Value> {

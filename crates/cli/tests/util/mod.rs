@@ -70,6 +70,41 @@ pub fn store_with_list(dir: &TempDir, text: &str) -> String {
     s.to_string()
 }
 
+/// A store whose list `synthetic` (classified `class`) has the MD5 of `exact` and the PDQ of
+/// the picture `near` is a re-encoded copy of: one exact and one near match to test with.
+#[allow(dead_code)] // Not every test binary needs one.
+pub struct Known {
+    /// The store's folder.
+    pub store: String,
+    /// A benign picture whose MD5 is listed (PNG).
+    pub exact: Vec<u8>,
+    /// A JPEG copy of a picture whose PDQ is listed.
+    pub near: Vec<u8>,
+}
+
+/// [`Known`] with `w` × `h` pictures, the near copy at JPEG quality `quality`.
+#[allow(dead_code)] // Not every test binary needs one.
+pub fn known_store(dir: &TempDir, w: usize, h: usize, quality: i32, class: &str) -> Known {
+    let exact = encode_png(&bridge_like(w, h), w, h);
+    let mut other = bridge_like(w, h);
+    other.reverse();
+    let near_src = encode_png(&other, w, h);
+    let near = encode_jpeg(&other, w, h, quality);
+    let e = dir.write("known/exact.png", &exact);
+    let n = dir.write("known/near-src.png", &near_src);
+    let hashes = hashline(&["hash", e.to_str().unwrap(), n.to_str().unwrap()]).json_lines();
+    let list =
+        format!("md5 {}\npdq {}\n", hashes[0]["md5"].as_str().unwrap(), hashes[1]["pdq"].as_str().unwrap());
+    let list = dir.write("known/list.txt", list.as_bytes());
+    let store = dir.path().join("store");
+    let s = store.to_str().unwrap();
+    let args =
+        ["lists", "import", "--store", s, "--name", "synthetic", "--format", "pytx-file", "--classification"];
+    let out = hashline(&[&args[..], &[class, list.to_str().unwrap()]].concat());
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    Known { store: s.to_string(), exact, near }
+}
+
 /// What a run of the binary printed.
 pub struct Output {
     pub code: i32,
