@@ -19,7 +19,7 @@ pub struct HashArgs {
     paths: Vec<PathBuf>,
 
     /// exact: bit-identical to the reference PDQ. fast: JPEGs decoded at reduced size first
-    /// (a few bits from exact). Default: `scan.mode` of the configuration, else exact.
+    /// (a few bits from exact). Default: `[hash] mode` of the configuration, else exact.
     #[arg(long, value_enum)]
     mode: Option<ModeArg>,
 
@@ -36,7 +36,7 @@ pub struct HashArgs {
     jobs: Option<usize>,
 
     /// Largest file decoded for PDQ, in bytes (larger files are still digested). Default:
-    /// `limits.max_input_bytes` of the configuration, else 256 MiB.
+    /// `[hash] max_input_bytes` of the configuration, else 256 MiB.
     #[arg(long, value_name = "BYTES")]
     max_input_bytes: Option<u64>,
 
@@ -133,19 +133,19 @@ pub(crate) fn limits(
     side: Option<u32>,
 ) -> Limits {
     Limits {
-        max_input_bytes: bytes.unwrap_or(config.limits.max_input_bytes),
-        max_pixels: pixels.unwrap_or(config.limits.max_pixels),
-        max_side: side.unwrap_or(config.limits.max_side),
+        max_input_bytes: bytes.unwrap_or(config.hash.max_input_bytes),
+        max_pixels: pixels.unwrap_or(config.hash.max_pixels),
+        max_side: side.unwrap_or(config.hash.max_side),
     }
 }
 
 impl ModeArg {
-    /// The flag, else the configuration's `scan.mode`.
+    /// The flag, else the configuration's `[hash] mode`.
     pub(crate) fn or_config(arg: Option<ModeArg>, config: &crate::config::Config) -> Mode {
         match arg {
             Some(ModeArg::Exact) => Mode::Exact,
             Some(ModeArg::Fast) => Mode::Fast,
-            None => config.scan.mode,
+            None => config.hash.mode,
         }
     }
 }

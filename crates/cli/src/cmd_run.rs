@@ -50,11 +50,7 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let dir = config.data_dir(args.data_dir.as_deref())?;
     let stage = Arc::new(crate::reporting::open(config, &dir)?);
     let lists = Arc::new(hashline_lists::LiveLists::open(store).context("loading the lists")?);
-    let hash = hashline_hash::HashOptions {
-        mode: config.scan.mode,
-        dihedral: config.scan.dihedral,
-        limits: config.limits,
-    };
+    let hash = config.hash.options();
     // In relay mode a central `hashline reporter --from-kafka` delivers; this instance never
     // talks to the hotline.
     let deliver = !config.hotline.url.is_empty() && kafka.delivery == hashline_pipeline::Delivery::Local;
@@ -78,7 +74,7 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         Arc::clone(&lists),
         Arc::clone(&stage),
         hash,
-        config.run.threads,
+        config.hash.threads,
     )?);
     if args.check_config {
         return Ok(check_config(&pipeline, &kafka, &lists, &stage, &dir, config, deliver));

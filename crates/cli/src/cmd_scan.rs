@@ -28,14 +28,14 @@ pub struct ScanArgs {
     /// configuration, else ./hashline-reports).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// exact (bit-identical PDQ) or fast (reduced-size JPEG decoding); default `scan.mode`.
+    /// exact (bit-identical PDQ) or fast (reduced-size JPEG decoding); default `[hash] mode`.
     #[arg(long, value_enum)]
     pub mode: Option<crate::cmd_hash::ModeArg>,
     /// Also match rotated and mirrored copies (the 8 dihedral PDQ hashes); also on with
-    /// `scan.dihedral = true`.
+    /// `[hash] dihedral = true`.
     #[arg(long)]
     pub dihedral: bool,
-    /// Worker threads (default: `scan.jobs`, else all cores).
+    /// Worker threads (default: `[hash] threads`, else all cores).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
     /// Follow symbolic links inside folders (links given on the command line always are).
@@ -155,8 +155,8 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     let jobs = config.jobs(args.jobs).max(1);
     let options = HashOptions {
         mode: crate::cmd_hash::ModeArg::or_config(args.mode, config),
-        dihedral: args.dihedral || config.scan.dihedral,
-        limits: config.limits,
+        dihedral: args.dihedral || config.hash.dihedral,
+        limits: config.hash.limits(),
     };
     let pool = crate::ordered::pool(jobs, "scan")?;
     let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));

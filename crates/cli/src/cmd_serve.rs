@@ -287,8 +287,7 @@ pub fn run_serve(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     if let Some(l) = args.listen {
         server.listen = l;
     }
-    server.hash =
-        hashline_hash::HashOptions { mode: config.scan.mode, dihedral: false, limits: config.limits };
+    server.hash = hashline_hash::HashOptions { dihedral: false, ..config.hash.options() };
     server.triage = config.triage.clone();
     server.api &= !args.no_api;
     server.pages &= !args.no_pages;

@@ -18,10 +18,14 @@ pub struct Config {
     /// The list store folder (`HASHLINE_STORE`). No default: lists are never guessed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<PathBuf>,
+    /// How every command hashes (`[hash]`: mode, dihedral, threads, limits): `hash`, `scan`,
+    /// `run` and `serve` read it.
+    pub hash: HashConfig,
     /// `hashline scan` defaults.
     pub scan: ScanConfig,
-    /// Decoding limits for `hash`, `scan` and `demo`.
-    pub limits: Limits,
+    /// Deprecated: `[limits]`, now in `[hash]` (still read in this release, with a warning).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
     /// List imports (`[lists]`: thresholds given to a new list whose import names none,
     /// `pdq_distance` 31 and `pdq_min_quality` 50; `replace_max_drop_percent` 50).
     pub lists: ListsConfig,
@@ -59,6 +63,55 @@ pub struct ReporterConfig {
     pub contact: String,
     /// ISO 3166-1 alpha-2 country code.
     pub country: String,
+}
+
+/// `[hash]`: one place for how media is hashed, whichever command does it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HashConfig {
+    /// `exact` (bit-identical PDQ) or `fast` (reduced-size JPEG decoding) (`HASHLINE_MODE`;
+    /// default `exact`).
+    pub mode: Mode,
+    /// Also match rotated and mirrored copies in `scan` and `run` (`HASHLINE_DIHEDRAL`;
+    /// default false; the API takes it per request).
+    pub dihedral: bool,
+    /// Hashing threads of `scan`, `hash` and `run`, 0 for all cores (`HASHLINE_JOBS`;
+    /// default 0).
+    pub threads: usize,
+    /// Files larger than this are digested but not decoded (`HASHLINE_MAX_INPUT_BYTES`;
+    /// default 256 MiB).
+    pub max_input_bytes: u64,
+    /// Images claiming more pixels are refused from the header (`HASHLINE_MAX_PIXELS`;
+    /// default 100 million).
+    pub max_pixels: u64,
+    /// Longest side in pixels (default 65,535).
+    pub max_side: u32,
+}
+
+impl Default for HashConfig {
+    fn default() -> Self {
+        let l = Limits::default();
+        HashConfig {
+            mode: Mode::Exact,
+            dihedral: false,
+            threads: 0,
+            max_input_bytes: l.max_input_bytes,
+            max_pixels: l.max_pixels,
+            max_side: l.max_side,
+        }
+    }
+}
+
+impl HashConfig {
+    /// The decoding limits.
+    pub fn limits(&self) -> Limits {
+        Limits { max_input_bytes: self.max_input_bytes, max_pixels: self.max_pixels, max_side: self.max_side }
+    }
+
+    /// The hashing options (dihedral as configured).
+    pub fn options(&self) -> hashline_hash::HashOptions {
+        hashline_hash::HashOptions { mode: self.mode, dihedral: self.dihedral, limits: self.limits() }
+    }
 }
 
 /// `[lists]`.
@@ -107,15 +160,16 @@ pub struct RunConfig {
     /// /metrics, /healthz, /readyz without authentication (`HASHLINE_METRICS_ADDR`; default
     /// `127.0.0.1:9464`; "off" disables).
     pub metrics_addr: String,
-    /// Hashing threads, 0 for all cores (default 0).
-    pub threads: usize,
+    /// Deprecated: now `[hash] threads` (still read in this release, with a warning).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
     /// How often to look for new list versions, seconds (default 30).
     pub reload_every_s: u64,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { metrics_addr: "127.0.0.1:9464".into(), threads: 0, reload_every_s: 30 }
+        RunConfig { metrics_addr: "127.0.0.1:9464".into(), threads: None, reload_every_s: 30 }
     }
 }
 
@@ -146,17 +200,20 @@ impl ReporterConfig {
 pub struct ScanConfig {
     /// Folder for reports (`HASHLINE_OUT`; default `hashline-reports`).
     pub out: PathBuf,
-    /// `exact` or `fast` (`HASHLINE_MODE`; default `exact`).
-    pub mode: Mode,
-    /// Match rotated and mirrored copies too (`HASHLINE_DIHEDRAL`; default false).
-    pub dihedral: bool,
-    /// Worker threads, 0 for all cores (`HASHLINE_JOBS`; default 0).
-    pub jobs: usize,
+    /// Deprecated: now `[hash] mode`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+    /// Deprecated: now `[hash] dihedral`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dihedral: Option<bool>,
+    /// Deprecated: now `[hash] threads`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<usize>,
 }
 
 impl Default for ScanConfig {
     fn default() -> Self {
-        ScanConfig { out: PathBuf::from("hashline-reports"), mode: Mode::Exact, dihedral: false, jobs: 0 }
+        ScanConfig { out: PathBuf::from("hashline-reports"), mode: None, dihedral: None, jobs: None }
     }
 }
 
@@ -179,9 +236,43 @@ impl Config {
             }
             None => Config::default(),
         };
+        for warning in config.migrate_deprecated() {
+            eprintln!("hashline: {warning}");
+        }
         config.apply_env(|k| std::env::var(k).ok())?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Moves the keys of earlier releases (`[scan] mode/dihedral/jobs`, `[limits]`, `[run]
+    /// threads`) into `[hash]`, where every command reads them; returns a warning for each.
+    fn migrate_deprecated(&mut self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let mut moved = |old: &str, new: &str| {
+            warnings.push(format!("{old} is deprecated: use {new} (it is still read in this release)"));
+        };
+        if let Some(v) = self.scan.mode.take() {
+            moved("[scan] mode", "[hash] mode");
+            self.hash.mode = v;
+        }
+        if let Some(v) = self.scan.dihedral.take() {
+            moved("[scan] dihedral", "[hash] dihedral");
+            self.hash.dihedral = v;
+        }
+        if let Some(v) = self.scan.jobs.take() {
+            moved("[scan] jobs", "[hash] threads");
+            self.hash.threads = v;
+        }
+        if let Some(v) = self.run.threads.take() {
+            moved("[run] threads", "[hash] threads");
+            self.hash.threads = v;
+        }
+        if let Some(l) = self.limits.take() {
+            moved("[limits]", "[hash] max_input_bytes, max_pixels, max_side");
+            (self.hash.max_input_bytes, self.hash.max_pixels, self.hash.max_side) =
+                (l.max_input_bytes, l.max_pixels, l.max_side);
+        }
+        warnings
     }
 
     fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
@@ -210,21 +301,21 @@ impl Config {
             self.scan.out = PathBuf::from(v);
         }
         if let Some(v) = get("HASHLINE_MODE") {
-            self.scan.mode = match v.as_str() {
+            self.hash.mode = match v.as_str() {
                 "exact" => Mode::Exact,
                 "fast" => Mode::Fast,
                 other => bail!("HASHLINE_MODE={other:?}: use exact or fast"),
             };
         }
         if let Some(v) = get("HASHLINE_DIHEDRAL") {
-            self.scan.dihedral = matches!(v.as_str(), "1" | "true" | "yes");
+            self.hash.dihedral = matches!(v.as_str(), "1" | "true" | "yes");
         }
         if let Some(v) = get("HASHLINE_JOBS") {
-            self.scan.jobs = v.parse().with_context(|| format!("HASHLINE_JOBS={v:?} is not a number"))?;
+            self.hash.threads = v.parse().with_context(|| format!("HASHLINE_JOBS={v:?} is not a number"))?;
         }
         for (key, slot) in [
-            ("HASHLINE_MAX_PIXELS", &mut self.limits.max_pixels),
-            ("HASHLINE_MAX_INPUT_BYTES", &mut self.limits.max_input_bytes),
+            ("HASHLINE_MAX_PIXELS", &mut self.hash.max_pixels),
+            ("HASHLINE_MAX_INPUT_BYTES", &mut self.hash.max_input_bytes),
         ] {
             if let Some(v) = get(key) {
                 *slot = v.parse().with_context(|| format!("{key}={v:?} is not a number"))?;
@@ -265,8 +356,9 @@ impl Config {
         if self.evidence.retention_days == 0 {
             bail!("evidence.retention_days must be at least 1 (default 365)");
         }
-        if self.limits.max_pixels == 0 || self.limits.max_side == 0 || self.limits.max_input_bytes == 0 {
-            bail!("limits must be positive (max_pixels, max_side, max_input_bytes)");
+        let h = &self.hash;
+        if h.max_pixels == 0 || h.max_side == 0 || h.max_input_bytes == 0 {
+            bail!("hash.max_pixels, hash.max_side and hash.max_input_bytes must be positive");
         }
         Ok(())
     }
@@ -291,7 +383,7 @@ impl Config {
 
     /// Worker threads, resolving 0 to all cores.
     pub fn jobs(&self, flag: Option<usize>) -> usize {
-        match flag.unwrap_or(self.scan.jobs) {
+        match flag.unwrap_or(self.hash.threads) {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         }
@@ -343,13 +435,13 @@ mod tests {
         let c = Config::default();
         let text = c.to_toml().unwrap();
         assert_eq!(toml::from_str::<Config>(&text).unwrap(), c);
-        let err = toml::from_str::<Config>("[scan]\nmodee = \"fast\"\n").unwrap_err().to_string();
+        let err = toml::from_str::<Config>("[hash]\nmodee = \"fast\"\n").unwrap_err().to_string();
         assert!(err.contains("modee"), "{err}");
     }
 
     #[test]
     fn environment_overrides_the_file() {
-        let mut c: Config = toml::from_str("store = \"a\"\n[scan]\nmode = \"fast\"\njobs = 3\n").unwrap();
+        let mut c: Config = toml::from_str("store = \"a\"\n[hash]\nmode = \"fast\"\nthreads = 3\n").unwrap();
         c.apply_env(|k| match k {
             "HASHLINE_STORE" => Some("b".into()),
             "HASHLINE_JOBS" => Some("1".into()),
@@ -357,7 +449,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!(c.store, Some(PathBuf::from("b")));
-        assert_eq!((c.scan.mode, c.scan.jobs), (Mode::Fast, 1));
+        assert_eq!((c.hash.mode, c.hash.threads), (Mode::Fast, 1));
         assert!(c.apply_env(|k| (k == "HASHLINE_MODE").then(|| "slow".into())).is_err());
     }
 
@@ -369,6 +461,26 @@ mod tests {
         let c: Config = toml::from_str(&text).unwrap();
         c.validate().unwrap();
         assert_eq!(c, Config::default(), "hashline.example.toml must show the defaults");
+    }
+
+    #[test]
+    fn keys_of_earlier_releases_still_work_with_a_warning() {
+        let mut c: Config = toml::from_str(
+            "[scan]\nmode = \"fast\"\ndihedral = true\njobs = 2\n[limits]\nmax_pixels = 5000\n[run]\nthreads = 3\n",
+        )
+        .unwrap();
+        let warnings = c.migrate_deprecated();
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+        assert!(warnings.iter().all(|w| w.contains("deprecated") && w.contains("[hash]")), "{warnings:?}");
+        assert_eq!((c.hash.mode, c.hash.dihedral, c.hash.threads), (Mode::Fast, true, 3));
+        assert_eq!(c.hash.max_pixels, 5000);
+        assert_eq!(c.hash.max_input_bytes, Limits::default().max_input_bytes);
+        // Nothing deprecated is left to print or to steer anything.
+        assert_eq!((c.scan.mode, c.limits, c.run.threads), (None, None, None));
+        assert!(!c.to_toml().unwrap().contains("[limits]"));
+        // The environment still overrides what the file said.
+        c.apply_env(|k| (k == "HASHLINE_MODE").then(|| "exact".into())).unwrap();
+        assert_eq!(c.hash.mode, Mode::Exact);
     }
 
     #[test]

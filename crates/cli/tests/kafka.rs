@@ -529,7 +529,7 @@ fn a_listed_md5_over_the_byte_limit_still_matches() {
     ];
     produce(&b, dir.path(), &recs);
     let data = dir.path().join("data");
-    let run = start_run_cfg(&b, &m, &data, "oversize", "", "[limits]\nmax_input_bytes = 1000\n");
+    let run = start_run_cfg(&b, &m, &data, "oversize", "", "[hash]\nmax_input_bytes = 1000\n");
     run.wait_for(2, 60);
     let outcomes = run.outcomes();
     assert!(run.term().success());

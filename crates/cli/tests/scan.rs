@@ -189,10 +189,15 @@ fn configuration_file_environment_and_flags_in_that_order() {
     );
 
     // ./hashline.toml is read; the environment overrides it.
-    dir.write("hashline.toml", b"store = \"from-file\"\n[scan]\nmode = \"fast\"\n");
+    dir.write("hashline.toml", b"store = \"from-file\"\n[hash]\nmode = \"fast\"\n");
     let printed =
         util::hashline_in(dir.path(), &[("HASHLINE_STORE", "from-env")], &["config", "--print"]).stdout;
     assert!(printed.contains("store = \"from-env\"") && printed.contains("mode = \"fast\""), "{printed}");
+    // The key of earlier releases still works, with a warning that names its new place.
+    dir.write("hashline.toml", b"[scan]\nmode = \"fast\"\n");
+    let old = util::hashline_in(dir.path(), &[], &["config", "--print"]);
+    assert!(old.stdout.contains("[hash]\nmode = \"fast\""), "{}", old.stdout);
+    assert!(old.stderr.contains("[scan] mode is deprecated: use [hash] mode"), "{}", old.stderr);
 
     // Unknown keys are refused with their name.
     dir.write("bad.toml", b"[scan]\nmodee = \"fast\"\n");

@@ -15,7 +15,7 @@ pub struct Examined {
     pub hashes: FileHashes,
     /// Matches with provenance, allow-list suppressions, low-quality PDQ.
     pub outcome: Outcome,
-    /// For a file: its bytes, when they were read whole (at most `limits.max_input_bytes`), so
+    /// For a file: its bytes, when they were read whole (at most `[hash] max_input_bytes`), so
     /// the caller can preserve them as evidence without reading the file again.
     pub media: Option<Vec<u8>>,
 }
@@ -75,7 +75,7 @@ fn count(started: Instant, e: &Examined) {
     }
 }
 
-/// Examines media held in memory: hashes it (over `limits.max_input_bytes` the hasher
+/// Examines media held in memory: hashes it (over `[hash] max_input_bytes` the hasher
 /// digests it and skips PDQ with the reason) and matches it against `lists`. Run it on a
 /// [`crate::CpuPool`] thread.
 pub fn examine_bytes(options: &HashOptions, lists: &ListSet, bytes: &[u8]) -> Result<Examined, ExamineError> {
@@ -97,7 +97,7 @@ pub fn examine_hashes(lists: &ListSet, hashes: FileHashes) -> Examined {
     e
 }
 
-/// Examines a file: read whole when it is at most `limits.max_input_bytes` (and handed back
+/// Examines a file: read whole when it is at most `[hash] max_input_bytes` (and handed back
 /// in [`Examined::media`]), else streamed through the digests and never held in memory (PDQ
 /// skipped with the reason). Run it on a [`crate::CpuPool`] thread.
 pub fn examine_path(options: &HashOptions, lists: &ListSet, path: &Path) -> Result<Examined, ExamineError> {

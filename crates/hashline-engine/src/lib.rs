@@ -6,7 +6,7 @@
 //! * [`examine_bytes`] and [`examine_path`] — hash under the limits with this thread's hasher
 //!   (a panic inside a decoder becomes an [`ExamineError::Panicked`] and the hasher is made
 //!   anew), match against a list snapshot, and record the hashing and match metrics once.
-//!   One rule for media over `limits.max_input_bytes` everywhere: the digests are always
+//!   One rule for media over `[hash] max_input_bytes` everywhere: the digests are always
 //!   computed (streamed, for files), PDQ is skipped with the reason.
 //!
 //! No Kafka, HTTP or command-line code lives here (see `docs/architecture.md`).

@@ -24,7 +24,7 @@ pub struct FetchConfig {
     /// Attempts for network errors and 5xx (default 3).
     pub attempts: u32,
     /// Largest media fetched at all, in bytes (default 4 GiB). Media over
-    /// `limits.max_input_bytes` is streamed through the digests without being kept (so a
+    /// `[hash] max_input_bytes` is streamed through the digests without being kept (so a
     /// listed MD5 of a large video still matches); over this, the fetch fails.
     pub max_bytes: u64,
 }

@@ -12,7 +12,7 @@ use hashline_report::{Channel, Detection, FileInfo, IpEvent, Uploader};
 use crate::contract::Upload;
 use crate::fetch::FetchConfig;
 
-/// Why fetched media has no PDQ: it was over `limits.max_input_bytes` (digests only).
+/// Why fetched media has no PDQ: it was over `[hash] max_input_bytes` (digests only).
 pub const OVER_BYTE_LIMIT: &str = "over limits.max_input_bytes: digests only";
 
 /// What one record comes to.

@@ -3,7 +3,7 @@
 //!
 //! Per record: read the producer contract from the headers (a record without an upload id,
 //! or with no media goes to the dead-letter topic); take the media from the value or fetch it
-//! from `hashline-media-url` (media over `limits.max_input_bytes` is digest-matched, its PDQ
+//! from `hashline-media-url` (media over `[hash] max_input_bytes` is digest-matched, its PDQ
 //! skipped with the reason: a listed MD5 of a large video still matches); decode and hash on the bounded CPU pool
 //! (never on the async runtime); match every list; for a match, commit the report to the
 //! outbox (durable, de-duplicated by upload id + list entry) and produce a match event to
