@@ -411,8 +411,7 @@ impl Pipeline {
         self.done.notify_waiters();
     }
 
-    /// Retries `f` with backoff until it succeeds: for steps whose failure must not lose the
-    /// record (outbox write, producing to the broker).
+    /// Where a record came from: `topic/partition/offset`.
     fn origin(msg: &OwnedMessage) -> String {
         format!("{}/{}/{}", msg.topic(), msg.partition(), msg.offset())
     }
