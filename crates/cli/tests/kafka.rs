@@ -651,3 +651,229 @@ fn scaled_out_scanners_relay_to_one_reporter_that_delivers_once() {
     assert!(rows.iter().all(|r| r["state"] == "delivered"));
     assert!(rows.iter().all(|r| r["upload_id"] != "forged-upload"));
 }
+
+/// Hashes and matches as the three sources report them: `(md5, sha256, pdq, [(list, entry,
+/// distance)])`.
+type Answer = (String, String, Option<String>, Vec<(String, String, u64)>);
+
+fn answer_of_report(r: &Value) -> Answer {
+    let mut m: Vec<(String, String, u64)> = r["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["list"].as_str().unwrap().into(),
+                m["entry_id"].as_str().unwrap().into(),
+                m["distance"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    m.sort();
+    let f = &r["file"];
+    (
+        f["md5"].as_str().unwrap().into(),
+        f["sha256"].as_str().unwrap().into(),
+        f["pdq"].as_str().map(Into::into),
+        m,
+    )
+}
+
+/// `hashline serve` with `cfg`, answering on a free port; killed when dropped.
+struct Serve(Child, String);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_serve(cfg: &Path, store: &str, data: &Path) -> Serve {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hashline"))
+        .args(["--config", cfg.to_str().unwrap(), "serve", "--no-pages", "--store", store])
+        .args(["--data-dir", data.to_str().unwrap(), "--listen", "127.0.0.1:0"])
+        .env("HASHLINE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve exited before serving").unwrap();
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Serve(child, addr)
+}
+
+#[test]
+fn the_same_files_through_scan_run_and_the_api_give_the_same_answers() {
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-equivalence");
+    let b = Broker::start(bin, dir.path());
+    let k = util::known_store(&dir, 320, 200, 80, "A1");
+    // One byte limit for all three sources, from one configuration file.
+    let limit = 60_000usize;
+    let big = encode_png(&util::random_bytes(300 * 250 * 3, 7), 300, 250);
+    let jpeg = encode_jpeg(&bridge_like(320, 200), 320, 200, 90);
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("exact.png", k.exact.clone()),
+        ("near.jpg", k.near.clone()),
+        ("big-noise.png", big.clone()),
+        ("corrupt.jpg", jpeg[..jpeg.len() / 3].to_vec()),
+        ("notes.txt", b"not an image".to_vec()),
+    ];
+    assert!(
+        big.len() > limit
+            && files.iter().filter(|(n, _)| *n != "big-noise.png").all(|(_, v)| v.len() < limit)
+    );
+    for (name, bytes) in &files {
+        dir.write(&format!("media/{name}"), bytes);
+    }
+    let top = format!("[hash]\nmax_input_bytes = {limit}\n");
+    let cfg = dir.write("equal.toml", format!("{}{top}", util::TEST_DELIVERY_TOML).as_bytes());
+
+    // 1. hashline scan.
+    let scan_data = dir.path().join("scan-data");
+    let out = util::hashline_in(
+        dir.path(),
+        &[],
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "scan",
+            "media",
+            "--store",
+            &k.store,
+            "--out",
+            "scan-out",
+            "--data-dir",
+            scan_data.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let scanned: BTreeMap<String, (Answer, String)> = outbox_reports(&scan_data)
+        .iter()
+        .map(|row| {
+            let shown = util::hashline_in(
+                Path::new("."),
+                &[("HASHLINE_DATA_DIR", scan_data.to_str().unwrap())],
+                &["reports", "show", row["report_id"].as_str().unwrap()],
+            );
+            let r: Value = serde_json::from_str(&shown.stdout).unwrap();
+            (
+                r["file"]["name"].as_str().unwrap().to_string(),
+                (answer_of_report(&r), row["state"].as_str().unwrap().to_string()),
+            )
+        })
+        .collect();
+
+    // 2. hashline run on the broker.
+    let recs: Vec<Rec> = files
+        .iter()
+        .map(|(name, v)| Rec {
+            id: Some(name.to_string()),
+            value: v.clone(),
+            extra: vec![("hashline-file-name", name.to_string())],
+        })
+        .collect();
+    produce(&b, dir.path(), &recs);
+    let media =
+        Media { store: k.store.clone(), listed: vec![], near: vec![], benign: vec![], corrupt: vec![] };
+    let run_data = dir.path().join("run-data");
+    let run =
+        start_run_cfg(&b, &media, &run_data, "equal", "", &format!("{}{top}", util::TEST_DELIVERY_TOML));
+    run.wait_for(files.len() as u64, 60);
+    let outcomes = run.outcomes();
+    assert!(run.term().success());
+    assert_eq!(outcomes.get("dead_letter").copied().unwrap_or(0), 0, "{outcomes:?}");
+    let ran: BTreeMap<String, (Answer, String)> = outbox_reports(&run_data)
+        .iter()
+        .map(|row| {
+            let shown = util::hashline_in(
+                Path::new("."),
+                &[("HASHLINE_DATA_DIR", run_data.to_str().unwrap())],
+                &["reports", "show", row["report_id"].as_str().unwrap()],
+            );
+            let r: Value = serde_json::from_str(&shown.stdout).unwrap();
+            (
+                r["incident"]["upload_id"].as_str().unwrap().to_string(),
+                (answer_of_report(&r), row["state"].as_str().unwrap().to_string()),
+            )
+        })
+        .collect();
+
+    // 3. POST /v1/hash?match=true.
+    let api_data = dir.path().join("api-data");
+    let made = util::hashline_in(
+        dir.path(),
+        &[],
+        &["tokens", "create", "--name", "eq", "--data-dir", api_data.to_str().unwrap()],
+    );
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let token = made.stdout.trim().to_string();
+    let serve = start_serve(&cfg, &k.store, &api_data);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut api: BTreeMap<String, Answer> = BTreeMap::new();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        for (name, bytes) in &files {
+            let r = http
+                .post(format!("http://{}/v1/hash?match=true", serve.1))
+                .bearer_auth(&token)
+                .header("content-type", "application/octet-stream")
+                .body(bytes.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{name}");
+            let v: Value = r.json().await.unwrap();
+            let mut m: Vec<(String, String, u64)> = v["matches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        m["list"].as_str().unwrap().into(),
+                        m["entry_id"].as_str().unwrap().into(),
+                        m["distance"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            m.sort();
+            api.insert(
+                name.to_string(),
+                (
+                    v["md5"].as_str().unwrap().into(),
+                    v["sha256"].as_str().unwrap().into(),
+                    v["pdq"].as_str().map(Into::into),
+                    m,
+                ),
+            );
+        }
+    });
+    drop(serve);
+
+    // The same matched files, hashes, matches and dispositions everywhere.
+    let matched: Vec<&str> = vec!["big-noise.png", "exact.png", "near.jpg"]
+        .into_iter()
+        .filter(|n| !api[*n].3.is_empty())
+        .collect();
+    assert_eq!(scanned.keys().map(String::as_str).collect::<Vec<_>>(), vec!["exact.png", "near.jpg"]);
+    assert_eq!(ran.keys().collect::<Vec<_>>(), scanned.keys().collect::<Vec<_>>());
+    assert_eq!(matched, vec!["exact.png", "near.jpg"]);
+    for name in scanned.keys() {
+        assert_eq!(scanned[name].0, ran[name].0, "{name}: scan and run");
+        assert_eq!(scanned[name].0, api[name.as_str()], "{name}: scan and the API");
+        assert_eq!(scanned[name].1, ran[name].1, "{name}: the same disposition");
+    }
+    assert_eq!(scanned["exact.png"].1, "pending");
+    assert_eq!(scanned["near.jpg"].1, "review");
+    // Over the byte limit: digests, no PDQ, in every source (the API answers it too).
+    assert!(api["big-noise.png"].2.is_none() && api["big-noise.png"].3.is_empty());
+    assert!(api["corrupt.jpg"].3.is_empty() && api["notes.txt"].3.is_empty());
+}
