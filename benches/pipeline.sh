@@ -56,7 +56,7 @@ done
 
 run_group() {  # instances threads group
   local k=$1 threads=$2 group=$3 ports=() pids=()
-  printf '[run]\nthreads = %s\n[kafka]\nstatistics_interval_ms = 1000\n' "$threads" > "$work/run.toml"
+  printf '[hash]\nthreads = %s\n[kafka]\nstatistics_interval_ms = 1000\n' "$threads" > "$work/run.toml"
   local s=$(date +%s.%N)
   for i in $(seq "$k"); do
     local mp=$((port + 100 + i)); ports+=("$mp")
