@@ -679,6 +679,25 @@ fn answer_of_report(r: &Value) -> Answer {
     )
 }
 
+/// Every report in `data`'s outbox as an [`Answer`] and its state, by the name `key` picks.
+fn answers(data: &Path, key: impl Fn(&Value) -> &Value) -> BTreeMap<String, (Answer, String)> {
+    outbox_reports(data)
+        .iter()
+        .map(|row| {
+            let shown = util::hashline_in(
+                Path::new("."),
+                &[("HASHLINE_DATA_DIR", data.to_str().unwrap())],
+                &["reports", "show", row["report_id"].as_str().unwrap()],
+            );
+            let r: Value = serde_json::from_str(&shown.stdout).unwrap();
+            (
+                key(&r).as_str().unwrap().to_string(),
+                (answer_of_report(&r), row["state"].as_str().unwrap().to_string()),
+            )
+        })
+        .collect()
+}
+
 /// `hashline serve` with `cfg`, answering on a free port; killed when dropped.
 struct Serve(Child, String);
 
@@ -756,21 +775,7 @@ fn the_same_files_through_scan_run_and_the_api_give_the_same_answers() {
         ],
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
-    let scanned: BTreeMap<String, (Answer, String)> = outbox_reports(&scan_data)
-        .iter()
-        .map(|row| {
-            let shown = util::hashline_in(
-                Path::new("."),
-                &[("HASHLINE_DATA_DIR", scan_data.to_str().unwrap())],
-                &["reports", "show", row["report_id"].as_str().unwrap()],
-            );
-            let r: Value = serde_json::from_str(&shown.stdout).unwrap();
-            (
-                r["file"]["name"].as_str().unwrap().to_string(),
-                (answer_of_report(&r), row["state"].as_str().unwrap().to_string()),
-            )
-        })
-        .collect();
+    let scanned = answers(&scan_data, |r| &r["file"]["name"]);
 
     // 2. hashline run on the broker.
     let recs: Vec<Rec> = files
@@ -791,21 +796,7 @@ fn the_same_files_through_scan_run_and_the_api_give_the_same_answers() {
     let outcomes = run.outcomes();
     assert!(run.term().success());
     assert_eq!(outcomes.get("dead_letter").copied().unwrap_or(0), 0, "{outcomes:?}");
-    let ran: BTreeMap<String, (Answer, String)> = outbox_reports(&run_data)
-        .iter()
-        .map(|row| {
-            let shown = util::hashline_in(
-                Path::new("."),
-                &[("HASHLINE_DATA_DIR", run_data.to_str().unwrap())],
-                &["reports", "show", row["report_id"].as_str().unwrap()],
-            );
-            let r: Value = serde_json::from_str(&shown.stdout).unwrap();
-            (
-                r["incident"]["upload_id"].as_str().unwrap().to_string(),
-                (answer_of_report(&r), row["state"].as_str().unwrap().to_string()),
-            )
-        })
-        .collect();
+    let ran = answers(&run_data, |r| &r["incident"]["upload_id"]);
 
     // 3. POST /v1/hash?match=true.
     let api_data = dir.path().join("api-data");
