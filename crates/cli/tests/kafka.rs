@@ -656,8 +656,9 @@ fn scaled_out_scanners_relay_to_one_reporter_that_delivers_once() {
 /// distance)])`.
 type Answer = (String, String, Option<String>, Vec<(String, String, u64)>);
 
-fn answer_of_report(r: &Value) -> Answer {
-    let mut m: Vec<(String, String, u64)> = r["matches"]
+/// `(list, entry, distance)` of every match in a JSON array of matches, sorted.
+fn sorted_matches(matches: &Value) -> Vec<(String, String, u64)> {
+    let mut m: Vec<(String, String, u64)> = matches
         .as_array()
         .unwrap()
         .iter()
@@ -670,6 +671,11 @@ fn answer_of_report(r: &Value) -> Answer {
         })
         .collect();
     m.sort();
+    m
+}
+
+fn answer_of_report(r: &Value) -> Answer {
+    let m = sorted_matches(&r["matches"]);
     let f = &r["file"];
     (
         f["md5"].as_str().unwrap().into(),
@@ -823,19 +829,7 @@ fn the_same_files_through_scan_run_and_the_api_give_the_same_answers() {
                 .unwrap();
             assert_eq!(r.status(), 200, "{name}");
             let v: Value = r.json().await.unwrap();
-            let mut m: Vec<(String, String, u64)> = v["matches"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| {
-                    (
-                        m["list"].as_str().unwrap().into(),
-                        m["entry_id"].as_str().unwrap().into(),
-                        m["distance"].as_u64().unwrap(),
-                    )
-                })
-                .collect();
-            m.sort();
+            let m = sorted_matches(&v["matches"]);
             api.insert(
                 name.to_string(),
                 (
