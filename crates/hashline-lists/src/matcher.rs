@@ -380,12 +380,8 @@ mod tests {
         h
     }
 
-    fn query(md5: u8, pdq: PdqHash) -> Query {
-        Query { md5: Some([md5; 16]), pdq: Some((pdq, 90)), ..Query::default() }
-    }
-
-    #[test]
-    fn a_dismissed_near_copy_suppresses_only_itself() {
+    /// A known list `known` with the MD5 `[1; 16]` and a listed PDQ (returned too).
+    fn known_list() -> (PdqHash, StoredList) {
         let listed: PdqHash =
             "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22".parse().unwrap();
         let known = list(
@@ -397,6 +393,16 @@ mod tests {
                 Entry::new(SignalType::Pdq, listed.to_hex()),
             ],
         );
+        (listed, known)
+    }
+
+    fn query(md5: u8, pdq: PdqHash) -> Query {
+        Query { md5: Some([md5; 16]), pdq: Some((pdq, 90)), ..Query::default() }
+    }
+
+    #[test]
+    fn a_dismissed_near_copy_suppresses_only_itself() {
+        let (listed, known) = known_list();
         let pdq_id = format!("pdq:{}", listed.to_hex());
         // The dismissed upload: 20 bits from the listed picture, its own MD5.
         let dismissed = flip(listed, 20);
@@ -424,17 +430,7 @@ mod tests {
 
     #[test]
     fn an_allow_entry_suppresses_only_its_own_signal_and_scope() {
-        let listed: PdqHash =
-            "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22".parse().unwrap();
-        let known = list(
-            "known",
-            ListKind::Known,
-            31,
-            vec![
-                Entry::new(SignalType::Md5, hex::encode([1u8; 16])),
-                Entry::new(SignalType::Pdq, listed.to_hex()),
-            ],
-        );
+        let (listed, known) = known_list();
         // An unscoped PDQ allow entry on the very same hash (an old-style allow-list).
         let allow = list("fp", ListKind::Allow, 31, vec![Entry::new(SignalType::Pdq, listed.to_hex())]);
         let set = ListSet::build(vec![known.clone(), allow]);
