@@ -157,7 +157,9 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         dihedral: args.dihedral,
         limits: limits(config, args.max_input_bytes, args.max_pixels, args.max_side),
     };
-    let pool = crate::ordered::pool(jobs, "hash")?;
+    // The one CPU pool type; the walk drives its threads itself, in input order.
+    let cpu = hashline_engine::CpuPool::new(jobs, 4, "hash").context("starting the worker threads")?;
+    let pool = cpu.rayon();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut any_error = false;
@@ -167,7 +169,7 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let no_lists = std::sync::Arc::new(hashline_lists::ListSet::empty());
     let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
     crate::ordered::run(
-        &pool,
+        pool,
         entries,
         jobs * 4,
         || (),

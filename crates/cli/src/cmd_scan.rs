@@ -158,7 +158,9 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
         dihedral: args.dihedral || config.hash.dihedral,
         limits: config.hash.limits(),
     };
-    let pool = crate::ordered::pool(jobs, "scan")?;
+    // The one CPU pool type; the walk drives its threads itself, in input order.
+    let cpu = hashline_engine::CpuPool::new(jobs, 4, "scan").context("starting the worker threads")?;
+    let pool = cpu.rayon();
     let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
     summary.links_not_followed = links;
     let total = entries.len();
@@ -176,7 +178,7 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     let mut failure: Option<anyhow::Error> = None;
     let worker_lists = std::sync::Arc::clone(&lists);
     crate::ordered::run(
-        &pool,
+        pool,
         entries,
         jobs * 4,
         || (),

@@ -6,16 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// The bounded pool CPU work runs on: `jobs` threads named `hashline-{name}-N`.
-pub fn pool(jobs: usize, name: &'static str) -> anyhow::Result<rayon::ThreadPool> {
-    use anyhow::Context;
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .thread_name(move |i| format!("hashline-{name}-{i}"))
-        .build()
-        .context("starting the worker threads")
-}
-
 /// Runs `work` on every item on `pool` and calls `emit` with the results in input order.
 /// `init` makes one per-thread state (a hasher with its buffers).
 pub fn run<I, S, R>(
