@@ -282,18 +282,15 @@ pub fn run_tokens(cmd: TokensCommand, config: &Config) -> anyhow::Result<ExitCod
 pub fn run_serve(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = args.store.open(config)?;
     let dir = config.data_dir(args.data.data_dir.as_deref())?;
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut server = config.server.clone();
+    let data = hashline_report::DataDir::open(&dir, &config.evidence)?;
+    let mut settings = config.serve_settings();
     if let Some(l) = args.listen {
-        server.listen = l;
+        settings.server.listen = l;
     }
-    server.hash = hashline_hash::HashOptions { dihedral: false, ..config.hash.options() };
-    server.triage = config.triage.clone();
-    server.api &= !args.no_api;
-    server.pages &= !args.no_pages;
-    server.evidence = config.evidence.clone();
-    let listen = server.listen.clone();
-    let state = Arc::new(AppState::open(store, &dir, server).context("starting the server")?);
+    settings.server.api &= !args.no_api;
+    settings.server.pages &= !args.no_pages;
+    let listen = settings.server.listen.clone();
+    let state = Arc::new(AppState::open(store, &data, settings).context("starting the server")?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -392,6 +392,16 @@ impl Config {
     /// The effective configuration as TOML, with secret-looking librdkafka properties
     /// (passwords, secrets, keys, tokens, credentials) shown as `<redacted>`: the output goes
     /// to terminals, tickets and logs.
+    /// What `hashline serve` runs with: `[server]`, `[hash]` (dihedral is chosen per
+    /// request) and `[triage]`, resolved from this configuration.
+    pub fn serve_settings(&self) -> hashline_server::Settings {
+        hashline_server::Settings {
+            server: self.server.clone(),
+            hash: hashline_hash::HashOptions { dihedral: false, ..self.hash.options() },
+            triage: self.triage.clone(),
+        }
+    }
+
     pub fn to_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         for (k, v) in shown.kafka.properties.iter_mut() {

@@ -340,25 +340,10 @@ pub fn tail(path: &Path, n: usize) -> Result<Vec<Record>, AuditError> {
     Ok(out.into())
 }
 
-/// Writes the head file: owner-only, synced, then renamed into place and the folder synced.
+/// Writes the head file the one way private files are written: owner-only, synced, renamed
+/// into place, the folder synced.
 fn write_head(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut opts = OpenOptions::new();
-    opts.create(true).write(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(&tmp)?;
-    f.write_all(format!("{text}\n").as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        // The rename itself survives a crash only once the folder is synced.
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+    hashline_lists::fsio::write_private(path, format!("{text}\n").as_bytes())
 }
 
 /// What checking a log found.

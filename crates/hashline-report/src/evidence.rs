@@ -214,10 +214,8 @@ impl EvidenceStore {
         }
         let db_path = dir.join("index.db");
         let dberr = |e: rusqlite::Error| EvidenceError::Io { path: db_path.clone(), reason: e.to_string() };
-        let conn = Connection::open(&db_path).map_err(dberr)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(dberr)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(dberr)?;
-        conn.execute_batch(
+        let conn = crate::sqlite::open_private(
+            &db_path,
             "CREATE TABLE IF NOT EXISTS evidence (
                 id TEXT PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, key_id TEXT NOT NULL,
                 size INTEGER NOT NULL, created_at INTEGER NOT NULL, retain_until INTEGER NOT NULL,

@@ -38,6 +38,7 @@ pub mod model;
 pub mod ncmec;
 pub mod outbox;
 pub mod policy;
+pub mod sqlite;
 pub mod stage;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -53,7 +54,7 @@ pub use model::{
 pub use ncmec::{export as ncmec_export, NcmecExport};
 pub use outbox::{Enqueued, Outbox, OutboxError, Relation, Row, State, Stats};
 pub use policy::{build, Decision, Detection, Policy};
-pub use stage::{Disposition, Recorded, ReportStage, StageError};
+pub use stage::{DataDir, Disposition, Recorded, ReportStage, StageError};
 
 /// Sets the outbox gauges from a [`Stats`].
 pub fn set_outbox_gauges(s: &Stats) {

@@ -227,20 +227,8 @@ pub enum Relation {
 impl Outbox {
     /// Opens or creates the outbox at `path` (owner-only permissions).
     pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
-        let db = |source| OutboxError::Db { path: path.to_path_buf(), source };
-        if let Some(dir) = path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let conn = Connection::open(path).map_err(db)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
+        let conn = crate::sqlite::open_private(path, SCHEMA)
+            .map_err(|source| OutboxError::Db { path: path.to_path_buf(), source })?;
         Ok(Outbox { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 

@@ -1,6 +1,9 @@
-//! The report stage as `scan`, `run` and `serve` use it: reports built under the policy,
-//! matched media preserved as encrypted evidence, the report committed to the outbox, all in
-//! one data folder (`outbox.db`, `evidence/`, `audit.log`), owner-only.
+//! The data folder and the report stage as `scan`, `run`, `reporter` and `serve` use them.
+//!
+//! [`DataDir::open`] is the one place that opens a data folder: owner-only, with its outbox
+//! (`outbox.db`), audit log (`audit.log`) and evidence store (`evidence/`, when a key is
+//! configured). [`ReportStage`] is the decide-and-sink step over it: reports built under the
+//! policy, matched media preserved as encrypted evidence, the report committed to the outbox.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,14 +35,49 @@ pub enum StageError {
     Evidence(#[from] crate::EvidenceError),
 }
 
-/// The open data folder.
+/// An open data folder: what every command that works on reports shares.
+#[derive(Clone)]
+pub struct DataDir {
+    path: std::path::PathBuf,
+    /// The outbox (`outbox.db`).
+    pub outbox: Arc<Outbox>,
+    /// The audit log (`audit.log`, `audit.head`).
+    pub audit: Arc<AuditLog>,
+    /// The evidence store (`evidence/`), when evidence is on and a key is configured.
+    pub evidence: Option<Arc<EvidenceStore>>,
+}
+
+impl DataDir {
+    /// Opens (creating) the data folder `dir`, owner-only (mode 0700), with its outbox, audit
+    /// log and, when `evidence` is enabled and a key is configured, its evidence store.
+    pub fn open(dir: &Path, evidence: &EvidenceConfig) -> Result<DataDir, StageError> {
+        let d = |source| StageError::Dir { path: dir.to_path_buf(), source };
+        std::fs::create_dir_all(dir).map_err(d)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(d)?;
+        }
+        let outbox = Arc::new(Outbox::open(&dir.join("outbox.db"))?);
+        let audit = Arc::new(AuditLog::open(dir)?);
+        let evidence = EvidenceStore::from_config(dir, evidence, Arc::clone(&audit))?.map(Arc::new);
+        Ok(DataDir { path: dir.to_path_buf(), outbox, audit, evidence })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The decide-and-sink step over an open data folder.
 pub struct ReportStage {
     /// The outbox.
     pub outbox: Arc<Outbox>,
     /// The audit log.
     pub audit: Arc<AuditLog>,
     /// Evidence, when a key is configured.
-    pub evidence: Option<EvidenceStore>,
+    pub evidence: Option<Arc<EvidenceStore>>,
     reporter: Reporter,
     policy: Policy,
 }
@@ -101,25 +139,25 @@ impl std::fmt::Display for Disposition {
 }
 
 impl ReportStage {
-    /// Opens (creating) the data folder, owner-only. Evidence is kept when `evidence` is
-    /// enabled and a key is configured.
+    /// Opens (creating) the data folder `dir` ([`DataDir::open`]) and the stage over it.
     pub fn open(
         dir: &Path,
         reporter: Reporter,
         policy: Policy,
         evidence: &EvidenceConfig,
     ) -> Result<ReportStage, StageError> {
-        let d = |source| StageError::Dir { path: dir.to_path_buf(), source };
-        std::fs::create_dir_all(dir).map_err(d)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(d)?;
+        Ok(ReportStage::new(&DataDir::open(dir, evidence)?, reporter, policy))
+    }
+
+    /// The stage over an open data folder: reports built for `reporter` under `policy`.
+    pub fn new(data: &DataDir, reporter: Reporter, policy: Policy) -> ReportStage {
+        ReportStage {
+            outbox: Arc::clone(&data.outbox),
+            audit: Arc::clone(&data.audit),
+            evidence: data.evidence.clone(),
+            reporter,
+            policy,
         }
-        let outbox = Arc::new(Outbox::open(&dir.join("outbox.db"))?);
-        let audit = Arc::new(AuditLog::open(dir)?);
-        let evidence = EvidenceStore::from_config(dir, evidence, Arc::clone(&audit))?;
-        Ok(ReportStage { outbox, audit, evidence, reporter, policy })
     }
 
     /// Builds the report for a detection, preserves the media (when evidence is on and

@@ -383,7 +383,7 @@ pub async fn post_hash(
     if body.is_empty() {
         return Err(ApiError::bad_request("empty_body", "the body is empty; send the media bytes".into()));
     }
-    let mut options = HashOptions { dihedral: params.dihedral, ..state.config.hash };
+    let mut options = HashOptions { dihedral: params.dihedral, ..state.hash };
     options.limits.max_pixels = options.limits.max_pixels.min(state.config.api_max_pixels);
     let decode = match hashline_hash::claimed_dimensions(&body) {
         Some((w, h)) if options.limits.check(w, h).is_ok() => hashline_hash::decode_memory_estimate(w, h),

@@ -12,10 +12,11 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use tower::ServiceExt;
 //! let dir = std::env::temp_dir().join(format!("hashline-doc-{}", hashline_report::random_id()));
+//! let data = hashline_report::DataDir::open(&dir.join("data"), &Default::default()).unwrap();
 //! let state = hashline_server::AppState::open(
 //!     hashline_lists::Store::open(&dir.join("store")).unwrap(),
-//!     &dir.join("data"),
-//!     hashline_server::ServerConfig::default(),
+//!     &data,
+//!     hashline_server::Settings::default(),
 //! )
 //! .unwrap();
 //! let app = hashline_server::app(std::sync::Arc::new(state));
@@ -43,7 +44,6 @@ pub mod tokens;
 pub mod triage;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,7 +56,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use hashline_hash::HashOptions;
 use hashline_lists::{LiveLists, Store};
-use hashline_report::AuditLog;
+use hashline_report::{AuditLog, DataDir};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
@@ -99,15 +99,25 @@ pub struct ServerConfig {
     /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client,
     /// for the per-address login limit (default none: the connection's own address counts).
     pub trusted_proxies: Vec<String>,
-    /// Decoding options for `/v1/hash` (mode and limits; dihedral is per request).
-    #[serde(skip)]
+}
+
+/// What `hashline serve` runs with, resolved once from the configuration file, the
+/// environment and the flags: `[server]`, the decoding options of `[hash]` and `[triage]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// Decoding options for `/v1/hash` and the case pages (mode and limits; dihedral is per
+    /// request).
     pub hash: HashOptions,
-    /// The triage app (`[triage]` in `hashline.toml`).
-    #[serde(skip)]
+    /// `[triage]`.
     pub triage: triage::TriageConfig,
-    /// Where preserved media is and its keys (`[evidence]`), for the triage app.
-    #[serde(skip)]
-    pub evidence: hashline_report::EvidenceConfig,
+}
+
+impl From<ServerConfig> for Settings {
+    fn from(server: ServerConfig) -> Settings {
+        Settings { server, ..Settings::default() }
+    }
 }
 
 impl Default for ServerConfig {
@@ -126,9 +136,6 @@ impl Default for ServerConfig {
             memory_budget_mib: 1024,
             api_max_pixels: 50_000_000,
             trusted_proxies: Vec::new(),
-            hash: HashOptions::default(),
-            triage: triage::TriageConfig::default(),
-            evidence: hashline_report::EvidenceConfig::default(),
         }
     }
 }
@@ -182,8 +189,10 @@ pub struct AppState {
     pub tokens: TokenStore,
     /// The audit log.
     pub audit: Arc<AuditLog>,
-    /// Configuration.
+    /// `[server]`.
     pub config: ServerConfig,
+    /// Decoding options (`[hash]`; dihedral is per request).
+    pub hash: HashOptions,
     /// `config.trusted_proxies`, parsed.
     pub trusted_proxies: client::TrustedProxies,
     /// The analyst triage app.
@@ -196,9 +205,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Loads the lists from `store` and opens `tokens.json`, the audit log and the triage
-    /// app's files (`users.json`, `triage.db`, `outbox.db`, `evidence/`) in `data_dir`.
-    pub fn open(store: Store, data_dir: &Path, config: ServerConfig) -> Result<AppState, ServerError> {
+    /// Loads the lists from `store` and opens `tokens.json` and the triage app's files
+    /// (`users.json`, `triage.db`) in the data folder, whose outbox, audit log and evidence
+    /// store it shares.
+    pub fn open(
+        store: Store,
+        data: &DataDir,
+        settings: impl Into<Settings>,
+    ) -> Result<AppState, ServerError> {
+        let Settings { server: config, hash, triage } = settings.into();
         let threads = if config.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -215,20 +230,14 @@ impl AppState {
             ));
         }
         let config_memory_kib = config.memory_budget_mib.saturating_mul(1024);
-        let audit = Arc::new(AuditLog::open(data_dir)?);
-        let triage = triage::Triage::open(
-            data_dir,
-            store.clone(),
-            config.triage.clone(),
-            &config.evidence,
-            Arc::clone(&audit),
-        )?;
+        let triage = triage::Triage::open(data, store.clone(), triage)?;
         Ok(AppState {
             lists: Arc::new(LiveLists::open(store)?),
-            tokens: TokenStore::open(&data_dir.join("tokens.json"))?,
-            audit,
+            tokens: TokenStore::open(&data.path().join("tokens.json"))?,
+            audit: Arc::clone(&data.audit),
             triage,
             config,
+            hash,
             trusted_proxies,
             cpu,
             memory: Arc::new(tokio::sync::Semaphore::new(

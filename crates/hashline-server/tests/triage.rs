@@ -11,10 +11,10 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
 use hashline_report::{
-    Channel, Detection, EvidenceConfig, FileInfo, Keyring, Policy, ReportStage, Reporter, State,
+    Channel, DataDir, Detection, EvidenceConfig, FileInfo, Keyring, Policy, ReportStage, Reporter, State,
 };
 use hashline_server::triage::{Role, TriageConfig};
-use hashline_server::{app, AppState, ServerConfig};
+use hashline_server::{app, AppState, ServerConfig, Settings};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -90,8 +90,9 @@ fn env(n: u32, triage: TriageConfig) -> Env {
     }
     drop(stage);
     let store = hashline_lists::Store::open(dir.join("store")).unwrap();
-    let config = ServerConfig { triage, evidence, ..ServerConfig::default() };
-    let state = Arc::new(AppState::open(store, &data, config).unwrap());
+    let data = DataDir::open(&data, &evidence).unwrap();
+    let settings = Settings { triage, ..Settings::default() };
+    let state = Arc::new(AppState::open(store, &data, settings).unwrap());
     for (name, role) in [
         ("ana", Role::Analyst),
         ("bopha", Role::Analyst),
@@ -1006,8 +1007,9 @@ async fn a_server_without_the_evidence_key_says_so_instead_of_no_copy_preserved(
     let evidence = EvidenceConfig { enabled: true, key_file: None, retention_days: 30 };
     assert!(std::env::var_os("HASHLINE_EVIDENCE_KEY").is_none());
     let store = hashline_lists::Store::open(e.dir.join("store")).unwrap();
-    let server = ServerConfig { triage: config(), evidence, ..ServerConfig::default() };
-    let state = Arc::new(AppState::open(store, &e.dir.join("data"), server).unwrap());
+    let data = DataDir::open(&e.dir.join("data"), &evidence).unwrap();
+    let settings = Settings { triage: config(), ..Settings::default() };
+    let state = Arc::new(AppState::open(store, &data, settings).unwrap());
     let keyless = app(Arc::clone(&state));
     let id = &e.ids[0];
     for (name, said, not_said) in [
@@ -1064,13 +1066,15 @@ async fn the_language_switch_serves_khmer() {
 async fn the_api_and_the_pages_can_each_be_turned_off() {
     let e = env(0, config());
     let store = hashline_lists::Store::open(e.dir.join("store")).unwrap();
-    let only_pages = ServerConfig { api: false, triage: config(), ..ServerConfig::default() };
-    let pages = app(Arc::new(AppState::open(store.clone(), &e.dir.join("data"), only_pages).unwrap()));
+    let data = DataDir::open(&e.dir.join("data"), &EvidenceConfig::default()).unwrap();
+    let settings = |server| Settings { server, triage: config(), ..Settings::default() };
+    let only_pages = settings(ServerConfig { api: false, ..ServerConfig::default() });
+    let pages = app(Arc::new(AppState::open(store.clone(), &data, only_pages).unwrap()));
     assert_eq!(send(&pages, "POST", "/v1/match", None, None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(send(&pages, "GET", "/login", None, None).await.status, StatusCode::OK);
     assert_eq!(send(&pages, "GET", "/metrics", None, None).await.status, StatusCode::UNAUTHORIZED);
-    let only_api = ServerConfig { pages: false, triage: config(), ..ServerConfig::default() };
-    let api = app(Arc::new(AppState::open(store, &e.dir.join("data"), only_api).unwrap()));
+    let only_api = settings(ServerConfig { pages: false, ..ServerConfig::default() });
+    let api = app(Arc::new(AppState::open(store, &data, only_api).unwrap()));
     assert_eq!(send(&api, "GET", "/login", None, None).await.status, StatusCode::NOT_FOUND);
     assert_eq!(send(&api, "GET", "/v1/lists", None, None).await.status, StatusCode::UNAUTHORIZED);
 }

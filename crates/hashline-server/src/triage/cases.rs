@@ -107,17 +107,8 @@ pub fn day_of(t: i64, offset_minutes: i32) -> i64 {
 impl CaseDb {
     /// Opens or creates `path`.
     pub fn open(path: &Path) -> Result<CaseDb, CaseDbError> {
-        let e = |source| CaseDbError { path: path.to_path_buf(), source };
-        let conn = Connection::open(path).map_err(e)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
-        }
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(e)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(e)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(e)?;
-        conn.execute_batch(SCHEMA).map_err(e)?;
+        let conn = hashline_report::sqlite::open_private(path, SCHEMA)
+            .map_err(|source| CaseDbError { path: path.to_path_buf(), source })?;
         Ok(CaseDb { path: path.to_path_buf(), conn: Mutex::new(conn) })
     }
 

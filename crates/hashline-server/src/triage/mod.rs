@@ -20,7 +20,6 @@ mod pages;
 pub mod session;
 pub mod users;
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +30,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hashline_lists::Store;
-use hashline_report::{EvidenceConfig, EvidenceStore, Outbox};
+use hashline_report::{DataDir, EvidenceStore, Outbox};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -149,9 +148,9 @@ pub struct Triage {
     /// Claims, reveals, escalations.
     pub cases: cases::CaseDb,
     /// The reports (the review queue is its `review` state).
-    pub outbox: Outbox,
+    pub outbox: Arc<Outbox>,
     /// Preserved media (`None` when evidence is off or has no key: cases show no media).
-    pub evidence: Option<EvidenceStore>,
+    pub evidence: Option<Arc<EvidenceStore>>,
     /// The list store (for allow-list additions).
     pub store: Store,
 }
@@ -180,16 +179,10 @@ pub enum TriageError {
 }
 
 impl Triage {
-    /// Opens `users.json`, `triage.db`, `outbox.db` and `evidence/` in `data_dir`.
-    pub fn open(
-        data_dir: &Path,
-        store: Store,
-        config: TriageConfig,
-        evidence: &EvidenceConfig,
-        audit: Arc<hashline_report::AuditLog>,
-    ) -> Result<Triage, TriageError> {
+    /// Opens `users.json` and `triage.db` in the data folder; uses its outbox and evidence.
+    pub fn open(data: &DataDir, store: Store, config: TriageConfig) -> Result<Triage, TriageError> {
         config.validate().map_err(TriageError::Config)?;
-        let evidence = EvidenceStore::from_config(data_dir, evidence, audit)?;
+        let evidence = data.evidence.clone();
         if evidence.is_none() {
             tracing::warn!(
                 "the triage pages cannot show preserved media: no evidence key (set [evidence] key_file \
@@ -206,9 +199,9 @@ impl Triage {
                 Duration::from_secs(config.login_lockout_minutes * 60),
             ),
             login_tokens: session::LoginTokens::new().ok_or(TriageError::Random)?,
-            users: UserStore::open(&data_dir.join("users.json"))?,
-            cases: cases::CaseDb::open(&data_dir.join("triage.db"))?,
-            outbox: Outbox::open(&data_dir.join("outbox.db"))?,
+            users: UserStore::open(&data.path().join("users.json"))?,
+            cases: cases::CaseDb::open(&data.path().join("triage.db"))?,
+            outbox: Arc::clone(&data.outbox),
             evidence,
             store,
             config,

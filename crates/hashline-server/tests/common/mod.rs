@@ -56,7 +56,8 @@ pub fn fixture_with(config: ServerConfig, pdq: Option<&str>) -> Fixture {
     }
     import(&store, "a", &a);
     import(&store, "b", &format!("md5 {MD5_B}\n"));
-    let state = AppState::open(store, &dir.join("data"), config).unwrap();
+    let data = hashline_report::DataDir::open(&dir.join("data"), &Default::default()).unwrap();
+    let state = AppState::open(store, &data, config).unwrap();
     let (all, _) = state.tokens.create("platform-all", Scope::Match, None, None).unwrap();
     let (only_b, _) = state.tokens.create("platform-b", Scope::Match, Some(vec!["b".into()]), None).unwrap();
     let (metrics, _) = state.tokens.create("prometheus", Scope::Metrics, None, None).unwrap();

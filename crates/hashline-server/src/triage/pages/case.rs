@@ -366,7 +366,7 @@ pub(in crate::triage) async fn media(
             .map_err(|e| internal(lang, &e))
     })
     .await?;
-    let opts = state.config.hash;
+    let opts = state.hash;
     let png = state
         .cpu(move || {
             let d = hashline_hash::Hasher::new(opts).decode(&bytes).ok()?;
