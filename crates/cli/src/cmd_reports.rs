@@ -447,7 +447,7 @@ pub fn run_reporter(args: ReporterArgs, config: &Config) -> anyhow::Result<ExitC
             tracing::info!(addr = %listener.local_addr()?, "metrics served");
             tokio::spawn(async move {
                 if let Err(e) =
-                    axum::serve(listener, hashline_server::ops_app(std::sync::Arc::new(|| Ok(())))).await
+                    axum::serve(listener, hashline_ops::ops_app(std::sync::Arc::new(|| Ok(())))).await
                 {
                     tracing::error!(error = %e, "metrics listener failed");
                 }

@@ -157,7 +157,7 @@ async fn serve_ops(addr: &str, pipeline: &Arc<Pipeline>) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {addr} for metrics"))?;
     tracing::info!(addr = %listener.local_addr()?, "metrics served");
     let p = Arc::clone(pipeline);
-    let app = hashline_server::ops_app(Arc::new(move || p.ready()));
+    let app = hashline_ops::ops_app(Arc::new(move || p.ready()));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "metrics listener failed");
@@ -172,7 +172,7 @@ async fn follow_list_gauges(lists: Arc<hashline_lists::LiveLists>) {
     loop {
         let set = lists.snapshot();
         if built != Some(set.built_at) {
-            hashline_server::set_list_metrics(&set);
+            hashline_ops::set_list_metrics(&set);
             built = Some(set.built_at);
         }
         tokio::time::sleep(std::time::Duration::from_secs(10)).await;

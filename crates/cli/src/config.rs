@@ -47,11 +47,25 @@ pub struct Config {
     /// `hashline run` process settings (`[run]`).
     pub run: RunConfig,
     /// `hashline serve` (`[server]`: listen, max_batch, max_body_bytes, rate_per_s, burst, ...).
-    pub server: hashline_server::ServerConfig,
+    pub server: ServerSection,
     /// The analyst triage pages of `hashline serve` (`[triage]`: sessions, claims, the daily
     /// exposure cap, login limits, the allow-list, the default language).
-    pub triage: hashline_server::triage::TriageConfig,
+    pub triage: TriageSection,
 }
+
+/// `[server]`: read and checked by builds with `hashline serve`; a worker build without it
+/// (no `serve` feature) accepts the section and ignores it.
+#[cfg(feature = "serve")]
+pub type ServerSection = hashline_server::ServerConfig;
+/// `[server]`, ignored by this build (it has no `hashline serve`).
+#[cfg(not(feature = "serve"))]
+pub type ServerSection = toml::Table;
+/// `[triage]`: read and checked by builds with `hashline serve`.
+#[cfg(feature = "serve")]
+pub type TriageSection = hashline_server::triage::TriageConfig;
+/// `[triage]`, ignored by this build (it has no `hashline serve`).
+#[cfg(not(feature = "serve"))]
+pub type TriageSection = toml::Table;
 
 /// `[reporter]`: the organisation named in every report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -291,6 +305,7 @@ impl Config {
         if let Some(v) = get("HASHLINE_METRICS_ADDR") {
             self.run.metrics_addr = v;
         }
+        #[cfg(feature = "serve")]
         if let Some(v) = get("HASHLINE_LISTEN") {
             self.server.listen = v;
         }
@@ -349,10 +364,14 @@ impl Config {
                 bail!("policy.auto_report_pdq_distance is {d}: a PDQ distance is 0–255");
             }
         }
-        if self.server.max_batch == 0 || self.server.max_body_bytes == 0 || self.server.rate_per_s == 0 {
-            bail!("server.max_batch, server.max_body_bytes and server.rate_per_s must be positive");
+        #[cfg(feature = "serve")]
+        {
+            let s = &self.server;
+            if s.max_batch == 0 || s.max_body_bytes == 0 || s.rate_per_s == 0 {
+                bail!("server.max_batch, server.max_body_bytes and server.rate_per_s must be positive");
+            }
+            self.triage.validate().map_err(anyhow::Error::msg)?;
         }
-        self.triage.validate().map_err(anyhow::Error::msg)?;
         if self.evidence.retention_days == 0 {
             bail!("evidence.retention_days must be at least 1 (default 365)");
         }
@@ -394,6 +413,7 @@ impl Config {
     /// to terminals, tickets and logs.
     /// What `hashline serve` runs with: `[server]`, `[hash]` (dihedral is chosen per
     /// request) and `[triage]`, resolved from this configuration.
+    #[cfg(feature = "serve")]
     pub fn serve_settings(&self) -> hashline_server::Settings {
         hashline_server::Settings {
             server: self.server.clone(),
@@ -464,6 +484,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "serve")] // a worker build reads `[server]` and `[triage]` as plain tables
     fn the_example_file_is_valid_and_shows_the_defaults() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../hashline.example.toml"))

@@ -7,6 +7,7 @@ mod cmd_match;
 mod cmd_reports;
 mod cmd_run;
 mod cmd_scan;
+#[cfg(feature = "serve")]
 mod cmd_serve;
 mod config;
 mod files;
@@ -73,12 +74,15 @@ enum Command {
     Audit(cmd_reports::AuditCommand),
     /// Serve the analyst triage pages, the match API (/v1/match, /v1/hash, /v1/lists),
     /// /metrics and health probes.
+    #[cfg(feature = "serve")]
     Serve(cmd_serve::ServeArgs),
     /// API tokens for the match API: create, list, revoke.
     #[command(subcommand)]
+    #[cfg(feature = "serve")]
     Tokens(cmd_serve::TokensCommand),
     /// Accounts of the analyst triage pages: add, list, disable, enable, passwd, role.
     #[command(subcommand)]
+    #[cfg(feature = "serve")]
     Users(cmd_serve::UsersCommand),
     /// The whole chain on generated, benign pictures and synthetic lists, in about a second.
     Demo(cmd_demo::DemoArgs),
@@ -116,8 +120,11 @@ fn main() -> ExitCode {
         Command::Reporter(args) => cmd_reports::run_reporter(args, &config),
         Command::Evidence(cmd) => cmd_reports::run_evidence(cmd, &config),
         Command::Audit(cmd) => cmd_reports::run_audit(cmd, &config),
+        #[cfg(feature = "serve")]
         Command::Serve(args) => cmd_serve::run_serve(args, &config),
+        #[cfg(feature = "serve")]
         Command::Tokens(cmd) => cmd_serve::run_tokens(cmd, &config),
+        #[cfg(feature = "serve")]
         Command::Users(cmd) => cmd_serve::run_users(cmd, &config),
         Command::Config { .. } => {
             print!("{}", config.to_toml()?);

@@ -328,34 +328,10 @@ impl AppState {
         let set = self.lists.snapshot();
         let mut last = self.list_metrics_for.lock().unwrap_or_else(|p| p.into_inner());
         if *last != Some(set.built_at) {
-            set_list_metrics(&set);
+            hashline_ops::set_list_metrics(&set);
             *last = Some(set.built_at);
         }
     }
-}
-
-/// Sets the list gauges (`hashline_list_entries`, `hashline_list_version`,
-/// `hashline_list_updated_timestamp_seconds`, `hashline_lists_loaded`) from a snapshot.
-pub fn set_list_metrics(set: &hashline_lists::ListSet) {
-    let m = hashline_metrics::global();
-    m.list_entries.reset();
-    m.list_version.reset();
-    m.list_updated_timestamp_seconds.reset();
-    for (manifest, counts) in set.summaries() {
-        m.list_version.with_label_values(&[manifest.name.as_str()]).set(manifest.version as i64);
-        if let Ok(t) = humantime_rfc3339(&manifest.fetched_at) {
-            m.list_updated_timestamp_seconds.with_label_values(&[manifest.name.as_str()]).set(t);
-        }
-        for (signal, n) in counts {
-            m.list_entries.with_label_values(&[manifest.name.as_str(), signal.as_str()]).set(n as i64);
-        }
-    }
-    m.lists_loaded.set(1);
-}
-
-fn humantime_rfc3339(s: &str) -> Result<i64, ()> {
-    let t = humantime::parse_rfc3339(s).map_err(|_| ())?;
-    t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).map_err(|_| ())
 }
 
 /// The authenticated caller of a request.
@@ -463,22 +439,17 @@ async fn track(req: Request, next: Next) -> Response {
     resp
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
-}
-
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    if state.lists.snapshot().versions().is_empty() {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready: no lists in the store\n").into_response()
+    hashline_ops::readiness(if state.lists.snapshot().versions().is_empty() {
+        Err("no lists in the store".into())
     } else {
-        "ready\n".into_response()
-    }
+        Ok(())
+    })
 }
 
 async fn metrics(State(state): State<Arc<AppState>>, _reader: MetricsReader) -> Response {
     state.update_list_metrics();
-    ([(header::CONTENT_TYPE, hashline_metrics::CONTENT_TYPE)], hashline_metrics::global().render())
-        .into_response()
+    hashline_ops::metrics_response()
 }
 
 async fn openapi_json(_caller: Caller) -> Response {
@@ -543,7 +514,8 @@ pub fn openapi_string() -> String {
 
 /// The router: the probes, the match API (`api`) and the triage pages (`pages`).
 pub fn app(state: Arc<AppState>) -> Router {
-    let mut router = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    let mut router =
+        Router::new().route("/healthz", get(hashline_ops::healthz)).route("/readyz", get(readyz));
     if state.config.api {
         router = router.merge(api_routes(&state));
     } else {
@@ -566,33 +538,6 @@ fn api_routes(state: &AppState) -> Router<Arc<AppState>> {
         .route_layer(axum::middleware::from_fn(track))
 }
 
-/// A readiness check for [`ops_app`]: `Err(reason)` while not ready.
-pub type ReadyCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
-
-/// `/healthz`, `/readyz` (from `ready`) and `/metrics` without authentication, for an
-/// internal-only listener (`--metrics-addr` of the long-running workers; bind it to a
-/// cluster-internal address).
-pub fn ops_app(ready: ReadyCheck) -> Router {
-    async fn open_metrics() -> Response {
-        ([(header::CONTENT_TYPE, hashline_metrics::CONTENT_TYPE)], hashline_metrics::global().render())
-            .into_response()
-    }
-    let readyz = move || {
-        let ready = Arc::clone(&ready);
-        async move {
-            match ready() {
-                Ok(()) => "ready\n".into_response(),
-                Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")).into_response(),
-            }
-        }
-    };
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(open_metrics))
-        .fallback(not_found)
-}
-
 /// Serves until `shutdown` resolves, reloading lists every `reload_every_s`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -606,14 +551,4 @@ pub async fn serve(
     // With the peer address on every request: the per-address login limit needs it.
     let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn rfc3339_to_unix() {
-        assert_eq!(super::humantime_rfc3339("1970-01-01T00:00:00Z"), Ok(0));
-        assert_eq!(super::humantime_rfc3339("2026-11-29T10:00:00Z"), Ok(1_795_946_400));
-        assert!(super::humantime_rfc3339("yesterday").is_err());
-    }
 }

@@ -255,20 +255,6 @@ async fn metrics_count_calls_per_token_and_the_audit_log_has_no_hashes() {
     assert!(!log.contains(MD5_A), "no hash values in the audit log");
 }
 
-#[tokio::test]
-async fn the_internal_ops_listener_serves_metrics_without_a_token() {
-    hashline_metrics::global().reports_total.with_label_values(&["delivered"]).inc();
-    let ready: hashline_server::ReadyCheck = std::sync::Arc::new(|| Err("no broker reachable yet".into()));
-    let resp = hashline_server::ops_app(ready.clone()).oneshot(get("/readyz", None)).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let resp = hashline_server::ops_app(ready.clone()).oneshot(get("/metrics", None)).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let text = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    assert!(text.contains("hashline_reports_total{outcome=\"delivered\"}"), "{text}");
-    let resp = hashline_server::ops_app(ready).oneshot(get("/v1/lists", None)).await.unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND, "the ops listener has no API");
-}
-
 /// A PNG whose header claims `w` × `h` and that holds almost no pixel data.
 fn png_header_only(w: u32, h: u32) -> Vec<u8> {
     fn crc32(data: &[u8]) -> u32 {
