@@ -159,7 +159,6 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     };
     // The one CPU pool type; the walk drives its threads itself, in input order.
     let cpu = hashline_engine::CpuPool::new(jobs, 4, "hash").context("starting the worker threads")?;
-    let pool = cpu.rayon();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut any_error = false;
@@ -168,12 +167,9 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let dihedral = args.dihedral;
     let no_lists = std::sync::Arc::new(hashline_lists::ListSet::empty());
     let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
-    crate::ordered::run(
-        pool,
+    cpu.ordered(
         entries,
-        jobs * 4,
-        || (),
-        move |(), entry| match entry {
+        move |entry| match entry {
             Entry::File(path) => {
                 let shown = path.to_string_lossy().into_owned();
                 // The shared examine step, against no lists: hashes only.
@@ -189,6 +185,8 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
             }
         },
         |line| {
+            // A panic outside the guarded decoders (a bug): an error line, and the walk goes on.
+            let line = line.unwrap_or_else(|e| Line::unreadable(String::new(), e.to_string()));
             lines += 1;
             any_error |= line.error.is_some();
             if write_error.is_some() {

@@ -160,7 +160,6 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     };
     // The one CPU pool type; the walk drives its threads itself, in input order.
     let cpu = hashline_engine::CpuPool::new(jobs, 4, "scan").context("starting the worker threads")?;
-    let pool = cpu.rayon();
     let (entries, links) = files::split_links(files::walk(&args.paths, args.follow_links));
     summary.links_not_followed = links;
     let total = entries.len();
@@ -177,12 +176,9 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failure: Option<anyhow::Error> = None;
     let worker_lists = std::sync::Arc::clone(&lists);
-    crate::ordered::run(
-        pool,
+    cpu.ordered(
         entries,
-        jobs * 4,
-        || (),
-        move |(), entry| match entry {
+        move |entry| match entry {
             // The shared examine step: hashed under the limits (streamed over the byte limit),
             // matched, counted.
             Entry::File(path) => match hashline_engine::examine_path(&options, &worker_lists, &path) {
@@ -204,6 +200,10 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
             if failure.is_some() {
                 return;
             }
+            // A panic outside the guarded decoders (a bug): an error for that file, and the
+            // scan goes on.
+            let scanned = scanned
+                .unwrap_or_else(|e| Scanned::Unreadable { path: PathBuf::new(), reason: e.to_string() });
             if let Err(e) = record(&mut summary, scanned, args.json, &sink, &mut stdout) {
                 failure = Some(e);
             }

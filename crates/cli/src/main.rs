@@ -11,7 +11,6 @@ mod cmd_scan;
 mod cmd_serve;
 mod config;
 mod files;
-mod ordered;
 mod reporting;
 
 use std::process::ExitCode;

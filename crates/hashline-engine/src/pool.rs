@@ -40,9 +40,52 @@ impl CpuPool {
         self.pool.current_num_threads()
     }
 
-    /// The rayon pool, for callers that drive it themselves (a folder walk in input order).
-    pub fn rayon(&self) -> &rayon::ThreadPool {
-        &self.pool
+    /// Runs `work` on every item on the pool, from a synchronous caller (a folder walk), and
+    /// calls `emit` on the caller's thread with the results **in input order**. At most as
+    /// many items as the pool has slots are in flight or waiting to be emitted, so memory stays
+    /// bounded however many items there are and however uneven their cost. A panic in `work`
+    /// is [`PoolError::Panicked`] for that item only.
+    pub fn ordered<I, R>(
+        &self,
+        items: impl IntoIterator<Item = I>,
+        work: impl Fn(I) -> R + Send + Sync + 'static,
+        mut emit: impl FnMut(Result<R, PoolError>),
+    ) where
+        I: Send + 'static,
+        R: Send + 'static,
+    {
+        let window = self.slots.available_permits().max(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<R, PoolError>)>(window);
+        let work = std::sync::Arc::new(work);
+        let mut items = items.into_iter().enumerate();
+        let mut pending = std::collections::BTreeMap::new();
+        let (mut next_emit, mut in_flight, mut exhausted) = (0usize, 0usize, false);
+        loop {
+            while !exhausted && in_flight < window {
+                let Some((i, item)) = items.next() else {
+                    exhausted = true;
+                    break;
+                };
+                let (tx, work) = (tx.clone(), std::sync::Arc::clone(&work));
+                self.pool.spawn(move || {
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item)))
+                        .map_err(|_| PoolError::Panicked);
+                    // The receiver only goes away if the caller panicked.
+                    let _ = tx.send((i, r));
+                });
+                in_flight += 1;
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let Ok((i, r)) = rx.recv() else { break };
+            pending.insert(i, r);
+            while let Some(r) = pending.remove(&next_emit) {
+                emit(r);
+                next_emit += 1;
+                in_flight -= 1;
+            }
+        }
     }
 
     /// Runs `f` on the pool; waits for a slot while the pool is saturated. A panic in `f` is
@@ -68,6 +111,23 @@ impl CpuPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordered_results_come_back_in_input_order_with_uneven_work_and_a_panic() {
+        let pool = CpuPool::new(4, 2, "test").unwrap();
+        let mut seen = Vec::new();
+        pool.ordered(
+            0..200u64,
+            |i| {
+                std::thread::sleep(std::time::Duration::from_micros((i * 37) % 300));
+                assert_ne!(i, 77, "a job that panics");
+                i
+            },
+            |r| seen.push(r),
+        );
+        let want: Vec<_> = (0..200).map(|i| if i == 77 { Err(PoolError::Panicked) } else { Ok(i) }).collect();
+        assert_eq!(seen, want);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_are_bounded_and_a_panic_is_one_jobs_error() {
