@@ -233,6 +233,10 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     summary.files_per_s = (summary.files as f64 / elapsed.max(1e-9) * 10.0).round() / 10.0;
     summary.mb_per_s = (summary.bytes as f64 / 1e6 / elapsed.max(1e-9) * 10.0).round() / 10.0;
     private_file(&out_dir.join("summary.json"), &serde_json::to_vec_pretty(&summary)?)?;
+    if let Some(r) = &reporting {
+        // The count of files examined, for `hashline stats` (counts only).
+        r.outbox.add_examined(hashline_report::Channel::Scan, hashline_report::unix_now(), summary.files)?;
+    }
     if let Some(p) = &args.metrics_out {
         private_file(p, hashline_metrics::global().render().as_bytes())?;
     }

@@ -227,6 +227,8 @@ pub struct Pipeline {
     done: Notify,
     broker_up: Arc<AtomicBool>,
     relay_key: Option<[u8; 32]>,
+    /// Uploads examined, for `hashline stats` (counts only).
+    examined: Arc<hashline_report::Tally>,
 }
 
 impl Pipeline {
@@ -274,6 +276,10 @@ impl Pipeline {
             consumer,
             producer,
             intake,
+            examined: Arc::new(hashline_report::Tally::new(
+                Arc::clone(&stage.outbox),
+                hashline_report::Channel::Kafka,
+            )),
             stage,
             tracker,
             done: Notify::new(),
@@ -314,6 +320,15 @@ impl Pipeline {
     ) -> Result<(), PipelineError> {
         self.consumer.subscribe(&[self.config.uploads_topic.as_str()])?;
         tracing::info!(topic = %self.config.uploads_topic, group = %self.config.group, "consuming");
+        let tally = Arc::clone(&self.examined);
+        let flusher = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                flush(&tally).await;
+            }
+        });
         tokio::pin!(shutdown);
         let max = self.config.max_in_flight_per_partition;
         'consume: loop {
@@ -380,12 +395,17 @@ impl Pipeline {
                 tracing::warn!(error = %e, "final commit failed; uncommitted uploads will be redelivered")
             }
         }
+        flusher.abort();
+        flush(&self.examined).await;
         tracing::info!("stopped");
         Ok(())
     }
 
     async fn process(self: Arc<Self>, msg: OwnedMessage) {
         let outcome = self.handle(&msg).await;
+        if outcome != Outcome::DeadLetter {
+            self.examined.add(1);
+        }
         let m = hashline_metrics::global();
         m.uploads_total
             .with_label_values(&[match outcome {
@@ -511,5 +531,18 @@ impl Pipeline {
         }
         tracing::info!(report_id = %event.report.report_id, disposition = %event.disposition, matches = event.report.matches.len(),
             "match reported");
+    }
+}
+
+/// Writes the examined-uploads count to the outbox (off the async runtime); a failure is
+/// logged and the count kept for the next flush.
+async fn flush(tally: &Arc<hashline_report::Tally>) {
+    let t = Arc::clone(tally);
+    match tokio::task::spawn_blocking(move || t.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "writing the examined-uploads count failed; kept for the next try")
+        }
+        Err(e) => tracing::warn!(error = %e, "writing the examined-uploads count failed"),
     }
 }

@@ -320,24 +320,34 @@ impl AuditLog {
 /// The last `n` records of the log at `path`, oldest first (does not verify; see [`verify`]).
 /// Lines that are not records are skipped.
 pub fn tail(path: &Path, n: usize) -> Result<Vec<Record>, AuditError> {
-    let f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+    let mut out = std::collections::VecDeque::with_capacity(n.min(4096));
+    each(path, |r| {
+        if out.len() == n {
+            out.pop_front();
+        }
+        if n > 0 {
+            out.push_back(r);
+        }
+    })?;
+    Ok(out.into())
+}
+
+/// Calls `f` with every record of the log at `path`, oldest first, reading one line at a time
+/// (does not verify; see [`verify`]). Lines that are not records are skipped; a missing log
+/// has no records.
+pub fn each(path: &Path, mut f: impl FnMut(Record)) -> Result<(), AuditError> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(source) => return Err(AuditError::Io { path: path.to_path_buf(), source }),
     };
-    let mut out = std::collections::VecDeque::with_capacity(n.min(4096));
-    for line in BufReader::new(f).lines() {
+    for line in BufReader::new(file).lines() {
         let line = line.map_err(|source| AuditError::Io { path: path.to_path_buf(), source })?;
         if let Ok(r) = serde_json::from_str::<Record>(&line) {
-            if out.len() == n {
-                out.pop_front();
-            }
-            if n > 0 {
-                out.push_back(r);
-            }
+            f(r);
         }
     }
-    Ok(out.into())
+    Ok(())
 }
 
 /// Writes the head file the one way private files are written: owner-only, synced, renamed

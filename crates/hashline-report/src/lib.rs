@@ -52,7 +52,7 @@ pub use model::{
     Review, Uploader, SCHEMA_ID,
 };
 pub use ncmec::{export as ncmec_export, NcmecExport};
-pub use outbox::{Enqueued, Outbox, OutboxError, Relation, Row, State, Stats};
+pub use outbox::{unix_now, Enqueued, Outbox, OutboxError, Relation, Row, State, Stats, Tally};
 pub use policy::{build, Decision, Detection, Policy};
 pub use stage::{DataDir, Disposition, Recorded, ReportStage, StageError};
 

@@ -107,6 +107,25 @@ pub enum Channel {
     Api,
 }
 
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 3] = [Channel::Kafka, Channel::Scan, Channel::Api];
+
+    /// The name as written in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Kafka => "kafka",
+            Channel::Scan => "scan",
+            Channel::Api => "api",
+        }
+    }
+
+    /// The channel named `s`.
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
 /// The uploading account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]

@@ -7,6 +7,9 @@
 //! adds nothing for entries already reported, and a report is made only for new entries.
 
 mod read;
+mod tally;
+
+pub use tally::Tally;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -212,6 +215,12 @@ CREATE TABLE IF NOT EXISTS reported_entries (
 CREATE INDEX IF NOT EXISTS reported_entries_entry ON reported_entries(list, entry_id);
 CREATE INDEX IF NOT EXISTS reports_sha256 ON reports(json_extract(body, '$.file.sha256'));
 CREATE INDEX IF NOT EXISTS reports_uploader ON reports(json_extract(body, '$.uploader.account_id'));
+CREATE TABLE IF NOT EXISTS examined (
+    day INTEGER NOT NULL,
+    channel TEXT NOT NULL,
+    files INTEGER NOT NULL,
+    PRIMARY KEY (day, channel)
+) WITHOUT ROWID;
 ";
 
 /// Why a report is related to another.

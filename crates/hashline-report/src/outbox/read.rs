@@ -6,6 +6,15 @@ use super::{Outbox, OutboxError, Relation, Row, State, Stats};
 use crate::Report;
 
 impl Outbox {
+    /// Every report that entered the outbox from unix time `from` (inclusive) to `to`
+    /// (exclusive), in order.
+    pub fn between(&self, from: i64, to: i64) -> Result<Vec<Row>, OutboxError> {
+        self.query(
+            "SELECT * FROM reports WHERE created_at >= ?1 AND created_at < ?2 ORDER BY seq",
+            params![from, to],
+        )
+    }
+
     /// Other reports of the same uploader (account on the same platform), of the same file, or
     /// matching the same list entry as `report`: newest first, at most `limit`, each with why.
     pub fn related(&self, report: &Report, limit: usize) -> Result<Vec<(Row, Vec<Relation>)>, OutboxError> {

@@ -1,0 +1,316 @@
+//! The statistics as JSON, CSV and a self-contained, printable HTML page with SVG charts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::chart::{bars, Series, COLORS};
+use crate::model::{Count, Stats, Times};
+use crate::text::{t, term, Key, Lang};
+
+/// Pretty JSON (`hashline.stats/1`).
+pub fn json(stats: &Stats) -> String {
+    serde_json::to_string_pretty(stats).unwrap_or_default() + "\n"
+}
+
+/// CSV: `section,key,value`, one figure a row (counts as published: "< 5" for 1 to 4).
+pub fn csv(stats: &Stats) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut row = |section: &str, key: &str, value: String| {
+        let _ = w.write_record([section, key, value.as_str()]);
+    };
+    row("section", "key", "value".into());
+    row("period", "from", stats.from.clone());
+    row("period", "to", stats.to.clone());
+    row("files_examined", "total", stats.files_examined_total.shown());
+    for (section, map) in [
+        ("files_examined", &stats.files_examined),
+        ("matches", &stats.matches),
+        ("reports_by_state", &stats.reports_by_state),
+        ("reports_by_platform", &stats.reports_by_platform),
+        ("reports_by_class", &stats.reports_by_class),
+        ("reports_by_assessment", &stats.reports_by_assessment),
+    ] {
+        for (k, v) in map {
+            row(section, k, v.shown());
+        }
+    }
+    row("reports", "total", stats.reports_total.shown());
+    row("reviews", "decisions", stats.decisions_total.shown());
+    row("exposure", "reveals", stats.reveals_total.shown());
+    let opt = |c: Option<Count>| c.map_or_else(String::new, Count::shown);
+    row("reports", "retroactive", opt(stats.retroactive));
+    row("reports", "quarantined", opt(stats.quarantined));
+    let d = &stats.durations;
+    for (name, times) in [
+        ("upload_to_match", &d.upload_to_match),
+        ("match_to_decision", &d.match_to_decision),
+        ("decision_to_delivery", &d.decision_to_delivery),
+    ] {
+        row("durations", &format!("{name}.cases"), times.n.shown());
+        row(
+            "durations",
+            &format!("{name}.median_s"),
+            times.median_s.map_or_else(String::new, |v| v.to_string()),
+        );
+        row("durations", &format!("{name}.p95_s"), times.p95_s.map_or_else(String::new, |v| v.to_string()));
+    }
+    let nm = &stats.near_matches;
+    row("near_matches", "decided", nm.decided.shown());
+    row("near_matches", "dismissed", nm.dismissed.shown());
+    row(
+        "near_matches",
+        "false_positive_rate",
+        nm.false_positive_rate.map_or_else(String::new, |r| format!("{r:.4}")),
+    );
+    for wk in &stats.weeks {
+        for (k, v) in [
+            ("files_examined", wk.files_examined),
+            ("reports", wk.reports),
+            ("to_review", wk.to_review),
+            ("decisions", wk.decisions),
+            ("reveals", wk.reveals),
+        ] {
+            row("week", &format!("{}.{k}", wk.week_of), v.shown());
+        }
+    }
+    for a in stats.per_analyst.iter().flatten() {
+        row("analyst", &format!("{}.decisions", a.analyst), a.decisions.shown());
+        row("analyst", &format!("{}.reveals", a.analyst), a.reveals.shown());
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Escapes text for HTML.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn duration(lang: Lang, secs: Option<f64>) -> String {
+    let Some(s) = secs else { return format!("<i>{}</i>", t(lang, Key::Withheld)) };
+    if s < 120.0 {
+        format!("{s:.0} {}", t(lang, Key::Seconds))
+    } else if s < 2.0 * 3600.0 {
+        format!("{:.0} {}", s / 60.0, t(lang, Key::Minutes))
+    } else if s < 3.0 * 86_400.0 {
+        format!("{:.1} {}", s / 3600.0, t(lang, Key::Hours))
+    } else {
+        format!("{:.1} {}", s / 86_400.0, t(lang, Key::Days))
+    }
+}
+
+fn table(out: &mut String, lang: Lang, title: Key, map: &BTreeMap<String, Count>) {
+    let _ = write!(out, "<section><h2>{}</h2><table>", esc(t(lang, title)));
+    for (k, v) in map {
+        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(&term(lang, k)), esc(&v.shown()));
+    }
+    if map.is_empty() {
+        out.push_str("<tr><td>0</td></tr>");
+    }
+    out.push_str("</table></section>");
+}
+
+const CSS: &str = "body{font-family:'Noto Sans','Khmer OS','Khmer OS System',sans-serif;margin:2em auto;max-width:60em;color:#111;line-height:1.45}\
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.15em;margin:1.2em 0 .4em;border-bottom:1px solid #999}\
+table{border-collapse:collapse;margin:.3em 0}th,td{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}\
+td{text-align:right;font-variant-numeric:tabular-nums}.note{color:#444;font-size:.9em}\
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:0 2em}figure{margin:1em 0;page-break-inside:avoid}\
+svg{max-width:100%;height:auto}section{page-break-inside:avoid}\
+@page{size:A4;margin:15mm}@media print{body{margin:0;max-width:none}.grid{display:block}}";
+
+/// The self-contained HTML page: no script, no external file; prints on A4.
+pub fn html(stats: &Stats, lang: Lang) -> String {
+    let tr = |k| esc(t(lang, k));
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {} – {}</title><style>{CSS}</style></head><body>",
+        lang.tag(),
+        tr(Key::Title),
+        esc(&stats.from),
+        esc(&stats.to)
+    );
+    let _ = write!(
+        o,
+        "<h1>{}</h1><p>{}: <b>{}</b> – <b>{}</b> · {}: {}</p><p class=\"note\">{}</p><p class=\"note\">{}</p>",
+        tr(Key::Title),
+        tr(Key::Period),
+        esc(&stats.from),
+        esc(&stats.to),
+        tr(Key::Generated),
+        esc(&stats.generated_at),
+        tr(Key::AggregateOnly),
+        tr(Key::SmallCounts)
+    );
+    let not_recorded = format!("<i>{}</i>", tr(Key::NotRecorded));
+    let opt = |c: Option<Count>| c.map_or(not_recorded.clone(), |c| esc(&c.shown()));
+    let _ = write!(o, "<section><h2>{}</h2><table>", tr(Key::Summary));
+    for (k, v) in [
+        (Key::FilesExamined, esc(&stats.files_examined_total.shown())),
+        (Key::Reports, esc(&stats.reports_total.shown())),
+        (Key::Decisions, esc(&stats.decisions_total.shown())),
+        (Key::Reveals, esc(&stats.reveals_total.shown())),
+        (Key::Retroactive, opt(stats.retroactive)),
+        (Key::Quarantined, opt(stats.quarantined)),
+    ] {
+        let _ = write!(o, "<tr><th>{}</th><td>{v}</td></tr>", tr(k));
+    }
+    o.push_str("</table></section>");
+
+    let weeks: Vec<String> = stats.weeks.iter().map(|w| w.week_of.clone()).collect();
+    let figure = |o: &mut String, svg: String| {
+        let _ = write!(o, "<figure>{svg}</figure>");
+    };
+    figure(
+        &mut o,
+        bars(
+            t(lang, Key::ChartReports),
+            &weeks,
+            &[
+                Series {
+                    name: t(lang, Key::Reports),
+                    color: COLORS[0],
+                    values: stats.weeks.iter().map(|w| w.reports).collect(),
+                },
+                Series {
+                    name: t(lang, Key::ToReview),
+                    color: COLORS[1],
+                    values: stats.weeks.iter().map(|w| w.to_review).collect(),
+                },
+            ],
+            760,
+            300,
+        ),
+    );
+    figure(
+        &mut o,
+        bars(
+            t(lang, Key::ChartWorkload),
+            &weeks,
+            &[
+                Series {
+                    name: t(lang, Key::Decisions),
+                    color: COLORS[2],
+                    values: stats.weeks.iter().map(|w| w.decisions).collect(),
+                },
+                Series {
+                    name: t(lang, Key::Reveals),
+                    color: COLORS[1],
+                    values: stats.weeks.iter().map(|w| w.reveals).collect(),
+                },
+            ],
+            760,
+            300,
+        ),
+    );
+    let classes: Vec<String> = stats.reports_by_class.keys().map(|k| term(lang, k)).collect();
+    figure(
+        &mut o,
+        bars(
+            t(lang, Key::ChartClass),
+            &classes,
+            &[Series {
+                name: t(lang, Key::Reports),
+                color: COLORS[0],
+                values: stats.reports_by_class.values().copied().collect(),
+            }],
+            760,
+            280,
+        ),
+    );
+    let _ = write!(o, "<p class=\"note\">{}</p><div class=\"grid\">", tr(Key::LighterBars));
+    table(&mut o, lang, Key::ByChannel, &stats.files_examined);
+    table(&mut o, lang, Key::MatchesByList, &stats.matches);
+    table(&mut o, lang, Key::ByState, &stats.reports_by_state);
+    table(&mut o, lang, Key::ByPlatform, &stats.reports_by_platform);
+    table(&mut o, lang, Key::ByClass, &stats.reports_by_class);
+    table(&mut o, lang, Key::ByAssessment, &stats.reports_by_assessment);
+    o.push_str("</div>");
+
+    let _ = write!(
+        o,
+        "<section><h2>{}</h2><table><tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        tr(Key::Durations),
+        tr(Key::Cases),
+        tr(Key::Median),
+        tr(Key::P95)
+    );
+    let d = &stats.durations;
+    for (k, times) in [
+        (Key::UploadToMatch, &d.upload_to_match),
+        (Key::MatchToDecision, &d.match_to_decision),
+        (Key::DecisionToDelivery, &d.decision_to_delivery),
+    ] {
+        let Times { n, median_s, p95_s } = times;
+        let _ = write!(
+            o,
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+            tr(k),
+            esc(&n.shown()),
+            duration(lang, *median_s),
+            duration(lang, *p95_s)
+        );
+    }
+    o.push_str("</table></section>");
+
+    let nm = &stats.near_matches;
+    let rate = nm
+        .false_positive_rate
+        .map_or(format!("<i>{}</i>", tr(Key::Withheld)), |r| format!("{:.1} %", r * 100.0));
+    let _ = write!(
+        o,
+        "<section><h2>{}</h2><table><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{rate}</td></tr></table></section>",
+        tr(Key::NearMatches),
+        tr(Key::Decided),
+        esc(&nm.decided.shown()),
+        tr(Key::Dismissed),
+        esc(&nm.dismissed.shown()),
+        tr(Key::FalsePositiveRate)
+    );
+
+    let _ = write!(
+        o,
+        "<section><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        tr(Key::Weekly),
+        tr(Key::WeekOf),
+        tr(Key::FilesExamined),
+        tr(Key::Reports),
+        tr(Key::ToReview),
+        tr(Key::Decisions),
+        tr(Key::Reveals)
+    );
+    for w in &stats.weeks {
+        let _ = write!(
+            o,
+            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&w.week_of),
+            esc(&w.files_examined.shown()),
+            esc(&w.reports.shown()),
+            esc(&w.to_review.shown()),
+            esc(&w.decisions.shown()),
+            esc(&w.reveals.shown())
+        );
+    }
+    o.push_str("</table></section>");
+    if let Some(per) = &stats.per_analyst {
+        let _ = write!(
+            o,
+            "<section><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+            tr(Key::PerAnalyst),
+            tr(Key::Analyst),
+            tr(Key::Decisions),
+            tr(Key::Reveals)
+        );
+        for a in per {
+            let _ = write!(
+                o,
+                "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+                esc(&a.analyst),
+                esc(&a.decisions.shown()),
+                esc(&a.reveals.shown())
+            );
+        }
+        o.push_str("</table></section>");
+    }
+    o.push_str("</body></html>\n");
+    o
+}
