@@ -59,7 +59,7 @@ pub fn day(s: &str) -> Result<i64, StatsError> {
     }
     let t = humantime::parse_rfc3339(&format!("{s}T00:00:00Z")).map_err(|_| bad())?;
     let secs = t.duration_since(std::time::UNIX_EPOCH).map_err(|_| bad())?.as_secs();
-    Ok(i64::try_from(secs / 86_400).map_err(|_| bad())?)
+    i64::try_from(secs / 86_400).map_err(|_| bad())
 }
 
 /// `YYYY-MM-DD` of `day`.
