@@ -61,7 +61,6 @@ fn detection(
             distance,
             dihedral: None,
         }],
-        ..Detection::default()
     }
 }
 
