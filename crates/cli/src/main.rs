@@ -9,6 +9,7 @@ mod cmd_run;
 mod cmd_scan;
 #[cfg(feature = "serve")]
 mod cmd_serve;
+mod cmd_stats;
 mod config;
 mod files;
 mod reporting;
@@ -83,6 +84,9 @@ enum Command {
     #[command(subcommand)]
     #[cfg(feature = "serve")]
     Users(cmd_serve::UsersCommand),
+    /// Statistics of a period for the hotline's management and council: counts, times,
+    /// workload and exposure, aggregate only (HTML with charts, CSV or JSON; English or Khmer).
+    Stats(cmd_stats::StatsArgs),
     /// The whole chain on generated, benign pictures and synthetic lists, in about a second.
     Demo(cmd_demo::DemoArgs),
     /// Show the effective configuration (file, then environment overrides) as TOML.
@@ -113,6 +117,7 @@ fn main() -> ExitCode {
         Command::Lists(cmd) => cmd_lists::run(cmd, &config),
         Command::Match(args) => cmd_match::run(args, &config),
         Command::Scan(args) => cmd_scan::run(args, &config),
+        Command::Stats(args) => cmd_stats::run(args, &config),
         Command::Demo(args) => cmd_demo::run(args, &config),
         Command::Run(args) => cmd_run::run(args, &config),
         Command::Reports(cmd) => cmd_reports::run_reports(cmd, &config),

@@ -45,7 +45,9 @@ fn draw(
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(0f64..n, 0f64..(top as f64) * 1.1)?;
+        // Headroom above the tallest bar for the legend (its width is only estimated: the
+        // viewer's fonts draw the text).
+        .build_cartesian_2d(0f64..n, 0f64..(top as f64) * if series.len() > 1 { 1.45 } else { 1.1 })?;
     chart
         .configure_mesh()
         .disable_x_mesh()

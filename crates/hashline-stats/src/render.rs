@@ -193,7 +193,7 @@ pub fn html(stats: &Stats, lang: Lang) -> String {
                     values: stats.weeks.iter().map(|w| w.decisions).collect(),
                 },
                 Series {
-                    name: t(lang, Key::Reveals),
+                    name: t(lang, Key::RevealsShort),
                     color: COLORS[1],
                     values: stats.weeks.iter().map(|w| w.reveals).collect(),
                 },

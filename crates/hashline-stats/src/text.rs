@@ -43,6 +43,7 @@ pub enum Key {
     Reports,
     Decisions,
     Reveals,
+    RevealsShort,
     ByChannel,
     MatchesByList,
     ByState,
@@ -82,7 +83,7 @@ pub enum Key {
 impl Key {
     /// Every key.
     #[cfg(test)]
-    pub const ALL: [Key; 44] = [
+    pub const ALL: [Key; 45] = [
         Key::Title,
         Key::Period,
         Key::Generated,
@@ -138,13 +139,14 @@ pub fn t(lang: Lang, key: Key) -> &'static str {
             Title => "Hotline statistics",
             Period => "Period",
             Generated => "Made",
-            SmallCounts => "Counts from 1 to 4 are shown as \u{ab}< 5\u{bb} so that no single case can be singled out; times and rates from fewer than 5 cases are withheld.",
+            SmallCounts => "Counts from 1 to 4 are shown as \u{201c}< 5\u{201d} so that no single case can be singled out; times and rates from fewer than 5 cases are withheld.",
             AggregateOnly => "Aggregate figures only: no hash, file name, upload, report or account appears in this report.",
             Summary => "Summary",
             FilesExamined => "Files examined",
             Reports => "Reports",
             Decisions => "Review decisions",
             Reveals => "Media reveals (analyst exposure)",
+            RevealsShort => "Media reveals",
             ByChannel => "Files examined by channel",
             MatchesByList => "Matches by list and signal",
             ByState => "Reports by state",
@@ -184,13 +186,14 @@ pub fn t(lang: Lang, key: Key) -> &'static str {
             Title => "ស្ថិតិរបស់ខ្សែទូរស័ព្ទជាតិ",
             Period => "រយៈពេល",
             Generated => "បានធ្វើនៅ",
-            SmallCounts => "ចំនួនពី ១ ដល់ ៤ ត្រូវបានបង្ហាញជា «< 5» ដើម្បីកុំឱ្យអាចសម្គាល់ករណីណាមួយបាន ហើយពេលវេលា និងអត្រាដែលមកពីករណីតិចជាង ៥ មិនត្រូវបានបង្ហាញទេ។",
+            SmallCounts => "ចំនួនពី ១ ដល់ ៤ ត្រូវបានបង្ហាញជា “< 5” ដើម្បីកុំឱ្យអាចសម្គាល់ករណីណាមួយបាន ហើយពេលវេលា និងអត្រាដែលមកពីករណីតិចជាង ៥ មិនត្រូវបានបង្ហាញទេ។",
             AggregateOnly => "មានតែតួលេខសរុបប៉ុណ្ណោះ៖ គ្មានហាស ឈ្មោះឯកសារ ការផ្ទុកឡើង របាយការណ៍ ឬគណនីណាមួយនៅក្នុងរបាយការណ៍នេះទេ។",
             Summary => "សេចក្តីសង្ខេប",
             FilesExamined => "ឯកសារដែលបានពិនិត្យ",
             Reports => "របាយការណ៍",
             Decisions => "ការសម្រេចចិត្តពិនិត្យ",
             Reveals => "ការបង្ហាញឯកសារមេឌៀ (ការប៉ះពាល់របស់អ្នកវិភាគ)",
+            RevealsShort => "ការបង្ហាញមេឌៀ",
             ByChannel => "ឯកសារដែលបានពិនិត្យ តាមប្រភព",
             MatchesByList => "ការផ្គូផ្គង តាមបញ្ជី និងប្រភេទហាស",
             ByState => "របាយការណ៍ តាមស្ថានភាព",
