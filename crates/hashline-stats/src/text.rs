@@ -94,6 +94,7 @@ impl Key {
         Key::Reports,
         Key::Decisions,
         Key::Reveals,
+        Key::RevealsShort,
         Key::ByChannel,
         Key::MatchesByList,
         Key::ByState,
