@@ -205,6 +205,8 @@ fn routes(id: &str) -> Vec<(&'static str, String)> {
         ("POST", "/admin/users/ana"),
         ("GET", "/admin/lists"),
         ("GET", "/ops"),
+        ("GET", "/stats"),
+        ("GET", "/stats/report?from=2026-01-01&to=2026-01-31"),
         ("GET", "/metrics"),
         ("GET", "/v1/lists"),
         ("POST", "/v1/match"),
@@ -1293,4 +1295,83 @@ async fn leaving_a_case_ends_its_reveal() {
     );
     let page = send(&e.app, "GET", &format!("/cases/{id}"), Some(&ana), None).await;
     assert!(page.body.contains("class=\"blurred\"") && page.body.contains("Reveals today: 1 of 40"));
+}
+
+#[tokio::test]
+async fn supervisors_get_aggregate_statistics_and_only_administrators_see_names() {
+    let e = env(6, config());
+    let (ana, csrf) = login(&e.app, "ana").await;
+    for id in &e.ids[..2] {
+        send(&e.app, "POST", &format!("/cases/{id}/claim"), Some(&ana), Some(format!("csrf={csrf}"))).await;
+    }
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{}/confirm", e.ids[0]),
+        Some(&ana),
+        Some(format!("csrf={csrf}&legal=national&class=B1")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = send(
+        &e.app,
+        "POST",
+        &format!("/cases/{}/dismiss", e.ids[1]),
+        Some(&ana),
+        Some(format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(send(&e.app, "GET", "/stats", Some(&ana), None).await.status, StatusCode::FORBIDDEN);
+
+    let today = hashline_report::unix_now().div_euclid(86_400);
+    let (from, to) = (hashline_stats::date(today - 6), hashline_stats::date(today));
+    let report = |extra: &str| format!("/stats/report?from={from}&to={to}{extra}");
+    let (sup, _) = login(&e.app, "sup").await;
+    let page = send(&e.app, "GET", "/stats", Some(&sup), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("action=\"/stats/report\"") && !page.body.contains("per_analyst"));
+    let r = send(&e.app, "GET", &report(""), Some(&sup), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("<svg") && r.body.contains("synthetic-pdq/pdq"), "charts and lists");
+    let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'unsafe-inline'") && !csp.contains("script"),
+        "{csp}"
+    );
+    for id in &e.ids {
+        assert!(!r.body.contains(id.as_str()), "no report id in the statistics");
+    }
+    for secret in ["acct-7", "upload-", ">ana<"] {
+        assert!(!r.body.contains(secret), "{secret}: no account, upload or analyst name without asking");
+    }
+    let csv = send(&e.app, "GET", &report("&format=csv&lang=km"), Some(&sup), None).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains(".csv"));
+    assert!(csv.body.contains("reports_by_state,dismissed,< 5"), "{}", csv.body);
+    // Names only for an administrator.
+    assert_eq!(
+        send(&e.app, "GET", &report("&per_analyst=1"), Some(&sup), None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let (adm, _) = login(&e.app, "adm").await;
+    let named = send(&e.app, "GET", &report("&per_analyst=1&format=json"), Some(&adm), None).await;
+    assert_eq!(named.status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&named.body).unwrap();
+    assert_eq!(json["per_analyst"][0]["analyst"], "ana");
+    assert_eq!(json["decisions_total"], "< 5");
+    // Hostile periods: a clear 400, never a server error.
+    for q in [
+        "from=2026-13-01&to=2026-12-01",
+        "from=x&to=y",
+        "to=2026-01-01",
+        "from=2026-02-01&to=2026-01-01",
+        "from=1900-01-01&to=2026-01-01",
+        "from=2026-01-01&to=2026-01-02&format=exe",
+    ] {
+        let r = send(&e.app, "GET", &format!("/stats/report?{q}"), Some(&sup), None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}");
+    }
+    let log = std::fs::read_to_string(e.state.audit.path()).unwrap();
+    assert_eq!(log.matches("\"stats.view\"").count(), 3, "every report made is audited");
 }

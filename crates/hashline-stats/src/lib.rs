@@ -36,7 +36,7 @@ mod text;
 
 pub use collect::{collect, Request, Source};
 pub use model::{AnalystLoad, Count, Durations, NearMatches, Stats, Times, Week, SMALLEST_SHOWN};
-pub use period::Period;
+pub use period::{date, Period};
 pub use text::Lang;
 
 /// Why statistics could not be made.

@@ -47,6 +47,8 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/admin/users/{name}", post(change_user))
         .route("/admin/lists", get(lists_page))
         .route("/ops", get(ops_page))
+        .route("/stats", get(stats_page))
+        .route("/stats/report", get(stats_report))
         .route_layer(axum::middleware::from_fn_with_state(state, csrf_guard))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
@@ -125,6 +127,7 @@ pub(super) fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&
     if role.includes(Role::Supervisor) {
         item("/allow", "nav-allow");
         item("/audit", "nav-audit");
+        item("/stats", "nav-stats");
     }
     if role.includes(Role::Admin) {
         item("/admin/users", "nav-users");
@@ -312,12 +315,14 @@ mod case;
 mod decisions;
 mod login;
 mod queue;
+mod stats;
 
 pub(super) use admin::*;
 pub(super) use case::*;
 pub(super) use decisions::*;
 pub(super) use login::*;
 pub(super) use queue::*;
+pub(super) use stats::*;
 
 #[cfg(test)]
 mod tests {
