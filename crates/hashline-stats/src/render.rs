@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::chart::{bars, Series, COLORS};
-use crate::model::{Count, Stats, Times};
+use crate::model::{Count, Stats, Times, Week};
 use crate::text::{t, term, Key, Lang};
 
 /// Pretty JSON (`hashline.stats/1`).
@@ -160,46 +160,24 @@ pub fn html(stats: &Stats, lang: Lang) -> String {
     let figure = |o: &mut String, svg: String| {
         let _ = write!(o, "<figure>{svg}</figure>");
     };
+    type Pick = fn(&Week) -> Count;
+    let weekly = |title: Key, series: [(Key, usize, Pick); 2]| {
+        let series = series.map(|(name, color, pick)| Series {
+            name: t(lang, name),
+            color: COLORS[color],
+            values: stats.weeks.iter().map(pick).collect(),
+        });
+        bars(t(lang, title), &weeks, &series, 760, 300)
+    };
     figure(
         &mut o,
-        bars(
-            t(lang, Key::ChartReports),
-            &weeks,
-            &[
-                Series {
-                    name: t(lang, Key::Reports),
-                    color: COLORS[0],
-                    values: stats.weeks.iter().map(|w| w.reports).collect(),
-                },
-                Series {
-                    name: t(lang, Key::ToReview),
-                    color: COLORS[1],
-                    values: stats.weeks.iter().map(|w| w.to_review).collect(),
-                },
-            ],
-            760,
-            300,
-        ),
+        weekly(Key::ChartReports, [(Key::Reports, 0, |w| w.reports), (Key::ToReview, 1, |w| w.to_review)]),
     );
     figure(
         &mut o,
-        bars(
-            t(lang, Key::ChartWorkload),
-            &weeks,
-            &[
-                Series {
-                    name: t(lang, Key::Decisions),
-                    color: COLORS[2],
-                    values: stats.weeks.iter().map(|w| w.decisions).collect(),
-                },
-                Series {
-                    name: t(lang, Key::RevealsShort),
-                    color: COLORS[1],
-                    values: stats.weeks.iter().map(|w| w.reveals).collect(),
-                },
-            ],
-            760,
-            300,
+        weekly(
+            Key::ChartWorkload,
+            [(Key::Decisions, 2, |w| w.decisions), (Key::RevealsShort, 1, |w| w.reveals)],
         ),
     );
     let classes: Vec<String> = stats.reports_by_class.keys().map(|k| term(lang, k)).collect();
