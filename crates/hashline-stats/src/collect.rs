@@ -93,25 +93,15 @@ pub fn collect(sources: &[Source<'_>], request: Request) -> Result<Stats, StatsE
         rows.extend(s.outbox.between(from, to)?.into_iter().filter(|r| r.state != State::Relayed));
         examined.extend(s.outbox.examined(period.from_day, period.to_day + 1)?);
     }
-
     let mut weeks: BTreeMap<i64, Week> =
         period.mondays().map(|m| (m, Week { week_of: crate::period::date(m), ..Week::default() })).collect();
-
-    let mut files_examined = BTreeMap::new();
-    let mut files_total = 0u64;
-    for (day, channel, n) in examined {
-        files_examined.entry(channel.as_str().to_string()).or_insert(Count(0)).0 += n;
-        files_total += n;
-        week(&mut weeks, day).files_examined.0 += n;
-    }
-
     let mut stats = Stats {
         schema: "hashline.stats/1",
         from: crate::period::date(period.from_day),
         to: crate::period::date(period.to_day),
         generated_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        files_examined,
-        files_examined_total: Count(files_total),
+        files_examined: BTreeMap::new(),
+        files_examined_total: Count(0),
         matches: BTreeMap::new(),
         reports_total: Count(rows.len() as u64),
         reports_by_state: BTreeMap::new(),
@@ -125,51 +115,17 @@ pub fn collect(sources: &[Source<'_>], request: Request) -> Result<Stats, StatsE
         decisions_total: Count(facts.decisions.len() as u64),
         reveals_total: Count(facts.reveals.len() as u64),
         weeks: Vec::new(),
-        per_analyst: None,
+        per_analyst: request.per_analyst.then(|| per_analyst(&facts)),
     };
-    let (mut to_match, mut to_decision, mut to_delivery) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut near_decided, mut near_dismissed) = (0u64, 0u64);
+    for (day, channel, n) in examined {
+        stats.files_examined.entry(channel.as_str().to_string()).or_default().0 += n;
+        stats.files_examined_total.0 += n;
+        week(&mut weeks, day).files_examined.0 += n;
+    }
+    let mut times = Timings::default();
     for row in &rows {
-        let r = &row.report;
-        let w = week(&mut weeks, row.created_at.div_euclid(86_400));
-        w.reports.0 += 1;
-        let reviewed = !matches!(r.review, Review::AutoReported { .. });
-        if reviewed {
-            w.to_review.0 += 1;
-        }
-        bump(&mut stats.reports_by_state, row.state.as_str());
-        bump(&mut stats.reports_by_platform, r.incident.platform.clone().unwrap_or_else(|| "unknown".into()));
-        bump(
-            &mut stats.reports_by_class,
-            r.assessment.industry_classification.map_or("unclassified", |c| c.as_str()),
-        );
-        bump(
-            &mut stats.reports_by_assessment,
-            match r.assessment.legal {
-                Some(l) => serde_json::to_value(l).ok().and_then(|v| v.as_str().map(String::from)),
-                None => None,
-            }
-            .unwrap_or_else(|| "not_assessed".into()),
-        );
-        for m in &r.matches {
-            bump(&mut stats.matches, format!("{}/{}", m.list, m.signal));
-        }
-        let detected = unix(&r.incident.detected_at).unwrap_or(row.created_at);
-        if let Some(up) = r.incident.uploaded_at.as_deref().and_then(unix) {
-            to_match.push((detected - up) as f64);
-        }
-        let decision = facts.decision_of.get(&r.report_id);
-        if let Some(d) = decision {
-            to_decision.push((d.at - detected) as f64);
-        }
-        if let Some(delivered) = row.delivered_at {
-            to_delivery.push((delivered - decision.map_or(row.created_at, |d| d.at)) as f64);
-        }
-        let near = !r.matches.is_empty() && r.matches.iter().all(|m| m.signal == "pdq" && m.distance > 0);
-        if near && (decision.is_some() || row.state == State::Dismissed) {
-            near_decided += 1;
-            near_dismissed += u64::from(row.state == State::Dismissed);
-        }
+        count_report(&mut stats, &mut weeks, row);
+        times.add(row, facts.decision_of.get(&row.report.report_id));
     }
     for (day, _) in &facts.decisions {
         week(&mut weeks, *day).decisions.0 += 1;
@@ -178,30 +134,83 @@ pub fn collect(sources: &[Source<'_>], request: Request) -> Result<Stats, StatsE
         week(&mut weeks, *day).reveals.0 += 1;
     }
     stats.durations = Durations {
-        upload_to_match: Times::of(to_match),
-        match_to_decision: Times::of(to_decision),
-        decision_to_delivery: Times::of(to_delivery),
+        upload_to_match: Times::of(times.to_match),
+        match_to_decision: Times::of(times.to_decision),
+        decision_to_delivery: Times::of(times.to_delivery),
     };
+    let (decided, dismissed) = times.near;
     stats.near_matches = NearMatches {
-        decided: Count(near_decided),
-        dismissed: Count(near_dismissed),
-        false_positive_rate: (near_decided >= crate::model::SMALLEST_SHOWN)
-            .then(|| near_dismissed as f64 / near_decided as f64),
+        decided: Count(decided),
+        dismissed: Count(dismissed),
+        false_positive_rate: (decided >= crate::model::SMALLEST_SHOWN)
+            .then(|| dismissed as f64 / decided as f64),
     };
     stats.weeks = weeks.into_values().collect();
-    if request.per_analyst {
-        let mut load: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for (_, a) in &facts.decisions {
-            load.entry(a.clone()).or_default().0 += 1;
-        }
-        for (_, a) in &facts.reveals {
-            load.entry(a.clone()).or_default().1 += 1;
-        }
-        stats.per_analyst = Some(
-            load.into_iter()
-                .map(|(analyst, (d, r))| AnalystLoad { analyst, decisions: Count(d), reveals: Count(r) })
-                .collect(),
-        );
-    }
     Ok(stats)
+}
+
+/// Counts one report in the period's tables and its week.
+fn count_report(stats: &mut Stats, weeks: &mut BTreeMap<i64, Week>, row: &Row) {
+    let r = &row.report;
+    let w = week(weeks, row.created_at.div_euclid(86_400));
+    w.reports.0 += 1;
+    if !matches!(r.review, Review::AutoReported { .. }) {
+        w.to_review.0 += 1;
+    }
+    bump(&mut stats.reports_by_state, row.state.as_str());
+    bump(&mut stats.reports_by_platform, r.incident.platform.clone().unwrap_or_else(|| "unknown".into()));
+    bump(
+        &mut stats.reports_by_class,
+        r.assessment.industry_classification.map_or("unclassified", |c| c.as_str()),
+    );
+    let legal = r.assessment.legal.and_then(|l| serde_json::to_value(l).ok()?.as_str().map(String::from));
+    bump(&mut stats.reports_by_assessment, legal.unwrap_or_else(|| "not_assessed".into()));
+    for m in &r.matches {
+        bump(&mut stats.matches, format!("{}/{}", m.list, m.signal));
+    }
+}
+
+/// The times through the chain and the near-match decisions, gathered report by report.
+#[derive(Default)]
+struct Timings {
+    to_match: Vec<f64>,
+    to_decision: Vec<f64>,
+    to_delivery: Vec<f64>,
+    /// Near-match reports decided, and of those dismissed.
+    near: (u64, u64),
+}
+
+impl Timings {
+    fn add(&mut self, row: &Row, decision: Option<&Decision>) {
+        let r = &row.report;
+        let detected = unix(&r.incident.detected_at).unwrap_or(row.created_at);
+        if let Some(up) = r.incident.uploaded_at.as_deref().and_then(unix) {
+            self.to_match.push((detected - up) as f64);
+        }
+        if let Some(d) = decision {
+            self.to_decision.push((d.at - detected) as f64);
+        }
+        if let Some(delivered) = row.delivered_at {
+            self.to_delivery.push((delivered - decision.map_or(row.created_at, |d| d.at)) as f64);
+        }
+        let near = !r.matches.is_empty() && r.matches.iter().all(|m| m.signal == "pdq" && m.distance > 0);
+        if near && (decision.is_some() || row.state == State::Dismissed) {
+            self.near.0 += 1;
+            self.near.1 += u64::from(row.state == State::Dismissed);
+        }
+    }
+}
+
+/// Decisions and reveals per analyst (for an administrator who asked).
+fn per_analyst(facts: &AuditFacts) -> Vec<AnalystLoad> {
+    let mut load: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (_, a) in &facts.decisions {
+        load.entry(a.clone()).or_default().0 += 1;
+    }
+    for (_, a) in &facts.reveals {
+        load.entry(a.clone()).or_default().1 += 1;
+    }
+    load.into_iter()
+        .map(|(analyst, (d, r))| AnalystLoad { analyst, decisions: Count(d), reveals: Count(r) })
+        .collect()
 }

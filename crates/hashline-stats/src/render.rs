@@ -98,15 +98,33 @@ fn duration(lang: Lang, secs: Option<f64>) -> String {
     }
 }
 
-fn table(out: &mut String, lang: Lang, title: Key, map: &BTreeMap<String, Count>) {
-    let _ = write!(out, "<section><h2>{}</h2><table>", esc(t(lang, title)));
-    for (k, v) in map {
-        let _ = write!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(&term(lang, k)), esc(&v.shown()));
+/// One row of a table: its heading cell and its cells (HTML, already escaped).
+type Row = (String, Vec<String>);
+
+/// A `<section>` with a heading and a table: an optional header row (`head`, HTML, its first
+/// cell over the row headings) and `rows`.
+fn section(out: &mut String, title: &str, head: &[String], rows: &[Row]) {
+    let _ = write!(out, "<section><h2>{title}</h2><table>");
+    if !head.is_empty() {
+        out.push_str("<tr>");
+        for h in head {
+            let _ = write!(out, "<th>{h}</th>");
+        }
+        out.push_str("</tr>");
     }
-    if map.is_empty() {
-        out.push_str("<tr><td>0</td></tr>");
+    for (label, cells) in rows {
+        let _ = write!(out, "<tr><th>{label}</th>");
+        for c in cells {
+            let _ = write!(out, "<td>{c}</td>");
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</table></section>");
+}
+
+/// The rows of a count per name (names translated where they are hashline's own words).
+fn count_rows(lang: Lang, map: &BTreeMap<String, Count>) -> Vec<Row> {
+    map.iter().map(|(k, v)| (esc(&term(lang, k)), vec![esc(&v.shown())])).collect()
 }
 
 const CSS: &str = "body{font-family:'Noto Sans','Khmer OS','Khmer OS System',sans-serif;margin:2em auto;max-width:60em;color:#111;line-height:1.45}\
@@ -119,47 +137,111 @@ svg{max-width:100%;height:auto}section{page-break-inside:avoid}\
 
 /// The self-contained HTML page: no script, no external file; prints on A4.
 pub fn html(stats: &Stats, lang: Lang) -> String {
-    let tr = |k| esc(t(lang, k));
     let mut o = String::new();
+    heading(&mut o, stats, lang);
+    charts(&mut o, stats, lang);
+    let tr = |k| esc(t(lang, k));
+    o.push_str("<div class=\"grid\">");
+    for (title, map) in [
+        (Key::ByChannel, &stats.files_examined),
+        (Key::MatchesByList, &stats.matches),
+        (Key::ByState, &stats.reports_by_state),
+        (Key::ByPlatform, &stats.reports_by_platform),
+        (Key::ByClass, &stats.reports_by_class),
+        (Key::ByAssessment, &stats.reports_by_assessment),
+    ] {
+        section(&mut o, &tr(title), &[], &count_rows(lang, map));
+    }
+    o.push_str("</div>");
+    let d = &stats.durations;
+    let times =
+        |k, x: &Times| (tr(k), vec![esc(&x.n.shown()), duration(lang, x.median_s), duration(lang, x.p95_s)]);
+    section(
+        &mut o,
+        &tr(Key::Durations),
+        &[String::new(), tr(Key::Cases), tr(Key::Median), tr(Key::P95)],
+        &[
+            times(Key::UploadToMatch, &d.upload_to_match),
+            times(Key::MatchToDecision, &d.match_to_decision),
+            times(Key::DecisionToDelivery, &d.decision_to_delivery),
+        ],
+    );
+    let nm = &stats.near_matches;
+    let rate = nm
+        .false_positive_rate
+        .map_or(format!("<i>{}</i>", tr(Key::Withheld)), |r| format!("{:.1} %", r * 100.0));
+    section(
+        &mut o,
+        &tr(Key::NearMatches),
+        &[],
+        &[
+            (tr(Key::Decided), vec![esc(&nm.decided.shown())]),
+            (tr(Key::Dismissed), vec![esc(&nm.dismissed.shown())]),
+            (tr(Key::FalsePositiveRate), vec![rate]),
+        ],
+    );
+    let weeks: Vec<Row> = stats
+        .weeks
+        .iter()
+        .map(|w| {
+            let cells = [w.files_examined, w.reports, w.to_review, w.decisions, w.reveals];
+            (esc(&w.week_of), cells.iter().map(|c| esc(&c.shown())).collect())
+        })
+        .collect();
+    let head =
+        [Key::WeekOf, Key::FilesExamined, Key::Reports, Key::ToReview, Key::Decisions, Key::Reveals].map(tr);
+    section(&mut o, &tr(Key::Weekly), &head, &weeks);
+    if let Some(per) = &stats.per_analyst {
+        let rows: Vec<Row> = per
+            .iter()
+            .map(|a| (esc(&a.analyst), vec![esc(&a.decisions.shown()), esc(&a.reveals.shown())]))
+            .collect();
+        section(
+            &mut o,
+            &tr(Key::PerAnalyst),
+            &[tr(Key::Analyst), tr(Key::Decisions), tr(Key::Reveals)],
+            &rows,
+        );
+    }
+    o.push_str("</body></html>\n");
+    o
+}
+
+/// The document head, the title, the period and the rules, and the summary table.
+fn heading(o: &mut String, stats: &Stats, lang: Lang) {
+    let tr = |k| esc(t(lang, k));
+    let (from, to) = (esc(&stats.from), esc(&stats.to));
     let _ = write!(
         o,
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {} – {}</title><style>{CSS}</style></head><body>",
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {from} – {to}</title>\
+         <style>{CSS}</style></head><body><h1>{}</h1><p>{}: <b>{from}</b> – <b>{to}</b> · {}: {}</p>\
+         <p class=\"note\">{}</p><p class=\"note\">{}</p>",
         lang.tag(),
         tr(Key::Title),
-        esc(&stats.from),
-        esc(&stats.to)
-    );
-    let _ = write!(
-        o,
-        "<h1>{}</h1><p>{}: <b>{}</b> – <b>{}</b> · {}: {}</p><p class=\"note\">{}</p><p class=\"note\">{}</p>",
         tr(Key::Title),
         tr(Key::Period),
-        esc(&stats.from),
-        esc(&stats.to),
         tr(Key::Generated),
         esc(&stats.generated_at),
         tr(Key::AggregateOnly),
         tr(Key::SmallCounts)
     );
-    let not_recorded = format!("<i>{}</i>", tr(Key::NotRecorded));
-    let opt = |c: Option<Count>| c.map_or(not_recorded.clone(), |c| esc(&c.shown()));
-    let _ = write!(o, "<section><h2>{}</h2><table>", tr(Key::Summary));
-    for (k, v) in [
-        (Key::FilesExamined, esc(&stats.files_examined_total.shown())),
-        (Key::Reports, esc(&stats.reports_total.shown())),
-        (Key::Decisions, esc(&stats.decisions_total.shown())),
-        (Key::Reveals, esc(&stats.reveals_total.shown())),
+    let shown = |c: Count| esc(&c.shown());
+    let opt = |c: Option<Count>| c.map_or(format!("<i>{}</i>", tr(Key::NotRecorded)), shown);
+    let rows = [
+        (Key::FilesExamined, shown(stats.files_examined_total)),
+        (Key::Reports, shown(stats.reports_total)),
+        (Key::Decisions, shown(stats.decisions_total)),
+        (Key::Reveals, shown(stats.reveals_total)),
         (Key::Retroactive, opt(stats.retroactive)),
         (Key::Quarantined, opt(stats.quarantined)),
-    ] {
-        let _ = write!(o, "<tr><th>{}</th><td>{v}</td></tr>", tr(k));
-    }
-    o.push_str("</table></section>");
+    ]
+    .map(|(k, v)| (tr(k), vec![v]));
+    section(o, &tr(Key::Summary), &[], &rows);
+}
 
+/// The three charts: reports per week, workload per week, reports by class.
+fn charts(o: &mut String, stats: &Stats, lang: Lang) {
     let weeks: Vec<String> = stats.weeks.iter().map(|w| w.week_of.clone()).collect();
-    let figure = |o: &mut String, svg: String| {
-        let _ = write!(o, "<figure>{svg}</figure>");
-    };
     type Pick = fn(&Week) -> Count;
     let weekly = |title: Key, series: [(Key, usize, Pick); 2]| {
         let series = series.map(|(name, color, pick)| Series {
@@ -169,126 +251,21 @@ pub fn html(stats: &Stats, lang: Lang) -> String {
         });
         bars(t(lang, title), &weeks, &series, 760, 300)
     };
-    figure(
-        &mut o,
+    let classes: Vec<String> = stats.reports_by_class.keys().map(|k| term(lang, k)).collect();
+    let by_class = Series {
+        name: t(lang, Key::Reports),
+        color: COLORS[0],
+        values: stats.reports_by_class.values().copied().collect(),
+    };
+    for svg in [
         weekly(Key::ChartReports, [(Key::Reports, 0, |w| w.reports), (Key::ToReview, 1, |w| w.to_review)]),
-    );
-    figure(
-        &mut o,
         weekly(
             Key::ChartWorkload,
             [(Key::Decisions, 2, |w| w.decisions), (Key::RevealsShort, 1, |w| w.reveals)],
         ),
-    );
-    let classes: Vec<String> = stats.reports_by_class.keys().map(|k| term(lang, k)).collect();
-    figure(
-        &mut o,
-        bars(
-            t(lang, Key::ChartClass),
-            &classes,
-            &[Series {
-                name: t(lang, Key::Reports),
-                color: COLORS[0],
-                values: stats.reports_by_class.values().copied().collect(),
-            }],
-            760,
-            280,
-        ),
-    );
-    let _ = write!(o, "<p class=\"note\">{}</p><div class=\"grid\">", tr(Key::LighterBars));
-    table(&mut o, lang, Key::ByChannel, &stats.files_examined);
-    table(&mut o, lang, Key::MatchesByList, &stats.matches);
-    table(&mut o, lang, Key::ByState, &stats.reports_by_state);
-    table(&mut o, lang, Key::ByPlatform, &stats.reports_by_platform);
-    table(&mut o, lang, Key::ByClass, &stats.reports_by_class);
-    table(&mut o, lang, Key::ByAssessment, &stats.reports_by_assessment);
-    o.push_str("</div>");
-
-    let _ = write!(
-        o,
-        "<section><h2>{}</h2><table><tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        tr(Key::Durations),
-        tr(Key::Cases),
-        tr(Key::Median),
-        tr(Key::P95)
-    );
-    let d = &stats.durations;
-    for (k, times) in [
-        (Key::UploadToMatch, &d.upload_to_match),
-        (Key::MatchToDecision, &d.match_to_decision),
-        (Key::DecisionToDelivery, &d.decision_to_delivery),
+        bars(t(lang, Key::ChartClass), &classes, &[by_class], 760, 280),
     ] {
-        let Times { n, median_s, p95_s } = times;
-        let _ = write!(
-            o,
-            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
-            tr(k),
-            esc(&n.shown()),
-            duration(lang, *median_s),
-            duration(lang, *p95_s)
-        );
+        let _ = write!(o, "<figure>{svg}</figure>");
     }
-    o.push_str("</table></section>");
-
-    let nm = &stats.near_matches;
-    let rate = nm
-        .false_positive_rate
-        .map_or(format!("<i>{}</i>", tr(Key::Withheld)), |r| format!("{:.1} %", r * 100.0));
-    let _ = write!(
-        o,
-        "<section><h2>{}</h2><table><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{}</td></tr><tr><th>{}</th><td>{rate}</td></tr></table></section>",
-        tr(Key::NearMatches),
-        tr(Key::Decided),
-        esc(&nm.decided.shown()),
-        tr(Key::Dismissed),
-        esc(&nm.dismissed.shown()),
-        tr(Key::FalsePositiveRate)
-    );
-
-    let _ = write!(
-        o,
-        "<section><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        tr(Key::Weekly),
-        tr(Key::WeekOf),
-        tr(Key::FilesExamined),
-        tr(Key::Reports),
-        tr(Key::ToReview),
-        tr(Key::Decisions),
-        tr(Key::Reveals)
-    );
-    for w in &stats.weeks {
-        let _ = write!(
-            o,
-            "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&w.week_of),
-            esc(&w.files_examined.shown()),
-            esc(&w.reports.shown()),
-            esc(&w.to_review.shown()),
-            esc(&w.decisions.shown()),
-            esc(&w.reveals.shown())
-        );
-    }
-    o.push_str("</table></section>");
-    if let Some(per) = &stats.per_analyst {
-        let _ = write!(
-            o,
-            "<section><h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-            tr(Key::PerAnalyst),
-            tr(Key::Analyst),
-            tr(Key::Decisions),
-            tr(Key::Reveals)
-        );
-        for a in per {
-            let _ = write!(
-                o,
-                "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
-                esc(&a.analyst),
-                esc(&a.decisions.shown()),
-                esc(&a.reveals.shown())
-            );
-        }
-        o.push_str("</table></section>");
-    }
-    o.push_str("</body></html>\n");
-    o
+    let _ = write!(o, "<p class=\"note\">{}</p>", esc(t(lang, Key::LighterBars)));
 }
