@@ -18,7 +18,8 @@
 //! ```
 
 pub mod contract;
-pub mod fetch;
+/// Fetching media by URL (the `hashline-fetch` crate, shared with the HMA-compatible routes).
+pub use hashline_fetch as fetch;
 mod kafka;
 pub mod process;
 pub mod relay;

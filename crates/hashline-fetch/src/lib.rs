@@ -1,8 +1,17 @@
-//! Fetching media named by `hashline-media-url` (for uploads too large for a Kafka record),
-//! without becoming an SSRF tool: only hosts on the allow-list, only http(s), no redirects,
+//! Fetching media by URL — named by a Kafka record's `hashline-media-url` (uploads too large
+//! for a record) or by an HMA client's `?url=` — without becoming an SSRF tool: only hosts on the allow-list, only http(s), no redirects,
 //! the name resolved once and the connection pinned to the address checked (no DNS
 //! rebinding), loopback, private, link-local and other internal addresses refused unless
 //! `allow_private_addresses`, a size cap enforced while streaming, timeouts and retries.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use hashline_fetch::{fetch, FetchConfig, FetchError};
+//! // Nothing is fetched from a host that is not on the allow-list (empty by default).
+//! let refused = fetch("http://169.254.169.254/latest/meta-data", &FetchConfig::default(), 1 << 20).await;
+//! assert!(matches!(refused, Err(FetchError::Refused(_))));
+//! # });
+//! ```
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
