@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Do not serve the analyst triage pages: for the platform-facing match API.
     #[arg(long)]
     pub no_pages: bool,
+    /// Also answer HMA's API (`/h/hash`, `/m/lookup`, `/m/raw_lookup`, `/c/banks`, ...), so
+    /// Hasher-Matcher-Actioner clients switch by changing their base URL (`server.hma_compat`).
+    #[arg(long)]
+    pub hma_compat: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -289,6 +293,10 @@ pub fn run_serve(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
     }
     settings.server.api &= !args.no_api;
     settings.server.pages &= !args.no_pages;
+    settings.server.hma_compat |= args.hma_compat;
+    if settings.server.hma_compat && !settings.server.api {
+        anyhow::bail!("--hma-compat needs the match API: drop --no-api (or server.api = false)");
+    }
     let listen = settings.server.listen.clone();
     let state = Arc::new(AppState::open(store, &data, settings).context("starting the server")?);
     let rt = tokio::runtime::Builder::new_multi_thread()

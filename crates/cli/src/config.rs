@@ -419,6 +419,7 @@ impl Config {
             server: self.server.clone(),
             hash: hashline_hash::HashOptions { dihedral: false, ..self.hash.options() },
             triage: self.triage.clone(),
+            fetch: self.kafka.fetch.clone(),
         }
     }
 

@@ -314,7 +314,7 @@ fn hash_response(h: &FileHashes) -> HashResponse {
 }
 
 /// An empty list set, for hashing without matching.
-fn no_lists() -> Arc<hashline_lists::ListSet> {
+pub(crate) fn no_lists() -> Arc<hashline_lists::ListSet> {
     static EMPTY: std::sync::OnceLock<Arc<hashline_lists::ListSet>> = std::sync::OnceLock::new();
     Arc::clone(EMPTY.get_or_init(|| Arc::new(hashline_lists::ListSet::empty())))
 }
@@ -365,41 +365,15 @@ pub async fn post_hash(
             ),
         ));
     }
-    // Memory: the body's size is reserved before it is read (its declared length, or the
-    // limit when it declares none), then the image's decode estimate from its header before
-    // it is decoded; requests beyond the server's budget wait their turn.
-    let limit = state.config.max_body_bytes;
-    let declared =
-        headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    // A body of unknown length may be as large as the limit, or the whole budget when that
-    // is smaller (then it waits until it is alone): all or nothing, so two half-read bodies
-    // can never wait on each other.
-    let budget = state.config.memory_budget_mib.saturating_mul(1 << 20);
-    let body_permit = state.reserve(declared.unwrap_or((limit as u64).min(budget))).await?;
-    let body = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let body_permit = reserve_body(&state, &headers).await?;
+    let body = axum::body::to_bytes(body, state.config.max_body_bytes).await.map_err(|_| too_large())?;
     if body.is_empty() {
         return Err(ApiError::bad_request("empty_body", "the body is empty; send the media bytes".into()));
     }
-    let mut options = HashOptions { dihedral: params.dihedral, ..state.hash };
-    options.limits.max_pixels = options.limits.max_pixels.min(state.config.api_max_pixels);
-    let decode = match hashline_hash::claimed_dimensions(&body) {
-        Some((w, h)) if options.limits.check(w, h).is_ok() => hashline_hash::decode_memory_estimate(w, h),
-        // Not an image, or refused from its header: nothing big is allocated.
-        _ => 0,
-    };
-    // One reservation for body and decode together (never holding one while waiting for the
-    // other, so two large requests cannot wait on each other forever).
-    drop(body_permit);
-    let permit = state.reserve(body.len() as u64 + decode).await?;
     // The shared examine step; without match=true, against no lists (nothing is matched or
     // counted as a match).
     let lists = if params.match_ { state.lists.snapshot() } else { no_lists() };
-    let examined = state.cpu(move || hashline_engine::examine_bytes(&options, &lists, &body)).await?;
-    drop(permit);
-    let examined = examined.map_err(|e| ApiError::internal(&e.to_string()))?;
+    let examined = examine_within_budget(&state, body_permit, body, params.dihedral, lists).await?;
     let hashes = &examined.hashes;
     let mut resp = hash_response(hashes);
     let mut matched = 0;
@@ -416,6 +390,50 @@ pub async fn post_hash(
         )
         .await?;
     Ok(Json(resp))
+}
+
+/// Reserves memory for a request body before it is read: its declared length, or the limit
+/// when it declares none (or the whole budget when that is smaller: it then waits until it is
+/// alone). All or nothing, so two half-read bodies can never wait on each other. A declared
+/// length over the limit is refused at once.
+pub(crate) async fn reserve_body(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<crate::Reservation, ApiError> {
+    let limit = state.config.max_body_bytes as u64;
+    let declared =
+        headers.get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let budget = state.config.memory_budget_mib.saturating_mul(1 << 20);
+    state.reserve(declared.unwrap_or(limit.min(budget))).await
+}
+
+/// Examines media already read (`body_permit` holds its memory) within the memory budget: the
+/// image's decode estimate from its header is reserved with the bytes before decoding, on the
+/// CPU pool, against `lists`.
+pub(crate) async fn examine_within_budget(
+    state: &AppState,
+    body_permit: crate::Reservation,
+    body: axum::body::Bytes,
+    dihedral: bool,
+    lists: Arc<ListSet>,
+) -> Result<hashline_engine::Examined, ApiError> {
+    let mut options = HashOptions { dihedral, ..state.hash };
+    options.limits.max_pixels = options.limits.max_pixels.min(state.config.api_max_pixels);
+    let decode = match hashline_hash::claimed_dimensions(&body) {
+        Some((w, h)) if options.limits.check(w, h).is_ok() => hashline_hash::decode_memory_estimate(w, h),
+        // Not an image, or refused from its header: nothing big is allocated.
+        _ => 0,
+    };
+    // One reservation for body and decode together (never holding one while waiting for the
+    // other, so two large requests cannot wait on each other forever).
+    drop(body_permit);
+    let permit = state.reserve(body.len() as u64 + decode).await?;
+    let examined = state.cpu(move || hashline_engine::examine_bytes(&options, &lists, &body)).await?;
+    drop(permit);
+    examined.map_err(|e| ApiError::internal(&e.to_string()))
 }
 
 fn too_large() -> ApiError {

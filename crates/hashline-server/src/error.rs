@@ -82,6 +82,16 @@ impl ApiError {
         self.status
     }
 
+    /// The sentence saying what to change.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Seconds to wait, for a 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// From a JSON body rejection.
     pub fn from_json(e: JsonRejection) -> ApiError {
         match e {

@@ -39,6 +39,7 @@
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod hma;
 mod jsonfile;
 pub mod tokens;
 pub mod triage;
@@ -96,6 +97,10 @@ pub struct ServerConfig {
     /// Most pixels an image sent to `/v1/hash` may claim (default 50 million; the `[limits]`
     /// pixel limit applies too, whichever is lower).
     pub api_max_pixels: u64,
+    /// Also answer the routes of Meta's Hasher-Matcher-Actioner (`/h/hash`, `/m/lookup`, ...)
+    /// with HMA's shapes, behind the same tokens (default false; `hashline serve --hma-compat`;
+    /// see docs/hma-compat.md).
+    pub hma_compat: bool,
     /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client,
     /// for the per-address login limit (default none: the connection's own address counts).
     pub trusted_proxies: Vec<String>,
@@ -112,6 +117,9 @@ pub struct Settings {
     pub hash: HashOptions,
     /// `[triage]`.
     pub triage: triage::TriageConfig,
+    /// Where media may be fetched from by URL (`[kafka.fetch]`: the same host allow-list as
+    /// the pipeline), for the HMA routes' `?url=`.
+    pub fetch: hashline_fetch::FetchConfig,
 }
 
 impl From<ServerConfig> for Settings {
@@ -135,6 +143,7 @@ impl Default for ServerConfig {
             pages: true,
             memory_budget_mib: 1024,
             api_max_pixels: 50_000_000,
+            hma_compat: false,
             trusted_proxies: Vec::new(),
         }
     }
@@ -193,6 +202,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// Decoding options (`[hash]`; dihedral is per request).
     pub hash: HashOptions,
+    /// The media fetcher's settings (host allow-list).
+    pub fetch: hashline_fetch::FetchConfig,
     /// `config.trusted_proxies`, parsed.
     pub trusted_proxies: client::TrustedProxies,
     /// The analyst triage app.
@@ -213,7 +224,7 @@ impl AppState {
         data: &DataDir,
         settings: impl Into<Settings>,
     ) -> Result<AppState, ServerError> {
-        let Settings { server: config, hash, triage } = settings.into();
+        let Settings { server: config, hash, triage, fetch } = settings.into();
         let threads = if config.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -238,6 +249,7 @@ impl AppState {
             triage,
             config,
             hash,
+            fetch,
             trusted_proxies,
             cpu,
             memory: Arc::new(tokio::sync::Semaphore::new(
@@ -419,6 +431,8 @@ async fn track(req: Request, next: Next) -> Response {
         "/v1/lists" => "lists",
         "/v1/openapi.json" => "openapi",
         "/metrics" => "metrics",
+        "/h/hash" => "hma_hash",
+        "/m/lookup" | "/m/raw_lookup" => "hma_lookup",
         _ => "other",
     });
     let slot = TokenSlot::default();
@@ -518,6 +532,13 @@ pub fn app(state: Arc<AppState>) -> Router {
         Router::new().route("/healthz", get(hashline_ops::healthz)).route("/readyz", get(readyz));
     if state.config.api {
         router = router.merge(api_routes(&state));
+        if state.config.hma_compat {
+            router = router.merge(
+                hma::routes()
+                    .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+                    .route_layer(axum::middleware::from_fn(track)),
+            );
+        }
     } else {
         router = router.route("/metrics", get(metrics));
     }
