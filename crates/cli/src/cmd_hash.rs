@@ -27,6 +27,11 @@ pub struct HashArgs {
     #[arg(long)]
     dihedral: bool,
 
+    /// Also output the PDQ of the picture inside near-uniform borders (letterbox bars, frames,
+    /// padding) and the box kept, for pictures that have them (`trimmed`).
+    #[arg(long)]
+    trim_borders: bool,
+
     /// Follow symbolic links inside folders (links given on the command line always are).
     #[arg(long)]
     follow_links: bool,
@@ -80,9 +85,21 @@ struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq_dihedral: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    trimmed: Option<TrimmedLine>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     skipped: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// The picture inside an image's borders: its PDQ, quality and the box kept (x, y, width,
+/// height in the image's pixels).
+#[derive(Serialize)]
+struct TrimmedLine {
+    pdq: String,
+    quality: u8,
+    #[serde(rename = "box")]
+    bbox: hashline_hash::TrimBox,
 }
 
 impl Line {
@@ -105,7 +122,12 @@ impl Line {
             ..Line::default()
         };
         match h.pdq {
-            PdqOutcome::Hashed { pdq, width, height, format } => {
+            PdqOutcome::Hashed { pdq, width, height, format, trimmed } => {
+                line.trimmed = trimmed.map(|t| TrimmedLine {
+                    pdq: t.pdq.hash.to_hex(),
+                    quality: t.pdq.quality,
+                    bbox: t.bbox,
+                });
                 line.pdq = Some(Some(pdq.hash.to_hex()));
                 line.quality = Some(Some(pdq.quality));
                 line.width = Some(Some(width));
@@ -155,6 +177,7 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let options = HashOptions {
         mode: ModeArg::or_config(args.mode, config),
         dihedral: args.dihedral,
+        trim_borders: args.trim_borders,
         limits: limits(config, args.max_input_bytes, args.max_pixels, args.max_side),
     };
     // The one CPU pool type; the walk drives its threads itself, in input order.

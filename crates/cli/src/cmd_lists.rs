@@ -93,6 +93,14 @@ pub struct ImportArgs {
     /// Smallest PDQ quality of an upload for this list's PDQ entries to be tried (default 50).
     #[arg(long, value_name = "Q")]
     pdq_min_quality: Option<u8>,
+    /// Largest PDQ distance for the picture inside an upload's borders (the `border_trimmed`
+    /// variant; default `[lists] trimmed_pdq_distance`).
+    #[arg(long, value_name = "BITS")]
+    trimmed_pdq_distance: Option<u32>,
+    /// Smallest quality of the `border_trimmed` variant's hash (default `[lists]
+    /// trimmed_pdq_min_quality`).
+    #[arg(long, value_name = "Q")]
+    trimmed_pdq_min_quality: Option<u8>,
     /// The new version holds only this import's entries. Refused when that drops more than
     /// `[lists] replace_max_drop_percent` (default 50) of the active entries, unless --force.
     #[arg(long)]
@@ -191,14 +199,21 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let signatures = a.signature.as_deref().map(read).transpose()?.into_iter().collect();
     // Only the manifest is needed here; the import itself reads the previous entries once.
     let previous = store.manifest(&a.input.name)?;
-    let thresholds = if a.pdq_distance.is_some() || a.pdq_min_quality.is_some() {
-        let base = previous.as_ref().map(|m| m.thresholds).unwrap_or_default();
+    let given = [a.pdq_distance, a.trimmed_pdq_distance].iter().any(Option::is_some)
+        || [a.pdq_min_quality, a.trimmed_pdq_min_quality].iter().any(Option::is_some);
+    let thresholds = if given {
+        let kind = if a.allow { ListKind::Allow } else { ListKind::Known };
+        let base = previous.as_ref().map(|m| m.thresholds).unwrap_or_else(|| config.lists.thresholds(kind));
         let t = Thresholds {
             pdq_distance: a.pdq_distance.unwrap_or(base.pdq_distance),
             pdq_min_quality: a.pdq_min_quality.unwrap_or(base.pdq_min_quality),
+            trimmed_pdq_distance: a.trimmed_pdq_distance.unwrap_or(base.trimmed_pdq_distance),
+            trimmed_pdq_min_quality: a.trimmed_pdq_min_quality.unwrap_or(base.trimmed_pdq_min_quality),
         };
-        if t.pdq_distance > 255 || t.pdq_min_quality > 100 {
-            bail!("--pdq-distance is 0–255 and --pdq-min-quality 0–100");
+        if t.pdq_distance.max(t.trimmed_pdq_distance) > 255
+            || t.pdq_min_quality.max(t.trimmed_pdq_min_quality) > 100
+        {
+            bail!("PDQ distances are 0–255 and qualities 0–100");
         }
         Some(t)
     } else if previous.is_none() {

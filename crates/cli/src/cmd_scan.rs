@@ -156,6 +156,7 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     let options = HashOptions {
         mode: crate::cmd_hash::ModeArg::or_config(args.mode, config),
         dihedral: args.dihedral || config.hash.dihedral,
+        trim_borders: config.hash.trim_borders,
         limits: config.hash.limits(),
     };
     // The one CPU pool type; the walk drives its threads itself, in input order.

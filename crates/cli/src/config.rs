@@ -89,6 +89,10 @@ pub struct HashConfig {
     /// Also match rotated and mirrored copies in `scan` and `run` (`HASHLINE_DIHEDRAL`;
     /// default false; the API takes it per request).
     pub dihedral: bool,
+    /// Also match the picture inside near-uniform borders (letterbox bars, frames, padding) in
+    /// `scan`, `run` and the API, as the `border_trimmed` variant (default true; see the
+    /// border benchmark in the README).
+    pub trim_borders: bool,
     /// Hashing threads of `scan`, `hash` and `run`, 0 for all cores (`HASHLINE_JOBS`;
     /// default 0).
     pub threads: usize,
@@ -108,6 +112,7 @@ impl Default for HashConfig {
         HashConfig {
             mode: Mode::Exact,
             dihedral: false,
+            trim_borders: true,
             threads: 0,
             max_input_bytes: l.max_input_bytes,
             max_pixels: l.max_pixels,
@@ -124,7 +129,12 @@ impl HashConfig {
 
     /// The hashing options (dihedral as configured).
     pub fn options(&self) -> hashline_hash::HashOptions {
-        hashline_hash::HashOptions { mode: self.mode, dihedral: self.dihedral, limits: self.limits() }
+        hashline_hash::HashOptions {
+            mode: self.mode,
+            dihedral: self.dihedral,
+            trim_borders: self.trim_borders,
+            limits: self.limits(),
+        }
     }
 }
 
@@ -142,6 +152,10 @@ pub struct ListsConfig {
     /// Largest PDQ distance for a new allow-list whose import names none (default 8): an
     /// allow entry suppresses copies of the benign picture, not every known picture near it.
     pub allow_pdq_distance: u32,
+    /// Largest PDQ distance of the `border_trimmed` variant for a new known list (default 31).
+    pub trimmed_pdq_distance: u32,
+    /// Smallest quality of the `border_trimmed` variant's hash for a new list (default 50).
+    pub trimmed_pdq_min_quality: u8,
 }
 
 impl Default for ListsConfig {
@@ -152,6 +166,8 @@ impl Default for ListsConfig {
             pdq_min_quality: t.pdq_min_quality,
             replace_max_drop_percent: hashline_lists::DEFAULT_MAX_DROP_PERCENT,
             allow_pdq_distance: 8,
+            trimmed_pdq_distance: t.trimmed_pdq_distance,
+            trimmed_pdq_min_quality: t.trimmed_pdq_min_quality,
         }
     }
 }
@@ -163,7 +179,13 @@ impl ListsConfig {
             hashline_lists::ListKind::Known => self.pdq_distance,
             hashline_lists::ListKind::Allow => self.allow_pdq_distance,
         };
-        Thresholds { pdq_distance, pdq_min_quality: self.pdq_min_quality }
+        Thresholds {
+            pdq_distance,
+            pdq_min_quality: self.pdq_min_quality,
+            // An allow entry suppresses within its own (small) distance, trimmed or not.
+            trimmed_pdq_distance: self.trimmed_pdq_distance.min(pdq_distance),
+            trimmed_pdq_min_quality: self.trimmed_pdq_min_quality,
+        }
     }
 }
 

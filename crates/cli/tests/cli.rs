@@ -247,3 +247,82 @@ fn a_folder_of_links_only_is_a_failure_that_says_what_to_do() {
     ]);
     assert_eq!(scan.code, 0, "{}", scan.stderr);
 }
+
+/// `picture` (`w` × `h` RGB) on a canvas of `colour`, at (`x`, `y`).
+fn on_canvas(
+    picture: &[u8],
+    (w, h): (usize, usize),
+    (cw, ch): (usize, usize),
+    (x, y): (usize, usize),
+    colour: [u8; 3],
+) -> Vec<u8> {
+    let mut out: Vec<u8> = std::iter::repeat_n(colour, cw * ch).flatten().collect();
+    for r in 0..h {
+        let dst = ((y + r) * cw + x) * 3;
+        out[dst..dst + w * 3].copy_from_slice(&picture[r * w * 3..(r + 1) * w * 3]);
+    }
+    out
+}
+
+#[test]
+fn letterboxed_and_framed_copies_match_through_the_border_trimmed_variant() {
+    let dir = TempDir::new("trim");
+    let (w, h) = (320, 240);
+    let picture = bridge_like(w, h);
+    let listed = dir.write("listed.png", &encode_png(&picture, w, h));
+    let hashed = hashline(&["hash", listed.to_str().unwrap()]).json_lines();
+    let store = util::store_with_list(&dir, &format!("pdq {}\n", hashed[0]["pdq"].as_str().unwrap()));
+    // Black bars to 16:9 around a 4:3 picture (pillarbox), re-encoded; a white frame; padding
+    // to a square in a colour.
+    let media = dir.path().join("media");
+    let pillar = on_canvas(&picture, (w, h), (428, 240), (54, 0), [0, 0, 0]);
+    let framed = on_canvas(&picture, (w, h), (352, 272), (16, 16), [255, 255, 255]);
+    let square = on_canvas(&picture, (w, h), (320, 320), (0, 40), [30, 120, 200]);
+    std::fs::create_dir_all(&media).unwrap();
+    std::fs::write(media.join("a-pillar.jpg"), encode_jpeg(&pillar, 428, 240, 80)).unwrap();
+    std::fs::write(media.join("b-framed.png"), encode_png(&framed, 352, 272)).unwrap();
+    std::fs::write(media.join("c-square.png"), encode_png(&square, 320, 320)).unwrap();
+    // `hashline hash --trim-borders` prints the trimmed hash and the box kept.
+    let lines = hashline(&["hash", "--trim-borders", media.to_str().unwrap()]).json_lines();
+    assert_eq!(
+        lines[1]["trimmed"]["box"],
+        serde_json::json!({"x": 16, "y": 16, "width": 320, "height": 240})
+    );
+    assert_eq!(lines[2]["trimmed"]["box"], serde_json::json!({"x": 0, "y": 40, "width": 320, "height": 240}));
+    let plain = hashline(&["hash", media.to_str().unwrap()]).json_lines();
+    assert!(plain.iter().all(|l| l.get("trimmed").is_none()), "only when asked");
+    // scan matches all three through the trimmed picture ([hash] trim_borders defaults on).
+    let out = dir.path().join("out");
+    let scan = hashline(&[
+        "scan",
+        "--json",
+        media.to_str().unwrap(),
+        "--store",
+        &store,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(scan.code, 1, "1: matches found: {}", scan.stderr);
+    let matches: Vec<_> = scan.json_lines().into_iter().filter(|l| l["type"] == "match").collect();
+    assert_eq!(matches.len(), 3, "{}", scan.stdout);
+    for m in &matches {
+        let hit = &m["matches"][0];
+        assert!(hit["border_trimmed"]["width"].as_u64().unwrap() > 0, "{m}");
+        assert!(hit["distance"].as_u64().unwrap() <= 31, "{m}");
+    }
+    // Turned off in the configuration, none of them matches (the reference PDQ misses them).
+    let config = dir.write("hashline.toml", b"[hash]\ntrim_borders = false\n");
+    let scan = hashline(&[
+        "scan",
+        "--json",
+        "--config",
+        config.to_str().unwrap(),
+        media.to_str().unwrap(),
+        "--store",
+        &store,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(scan.code, 0, "nothing matched: {}", scan.stderr);
+    assert!(scan.json_lines().iter().all(|l| l["type"] != "match"), "{}", scan.stdout);
+}

@@ -43,6 +43,7 @@ mod error;
 mod limits;
 mod pdq;
 mod sniff;
+pub mod trim;
 
 pub use decode::{Decoded, Pixels};
 pub use digest::{digests, hex, DigestHasher, Digests};
@@ -53,6 +54,7 @@ pub use pdq::{
     MIN_HASHABLE_SIDE,
 };
 pub use sniff::{sniff, ImageFormat, Sniffed, SNIFF_LEN};
+pub use trim::{TrimBox, TrimRules};
 
 use decode::{JpegDecoder, Scale};
 
@@ -88,6 +90,9 @@ pub struct HashOptions {
     pub mode: Mode,
     /// Also compute the eight dihedral PDQ hashes.
     pub dihedral: bool,
+    /// Also hash the picture inside near-uniform borders (letterbox and pillarbox bars, frames,
+    /// padding), when there are any ([`trim`]).
+    pub trim_borders: bool,
     /// Decoding limits.
     pub limits: Limits,
 }
@@ -108,6 +113,9 @@ pub enum PdqOutcome {
         height: u32,
         /// The format the bytes were sniffed as.
         format: ImageFormat,
+        /// With [`HashOptions::trim_borders`]: the PDQ of the picture inside its borders, when
+        /// it has borders worth trimming.
+        trimmed: Option<Trimmed>,
     },
     /// Not an image hashline decodes (video, document, text, empty …): not an error.
     Skipped(&'static str),
@@ -118,6 +126,15 @@ pub enum PdqOutcome {
         /// Why.
         error: DecodeError,
     },
+}
+
+/// The PDQ of the picture inside an image's borders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trimmed {
+    /// Its hash, quality and (if asked) dihedral hashes.
+    pub pdq: Pdq,
+    /// What was kept, in the image's pixels (of the original size in `fast` mode).
+    pub bbox: TrimBox,
 }
 
 /// Everything hashline computes for one file.
@@ -195,9 +212,11 @@ impl Hasher {
         match self.decode_scaled(bytes, format, scale) {
             Ok((decoded, width, height)) => {
                 let pdq = self.pdq_of_decoded(&decoded);
+                let trimmed =
+                    if self.options.trim_borders { self.trimmed(&decoded, width, height) } else { None };
                 let (Pixels::Rgb(buffer) | Pixels::Grey(buffer)) = decoded.pixels;
                 self.jpeg.recycle(buffer);
-                PdqOutcome::Hashed { pdq, width, height, format }
+                PdqOutcome::Hashed { pdq, width, height, format, trimmed }
             }
             Err(error) => PdqOutcome::Failed { format, error },
         }
@@ -226,6 +245,28 @@ impl Hasher {
             _ => (decoded.width, decoded.height),
         };
         Ok((decoded, w, h))
+    }
+
+    /// The PDQ of the picture inside `decoded`'s borders, if it has any; the box scaled to the
+    /// original `width` × `height` (which differ from the decoded size in `fast` mode).
+    pub fn trimmed(&mut self, decoded: &Decoded, width: u32, height: u32) -> Option<Trimmed> {
+        let (px, channels) = match &decoded.pixels {
+            Pixels::Rgb(p) => (p, 3),
+            Pixels::Grey(p) => (p, 1),
+        };
+        let b = trim::border_box(px, channels, decoded.width, decoded.height, &TrimRules::default())?;
+        let inner = trim::crop(px, channels, decoded.width, b);
+        let pixels = if channels == 3 { Pixels::Rgb(inner) } else { Pixels::Grey(inner) };
+        let pdq = self.pdq_of_decoded(&Decoded { width: b.width, height: b.height, pixels });
+        let scale =
+            |v: u32, full: u32, part: u32| (u64::from(v) * u64::from(full) / u64::from(part.max(1))) as u32;
+        let bbox = TrimBox {
+            x: scale(b.x, width, decoded.width),
+            y: scale(b.y, height, decoded.height),
+            width: scale(b.width, width, decoded.width),
+            height: scale(b.height, height, decoded.height),
+        };
+        Some(Trimmed { pdq, bbox })
     }
 
     /// PDQ of decoded pixels.

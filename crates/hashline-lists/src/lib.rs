@@ -45,7 +45,7 @@ pub mod signing;
 mod store;
 
 pub use live::{LiveLists, Reload, WatchGuard};
-pub use matcher::{ListSet, ListStats, Match, Outcome, Query};
+pub use matcher::{ListSet, ListStats, Match, Outcome, Query, TrimmedQuery};
 pub use model::{Classification, Entry, EntryRef, ListKind, Manifest, SignalType, Thresholds};
 pub use pdq_index::{PdqHit, PdqIndex};
 pub use store::{

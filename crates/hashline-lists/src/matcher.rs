@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::SystemTime;
 
-use hashline_hash::{Dihedral, PdqHash};
+use hashline_hash::{Dihedral, PdqHash, TrimBox};
 
 use crate::model::{Entry, ListKind, Manifest, SignalType};
 
@@ -35,6 +35,32 @@ pub struct Match {
     /// mirrored).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dihedral: Option<Dihedral>,
+    /// For PDQ: when the picture inside the upload's borders matched (the `border_trimmed`
+    /// variant), the box kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub border_trimmed: Option<TrimBox>,
+}
+
+/// The PDQ of the picture inside an upload's borders, as a query variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrimmedQuery {
+    /// Its PDQ.
+    pub pdq: PdqHash,
+    /// Its quality.
+    pub quality: u8,
+    /// Its eight dihedral hashes, when they were computed.
+    pub dihedral: Option<[PdqHash; 8]>,
+    /// The box kept.
+    pub bbox: TrimBox,
+}
+
+/// One entry hit by one query variant.
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    id: u32,
+    distance: u32,
+    dihedral: Option<Dihedral>,
+    trimmed: Option<TrimBox>,
 }
 
 /// The hashes of one upload to match.
@@ -50,6 +76,8 @@ pub struct Query {
     pub pdq: Option<(PdqHash, u8)>,
     /// The eight dihedral PDQ hashes, to match rotated and mirrored copies too.
     pub pdq_dihedral: Option<[PdqHash; 8]>,
+    /// The picture inside the upload's borders, when it has any.
+    pub pdq_trimmed: Option<TrimmedQuery>,
 }
 
 impl Query {
@@ -62,9 +90,15 @@ impl Query {
             sha256: Some(h.digests.sha256),
             ..Query::default()
         };
-        if let hashline_hash::PdqOutcome::Hashed { pdq, .. } = &h.pdq {
+        if let hashline_hash::PdqOutcome::Hashed { pdq, trimmed, .. } = &h.pdq {
             q.pdq = Some((pdq.hash, pdq.quality));
             q.pdq_dihedral = pdq.dihedral;
+            q.pdq_trimmed = trimmed.map(|t| TrimmedQuery {
+                pdq: t.pdq.hash,
+                quality: t.pdq.quality,
+                dihedral: t.pdq.dihedral,
+                bbox: t.bbox,
+            });
         }
         q
     }
@@ -219,7 +253,8 @@ impl ListSet {
         self.entries.is_empty()
     }
 
-    fn to_match(&self, id: u32, distance: u32, dihedral: Option<Dihedral>) -> Match {
+    fn to_match(&self, hit: &Hit) -> Match {
+        let Hit { id, distance, dihedral, trimmed } = *hit;
         let (li, e) = &self.entries[id as usize];
         let m = &self.lists[*li as usize].manifest;
         Match {
@@ -236,56 +271,66 @@ impl ListSet {
             value: e.value.clone(),
             distance,
             dihedral,
+            border_trimmed: trimmed,
         }
     }
 
-    fn side_hits(
-        &self,
-        side: &Side,
-        q: &Query,
-        out: &mut Vec<(u32, u32, Option<Dihedral>)>,
-        low_quality: &mut bool,
-    ) {
+    fn side_hits(&self, side: &Side, q: &Query, out: &mut Vec<Hit>, low_quality: &mut bool) {
         let digest_hits = [
             q.md5.and_then(|k| side.md5.get(&k)),
             q.sha1.and_then(|k| side.sha1.get(&k)),
             q.sha256.and_then(|k| side.sha256.get(&k)),
         ];
         for ids in digest_hits.into_iter().flatten() {
-            out.extend(ids.iter().map(|&id| (id, 0, None)));
+            out.extend(ids.iter().map(|&id| Hit { id, distance: 0, dihedral: None, trimmed: None }));
         }
         let (Some((pdq, quality)), Some(index)) = (q.pdq, side.pdq.as_ref()) else { return };
         if index.is_empty() {
             return;
         }
-        let queries: Vec<(PdqHash, Dihedral)> = match &q.pdq_dihedral {
-            Some(all) => all.iter().copied().zip(Dihedral::ALL).collect(),
-            None => vec![(pdq, Dihedral::Original)],
+        let variants = |hash: PdqHash, all: Option<[PdqHash; 8]>| -> Vec<(PdqHash, Dihedral)> {
+            match all {
+                Some(all) => all.iter().copied().zip(Dihedral::ALL).collect(),
+                None => vec![(hash, Dihedral::Original)],
+            }
         };
-        let mut hits: Vec<PdqHit> = Vec::new();
-        let mut best: HashMap<u32, (u32, Dihedral)> = HashMap::new();
-        for (h, d) in queries {
-            index.search(&h, side.max_distance, &mut hits);
-            for hit in &hits {
-                let id = side.pdq_entries[hit.id as usize];
-                let (li, _) = &self.entries[id as usize];
-                let th = self.lists[*li as usize].manifest.thresholds;
-                if hit.distance > th.pdq_distance {
-                    continue;
-                }
-                if quality < th.pdq_min_quality {
-                    *low_quality = true;
-                    continue;
-                }
-                let slot = best.entry(id).or_insert((hit.distance, d));
-                if hit.distance < slot.0 {
-                    *slot = (hit.distance, d);
+        let mut best: HashMap<u32, Hit> = HashMap::new();
+        let mut search = |queries: Vec<(PdqHash, Dihedral)>, quality: u8, trimmed: Option<TrimBox>| {
+            let mut hits: Vec<PdqHit> = Vec::new();
+            for (h, d) in queries {
+                index.search(&h, side.max_distance, &mut hits);
+                for hit in &hits {
+                    let id = side.pdq_entries[hit.id as usize];
+                    let (li, _) = &self.entries[id as usize];
+                    let th = self.lists[*li as usize].manifest.thresholds;
+                    // The original against the list's thresholds; the picture inside the
+                    // borders against the (possibly stricter) ones of that variant.
+                    let (max, floor) = match trimmed {
+                        None => (th.pdq_distance, th.pdq_min_quality),
+                        Some(_) => (th.trimmed_pdq_distance, th.trimmed_pdq_min_quality),
+                    };
+                    if hit.distance > max {
+                        continue;
+                    }
+                    if quality < floor {
+                        *low_quality |= trimmed.is_none();
+                        continue;
+                    }
+                    let found = Hit { id, distance: hit.distance, dihedral: Some(d), trimmed };
+                    let slot = best.entry(id).or_insert(found);
+                    if hit.distance < slot.distance {
+                        *slot = found;
+                    }
                 }
             }
+        };
+        search(variants(pdq, q.pdq_dihedral), quality, None);
+        if let Some(t) = q.pdq_trimmed {
+            search(variants(t.pdq, t.dihedral), t.quality, Some(t.bbox));
         }
-        let mut found: Vec<_> = best.into_iter().collect();
-        found.sort_unstable_by_key(|(id, _)| *id);
-        out.extend(found.into_iter().map(|(id, (dist, d))| (id, dist, Some(d))));
+        let mut found: Vec<Hit> = best.into_values().collect();
+        found.sort_unstable_by_key(|h| h.id);
+        out.extend(found);
     }
 
     /// Matches one upload's hashes.
@@ -306,13 +351,13 @@ impl ListSet {
         self.side_hits(&self.allow, q, &mut allow, &mut ignored);
         let allow: Vec<&Entry> = allow
             .iter()
-            .map(|(id, distance, _)| (&self.entries[*id as usize].1, *distance))
+            .map(|h| (&self.entries[h.id as usize].1, h.distance))
             .filter(|(e, distance)| e.distance.is_none_or(|d| *distance <= d))
             .map(|(e, _)| e)
             .collect();
-        for (id, distance, d) in known {
-            let m = self.to_match(id, distance, d);
-            let known_entry = &self.entries[id as usize].1;
+        for hit in known {
+            let m = self.to_match(&hit);
+            let known_entry = &self.entries[hit.id as usize].1;
             let suppressed = allow.iter().any(|a| {
                 a.signal == known_entry.signal
                     && (a.scope.is_empty()
@@ -361,7 +406,7 @@ mod tests {
                 fetched_at: "2026-01-01T00:00:00Z".into(),
                 kind,
                 default_classification: None,
-                thresholds: Thresholds { pdq_distance, pdq_min_quality: 50 },
+                thresholds: Thresholds { pdq_distance, ..Thresholds::default() },
                 signed_by: None,
                 signed_sequence: None,
                 entries: entries.len() as u64,

@@ -169,11 +169,31 @@ pub struct Thresholds {
     pub pdq_distance: u32,
     /// Smallest PDQ quality of an upload's hash for it to be matched at all (default 50).
     pub pdq_min_quality: u8,
+    /// Largest distance for the `border_trimmed` variant (the picture inside an upload's
+    /// borders), which may need to be stricter than the original's (default
+    /// [`Thresholds::TRIMMED_PDQ_DISTANCE`]).
+    pub trimmed_pdq_distance: u32,
+    /// Smallest quality of the `border_trimmed` variant's hash (default
+    /// [`Thresholds::TRIMMED_PDQ_MIN_QUALITY`]).
+    pub trimmed_pdq_min_quality: u8,
+}
+
+impl Thresholds {
+    /// The default distance of the `border_trimmed` variant (from the border benchmark and
+    /// false-match study in the README).
+    pub const TRIMMED_PDQ_DISTANCE: u32 = 31;
+    /// The default quality floor of the `border_trimmed` variant.
+    pub const TRIMMED_PDQ_MIN_QUALITY: u8 = 50;
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { pdq_distance: 31, pdq_min_quality: 50 }
+        Thresholds {
+            pdq_distance: 31,
+            pdq_min_quality: 50,
+            trimmed_pdq_distance: Thresholds::TRIMMED_PDQ_DISTANCE,
+            trimmed_pdq_min_quality: Thresholds::TRIMMED_PDQ_MIN_QUALITY,
+        }
     }
 }
 

@@ -227,7 +227,7 @@ impl FileInfo {
             ..FileInfo::default()
         };
         match &h.pdq {
-            PdqOutcome::Hashed { pdq, width, height, format } => {
+            PdqOutcome::Hashed { pdq, width, height, format, .. } => {
                 f.pdq = Some(pdq.hash.to_hex());
                 f.pdq_quality = Some(pdq.quality);
                 f.width = Some(*width);
@@ -267,6 +267,24 @@ pub struct MatchInfo {
     /// For PDQ, which rotation or mirror of the upload matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dihedral: Option<String>,
+    /// For PDQ: present when the picture inside the upload's borders matched (letterbox bars,
+    /// a frame or padding removed: the `border_trimmed` variant), with the box kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub border_trimmed: Option<KeptBox>,
+}
+
+/// The part of a picture kept after its borders were trimmed, in the upload's pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeptBox {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width kept.
+    pub width: u32,
+    /// Height kept.
+    pub height: u32,
 }
 
 impl From<&hashline_lists::Match> for MatchInfo {
@@ -281,6 +299,12 @@ impl From<&hashline_lists::Match> for MatchInfo {
             classification: m.classification.clone(),
             distance: m.distance,
             dihedral: m.dihedral.map(|d| d.as_str().to_string()),
+            border_trimmed: m.border_trimmed.map(|b| KeptBox {
+                x: b.x,
+                y: b.y,
+                width: b.width,
+                height: b.height,
+            }),
         }
     }
 }

@@ -189,6 +189,7 @@ mod tests {
             classification: class.map(Into::into),
             distance,
             dihedral: None,
+            border_trimmed: None,
         }
     }
 

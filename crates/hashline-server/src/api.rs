@@ -54,6 +54,23 @@ pub struct ApiMatch {
     /// For PDQ from `/v1/hash?dihedral=true`: which rotation or mirror of the media matched.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dihedral: Option<String>,
+    /// For PDQ from `/v1/hash`: present when the picture inside the media's borders matched
+    /// (letterbox bars, a frame or padding removed), with the box kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub border_trimmed: Option<KeptBox>,
+}
+
+/// The part of a picture kept after its borders were trimmed, in the media's pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct KeptBox {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width kept.
+    pub width: u32,
+    /// Height kept.
+    pub height: u32,
 }
 
 impl From<&Match> for ApiMatch {
@@ -67,6 +84,12 @@ impl From<&Match> for ApiMatch {
             classification: m.classification.clone(),
             distance: m.distance,
             dihedral: m.dihedral.map(|d| d.as_str().to_string()),
+            border_trimmed: m.border_trimmed.map(|b| KeptBox {
+                x: b.x,
+                y: b.y,
+                width: b.width,
+                height: b.height,
+            }),
         }
     }
 }
@@ -299,7 +322,7 @@ fn hash_response(h: &FileHashes) -> HashResponse {
         matches: None,
     };
     match &h.pdq {
-        PdqOutcome::Hashed { pdq, width, height, format } => {
+        PdqOutcome::Hashed { pdq, width, height, format, .. } => {
             r.pdq = Some(pdq.hash.to_hex());
             r.quality = Some(pdq.quality);
             r.pdq_dihedral = pdq.dihedral.map(|d| d.iter().map(PdqHash::to_hex).collect());

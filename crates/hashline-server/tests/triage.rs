@@ -83,6 +83,7 @@ fn env(n: u32, triage: TriageConfig) -> Env {
                 value: file.pdq.clone().unwrap(),
                 distance: 6,
                 dihedral: None,
+                border_trimmed: None,
             }],
         };
         let rec = stage.record(&det, Some(&bytes)).unwrap().unwrap();

@@ -54,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 value: format!("{:064x}", i + 1),
                 distance: if near { 6 + (i % 20) as u32 } else { 0 },
                 dihedral: None,
+                border_trimmed: None,
             }],
             ..Detection::default()
         };

@@ -60,6 +60,7 @@ fn detection(
             },
             distance,
             dihedral: None,
+            border_trimmed: None,
         }],
     }
 }

@@ -22,6 +22,7 @@ pub fn list_match(entry: &str, signal: &str, distance: u32, class: Option<&str>)
         value: if signal == "md5" { "a".repeat(32) } else { "f0".repeat(32) },
         distance,
         dihedral: if signal == "pdq" { Some(hashline_hash::Dihedral::Rotate90) } else { None },
+        border_trimmed: None,
     }
 }
 
