@@ -84,8 +84,8 @@ struct Line {
     format: Option<Option<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq_dihedral: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    trimmed: Option<TrimmedLine>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    trimmed: Vec<TrimmedLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     skipped: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -123,11 +123,10 @@ impl Line {
         };
         match h.pdq {
             PdqOutcome::Hashed { pdq, width, height, format, trimmed } => {
-                line.trimmed = trimmed.map(|t| TrimmedLine {
-                    pdq: t.pdq.hash.to_hex(),
-                    quality: t.pdq.quality,
-                    bbox: t.bbox,
-                });
+                line.trimmed = trimmed
+                    .iter()
+                    .map(|t| TrimmedLine { pdq: t.pdq.hash.to_hex(), quality: t.pdq.quality, bbox: t.bbox })
+                    .collect();
                 line.pdq = Some(Some(pdq.hash.to_hex()));
                 line.quality = Some(Some(pdq.quality));
                 line.width = Some(Some(width));

@@ -285,10 +285,13 @@ fn letterboxed_and_framed_copies_match_through_the_border_trimmed_variant() {
     // `hashline hash --trim-borders` prints the trimmed hash and the box kept.
     let lines = hashline(&["hash", "--trim-borders", media.to_str().unwrap()]).json_lines();
     assert_eq!(
-        lines[1]["trimmed"]["box"],
+        lines[1]["trimmed"][0]["box"],
         serde_json::json!({"x": 16, "y": 16, "width": 320, "height": 240})
     );
-    assert_eq!(lines[2]["trimmed"]["box"], serde_json::json!({"x": 0, "y": 40, "width": 320, "height": 240}));
+    assert_eq!(
+        lines[2]["trimmed"][0]["box"],
+        serde_json::json!({"x": 0, "y": 40, "width": 320, "height": 240})
+    );
     let plain = hashline(&["hash", media.to_str().unwrap()]).json_lines();
     assert!(plain.iter().all(|l| l.get("trimmed").is_none()), "only when asked");
     // scan matches all three through the trimmed picture ([hash] trim_borders defaults on).

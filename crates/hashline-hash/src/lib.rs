@@ -114,8 +114,8 @@ pub enum PdqOutcome {
         /// The format the bytes were sniffed as.
         format: ImageFormat,
         /// With [`HashOptions::trim_borders`]: the PDQ of the picture inside its borders, when
-        /// it has borders worth trimming.
-        trimmed: Option<Trimmed>,
+        /// it has borders worth trimming (up to two candidate boxes, best guess first).
+        trimmed: Vec<Trimmed>,
     },
     /// Not an image hashline decodes (video, document, text, empty …): not an error.
     Skipped(&'static str),
@@ -212,8 +212,11 @@ impl Hasher {
         match self.decode_scaled(bytes, format, scale) {
             Ok((decoded, width, height)) => {
                 let pdq = self.pdq_of_decoded(&decoded);
-                let trimmed =
-                    if self.options.trim_borders { self.trimmed(&decoded, width, height) } else { None };
+                let trimmed = if self.options.trim_borders {
+                    self.trimmed(&decoded, width, height)
+                } else {
+                    Vec::new()
+                };
                 let (Pixels::Rgb(buffer) | Pixels::Grey(buffer)) = decoded.pixels;
                 self.jpeg.recycle(buffer);
                 PdqOutcome::Hashed { pdq, width, height, format, trimmed }
@@ -247,26 +250,32 @@ impl Hasher {
         Ok((decoded, w, h))
     }
 
-    /// The PDQ of the picture inside `decoded`'s borders, if it has any; the box scaled to the
-    /// original `width` × `height` (which differ from the decoded size in `fast` mode).
-    pub fn trimmed(&mut self, decoded: &Decoded, width: u32, height: u32) -> Option<Trimmed> {
+    /// The PDQ of the picture inside `decoded`'s borders, for each candidate box (none when it
+    /// has no borders); boxes scaled to the original `width` × `height` (which differ from the
+    /// decoded size in `fast` mode).
+    pub fn trimmed(&mut self, decoded: &Decoded, width: u32, height: u32) -> Vec<Trimmed> {
         let (px, channels) = match &decoded.pixels {
             Pixels::Rgb(p) => (p, 3),
             Pixels::Grey(p) => (p, 1),
         };
-        let b = trim::border_box(px, channels, decoded.width, decoded.height, &TrimRules::default())?;
-        let inner = trim::crop(px, channels, decoded.width, b);
-        let pixels = if channels == 3 { Pixels::Rgb(inner) } else { Pixels::Grey(inner) };
-        let pdq = self.pdq_of_decoded(&Decoded { width: b.width, height: b.height, pixels });
+        let boxes = trim::border_boxes(px, channels, decoded.width, decoded.height, &TrimRules::default());
         let scale =
             |v: u32, full: u32, part: u32| (u64::from(v) * u64::from(full) / u64::from(part.max(1))) as u32;
-        let bbox = TrimBox {
-            x: scale(b.x, width, decoded.width),
-            y: scale(b.y, height, decoded.height),
-            width: scale(b.width, width, decoded.width),
-            height: scale(b.height, height, decoded.height),
-        };
-        Some(Trimmed { pdq, bbox })
+        boxes
+            .into_iter()
+            .map(|b| {
+                let inner = trim::crop(px, channels, decoded.width, b);
+                let pixels = if channels == 3 { Pixels::Rgb(inner) } else { Pixels::Grey(inner) };
+                let pdq = self.pdq_of_decoded(&Decoded { width: b.width, height: b.height, pixels });
+                let bbox = TrimBox {
+                    x: scale(b.x, width, decoded.width),
+                    y: scale(b.y, height, decoded.height),
+                    width: scale(b.width, width, decoded.width),
+                    height: scale(b.height, height, decoded.height),
+                };
+                Trimmed { pdq, bbox }
+            })
+            .collect()
     }
 
     /// PDQ of decoded pixels.

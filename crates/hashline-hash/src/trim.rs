@@ -27,7 +27,8 @@ pub struct TrimBox {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrimRules {
     /// Largest colour difference from the bar colour (|ΔR| + |ΔG| + |ΔB|, or 3 × |Δgrey|) for
-    /// a pixel to count as bar (default 48: JPEG noise at quality 70 and below stays inside).
+    /// a pixel to count as bar (default 24: JPEG noise in a flat bar at quality 70 stays inside;
+    /// a dark picture next to a black bar does not).
     pub tolerance: u32,
     /// Share of the outermost line that must be bar coloured for a side to have a bar at all
     /// (default 0.97).
@@ -46,7 +47,7 @@ pub struct TrimRules {
 impl Default for TrimRules {
     fn default() -> Self {
         TrimRules {
-            tolerance: 48,
+            tolerance: 24,
             edge_share: 0.97,
             line_share: 0.7,
             min_border_share: 0.02,
@@ -124,22 +125,117 @@ fn share(img: &Image<'_>, line: Line, colour: [u8; 3], tolerance: u32) -> f32 {
     close as f32 / len as f32
 }
 
-/// How many lines from one side are bar: `line(k)` is the k-th line from that side.
-fn bar(img: &Image<'_>, rules: &TrimRules, lines: usize, line: impl Fn(usize) -> Line) -> usize {
+/// How many lines from one side are bar, and the bar's colour: `line(k)` is the k-th line
+/// from that side.
+fn bar(img: &Image<'_>, rules: &TrimRules, lines: usize, line: impl Fn(usize) -> Line) -> (usize, [u8; 3]) {
     if lines == 0 {
-        return 0;
+        return (0, [0; 3]);
     }
     let colour = median(img, line(0));
     if share(img, line(0), colour, rules.tolerance) < rules.edge_share {
-        return 0;
+        return (0, colour);
     }
-    (0..lines).take_while(|&k| share(img, line(k), colour, rules.tolerance) >= rules.line_share).count()
+    let n =
+        (0..lines).take_while(|&k| share(img, line(k), colour, rules.tolerance) >= rules.line_share).count();
+    (n, colour)
+}
+
+/// The four bars (top, bottom, left, right) after the rules that tell an added frame from the
+/// picture's own margins: bars thinner than the minimum are dropped; every bar kept has the
+/// colour of the widest one (a margin of another colour belongs to the picture); and when both
+/// axes have bars, a bar without its opposite one is dropped (letterbox, pillarbox, padding and
+/// frames come in pairs; a lone dark band next to them is the picture's own).
+fn frame(sides: [(usize, [u8; 3]); 4], (w, h): (usize, usize), rules: &TrimRules) -> [usize; 4] {
+    let dims = [h, h, w, w];
+    let mut bars = [0usize; 4];
+    for i in 0..4 {
+        let (n, _) = sides[i];
+        bars[i] = if (n as f32) < rules.min_border_share * dims[i] as f32 { 0 } else { n };
+    }
+    // The frame's colour: that of a pair of opposite bars of one colour (the wider pair when
+    // there are two), else of the widest bar.
+    let wide = |i: usize| bars[i] as f32 / dims[i] as f32;
+    let same = |a: usize, b: usize| distance(sides[a].1, sides[b].1) <= 2 * rules.tolerance;
+    let paired = |a: usize, b: usize| bars[a] > 0 && bars[b] > 0 && same(a, b);
+    let reference = match (paired(0, 1), paired(2, 3)) {
+        (true, true) => Some(if wide(0) + wide(1) >= wide(2) + wide(3) { 0 } else { 2 }),
+        (true, false) => Some(0),
+        (false, true) => Some(2),
+        (false, false) => (0..4).filter(|&i| bars[i] > 0).max_by(|&a, &b| wide(a).total_cmp(&wide(b))),
+    };
+    if let Some(r) = reference {
+        for i in 0..4 {
+            if !same(i, r) {
+                bars[i] = 0;
+            }
+        }
+    }
+    let vertical = bars[0] > 0 || bars[1] > 0;
+    let horizontal = bars[2] > 0 || bars[3] > 0;
+    if vertical && horizontal {
+        for (a, b) in [(0, 1), (2, 3)] {
+            if (bars[a] == 0) != (bars[b] == 0) {
+                bars[a] = 0;
+                bars[b] = 0;
+            }
+        }
+    }
+    bars
 }
 
 /// The picture inside near-uniform borders of `pixels` (`channels` = 1 or 3 bytes per pixel,
-/// `width` × `height`, row-major), or `None` when there is no border worth trimming or the
-/// guard rails refuse (too little left, mostly uniform). Never panics; never returns an empty
-/// box.
+/// `width` × `height`, row-major): up to two candidate boxes, best guess first — the bars as
+/// found, and, when the two bars of an axis differ, that axis trimmed by the narrower of the
+/// two on both sides (centred letterboxing and padding are symmetric; the extra on one side is
+/// then the picture's own margin). Empty when there is no border worth trimming or the guard
+/// rails refuse (too little left, mostly uniform). Never panics; never returns an empty box.
+pub fn border_boxes(
+    pixels: &[u8],
+    channels: usize,
+    width: u32,
+    height: u32,
+    rules: &TrimRules,
+) -> Vec<TrimBox> {
+    let (w, h) = (width as usize, height as usize);
+    if !(channels == 1 || channels == 3) || w == 0 || h == 0 || pixels.len() < w * h * channels {
+        return Vec::new();
+    }
+    let img = Image { px: pixels, channels, width: w };
+    let top = bar(&img, rules, h, |k| Line { horizontal: true, at: k, from: 0, to: w });
+    if top.0 == h {
+        return Vec::new(); // uniform throughout: nothing to find
+    }
+    let bottom = bar(&img, rules, h - top.0, |k| Line { horizontal: true, at: h - 1 - k, from: 0, to: w });
+    let (y0, y1) = (top.0, h - bottom.0);
+    let left = bar(&img, rules, w, |k| Line { horizontal: false, at: k, from: y0, to: y1 });
+    let right = bar(&img, rules, w - left.0, |k| Line { horizontal: false, at: w - 1 - k, from: y0, to: y1 });
+    let found = frame([top, bottom, left, right], (w, h), rules);
+    let mut symmetric = found;
+    for (a, b) in [(0, 1), (2, 3)] {
+        if found[a] > 0 && found[b] > 0 {
+            let m = found[a].min(found[b]);
+            symmetric[a] = m;
+            symmetric[b] = m;
+        }
+    }
+    let mut out = Vec::new();
+    for [top, bottom, left, right] in [found, symmetric] {
+        if top + bottom + left + right == 0 {
+            continue;
+        }
+        let (kw, kh) = (w - left - right, h - top - bottom);
+        let enough = |kept: usize, side: usize| {
+            kept as f32 >= rules.min_keep_share * side as f32 && kept >= rules.min_side as usize
+        };
+        let b = TrimBox { x: left as u32, y: top as u32, width: kw as u32, height: kh as u32 };
+        if enough(kw, w) && enough(kh, h) && !out.contains(&b) {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// The best guess of [`border_boxes`].
 pub fn border_box(
     pixels: &[u8],
     channels: usize,
@@ -147,34 +243,7 @@ pub fn border_box(
     height: u32,
     rules: &TrimRules,
 ) -> Option<TrimBox> {
-    let (w, h) = (width as usize, height as usize);
-    if !(channels == 1 || channels == 3) || w == 0 || h == 0 || pixels.len() < w * h * channels {
-        return None;
-    }
-    let img = Image { px: pixels, channels, width: w };
-    let top = bar(&img, rules, h, |k| Line { horizontal: true, at: k, from: 0, to: w });
-    if top == h {
-        return None; // uniform throughout: nothing to find
-    }
-    let bottom = bar(&img, rules, h - top, |k| Line { horizontal: true, at: h - 1 - k, from: 0, to: w });
-    let (y0, y1) = (top, h - bottom);
-    let left = bar(&img, rules, w, |k| Line { horizontal: false, at: k, from: y0, to: y1 });
-    let right = bar(&img, rules, w - left, |k| Line { horizontal: false, at: w - 1 - k, from: y0, to: y1 });
-    // Bars thinner than the minimum are not trimmed (a one-pixel edge line is not a frame).
-    let keep =
-        |bar: usize, side: usize| if (bar as f32) < rules.min_border_share * side as f32 { 0 } else { bar };
-    let (top, bottom, left, right) = (keep(top, h), keep(bottom, h), keep(left, w), keep(right, w));
-    if top + bottom + left + right == 0 {
-        return None;
-    }
-    let (kw, kh) = (w - left - right, h - top - bottom);
-    let enough = |kept: usize, side: usize| {
-        kept as f32 >= rules.min_keep_share * side as f32 && kept >= rules.min_side as usize
-    };
-    if !enough(kw, w) || !enough(kh, h) {
-        return None;
-    }
-    Some(TrimBox { x: left as u32, y: top as u32, width: kw as u32, height: kh as u32 })
+    border_boxes(pixels, channels, width, height, rules).into_iter().next()
 }
 
 /// The pixels inside `b` (same `channels`).

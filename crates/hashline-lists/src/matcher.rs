@@ -76,8 +76,8 @@ pub struct Query {
     pub pdq: Option<(PdqHash, u8)>,
     /// The eight dihedral PDQ hashes, to match rotated and mirrored copies too.
     pub pdq_dihedral: Option<[PdqHash; 8]>,
-    /// The picture inside the upload's borders, when it has any.
-    pub pdq_trimmed: Option<TrimmedQuery>,
+    /// The picture inside the upload's borders, when it has any (one per candidate box).
+    pub pdq_trimmed: Vec<TrimmedQuery>,
 }
 
 impl Query {
@@ -93,12 +93,15 @@ impl Query {
         if let hashline_hash::PdqOutcome::Hashed { pdq, trimmed, .. } = &h.pdq {
             q.pdq = Some((pdq.hash, pdq.quality));
             q.pdq_dihedral = pdq.dihedral;
-            q.pdq_trimmed = trimmed.map(|t| TrimmedQuery {
-                pdq: t.pdq.hash,
-                quality: t.pdq.quality,
-                dihedral: t.pdq.dihedral,
-                bbox: t.bbox,
-            });
+            q.pdq_trimmed = trimmed
+                .iter()
+                .map(|t| TrimmedQuery {
+                    pdq: t.pdq.hash,
+                    quality: t.pdq.quality,
+                    dihedral: t.pdq.dihedral,
+                    bbox: t.bbox,
+                })
+                .collect();
         }
         q
     }
@@ -325,7 +328,7 @@ impl ListSet {
             }
         };
         search(variants(pdq, q.pdq_dihedral), quality, None);
-        if let Some(t) = q.pdq_trimmed {
+        for t in &q.pdq_trimmed {
             search(variants(t.pdq, t.dihedral), t.quality, Some(t.bbox));
         }
         let mut found: Vec<Hit> = best.into_values().collect();
