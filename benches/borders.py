@@ -104,7 +104,8 @@ def hashline_hashes(paths):
     )
     for line in res.stdout.splitlines():
         j = json.loads(line)
-        out[j["path"]] = (j.get("pdq"), j.get("quality") or 0, [(t["pdq"], t["quality"]) for t in j.get("trimmed", [])])
+        trimmed = [(t["pdq"], t["quality"]) for t in j.get("trimmed", [])]
+        out[j["path"]] = (j.get("pdq"), j.get("quality") or 0, trimmed, j.get("pdq_pytx"))
     return out
 
 
@@ -162,7 +163,7 @@ def found_unl(query, src):
 
 
 def found_hl(query, src):
-    pdq, q, trimmed = hl[str(query)]
+    pdq, q, trimmed, _ = hl[str(query)]
     listed_hash = hl[str(src)][0]
     if pdq and q >= MIN_QUALITY and dist(pdq, listed_hash) <= THRESHOLD:
         return True
@@ -175,6 +176,33 @@ for name in TRANSFORMS:
     qs = [(g, p) for g, t, p in queries if t == name]
     r = [sum(f(p, by_stem[g]) for g, p in qs) / len(qs) for f in (found_ref, found_unl, found_hl)]
     rows.append((name, len(qs), *r))
+
+# 2b. Lists built by HMA from palette, GIF and CMYK pictures: the list holds the hash
+# python-threatexchange computes for the file; hashline hashes the same file.
+conv_dir = work / "converted"
+conv_dir.mkdir(exist_ok=True)
+converted = []  # (kind, path)
+for lp in listed:
+    im = Image.open(lp).convert("RGB")
+    for kind, make, ext in [
+        ("palette PNG", lambda i: i.convert("P", palette=Image.ADAPTIVE), "png"),
+        ("GIF", lambda i: i, "gif"),
+        ("CMYK JPEG", lambda i: i.convert("CMYK"), "jpg"),
+    ]:
+        out = conv_dir / f"{lp.name}.{kind.split()[0].lower()}.{ext}"
+        make(im).save(out)
+        converted.append((kind, out))
+hlc = hashline_hashes([p for _, p in converted])
+conv_rows = []
+for kind in ["palette PNG", "GIF", "CMYK JPEG"]:
+    items = [p for k, p in converted if k == kind]
+    plain = with_variant = 0
+    for p in items:
+        listed_hash, _ = pdq_from_file(p)
+        pdq, q, _, pytx = hlc[str(p)]
+        plain += bool(pdq) and dist(pdq, listed_hash) <= THRESHOLD
+        with_variant += (bool(pdq) and dist(pdq, listed_hash) <= THRESHOLD) or (bool(pytx) and dist(pytx, listed_hash) <= THRESHOLD)
+    conv_rows.append((kind, len(items), plain / len(items), with_variant / len(items)))
 
 # 3. False-match study: distinct benign pictures (corpus, PDQ vectors, video frames), their
 # bordered copies as queries; a false match is a query matching a picture of another group.
@@ -220,7 +248,7 @@ probe = [(g, allh[p], p) for g, p in pictures if p in allh] + [(g, hl[str(p)], s
 entry_paths = {allh[p][0]: p for g, p in pictures if p in allh and allh[p][0]}
 pairs = base_fm = trim_fm = added_fm = 0
 closest_trim = 256
-for g, (pdq, q, trimmed), qpath in probe:
+for g, (pdq, q, trimmed, _), qpath in probe:
     for eg, eh in entries:
         if eg == g:
             continue
@@ -248,6 +276,14 @@ print("| transform | copies | reference PDQ | pytx unletterbox | hashline |")
 print("|---|---:|---:|---:|---:|")
 for name, n, a, b, c in rows:
     print(f"| {name} | {n} | {a:.0%} | {b:.0%} | **{c:.0%}** |")
+print()
+print()
+print("Lists built by HMA (python-threatexchange) from pictures it reads differently: the same files through hashline")
+print()
+print("| copies of the listed pictures | files | hashline PDQ within 31 of HMA's | with the pytx_conversion variant |")
+print("|---|---:|---:|---:|")
+for kind, n, a, b in conv_rows:
+    print(f"| {kind} | {n} | {a:.0%} | **{b:.0%}** |")
 print()
 print(
     f"false-match study: {len(entries)} distinct benign pictures listed ({len(listed) + len(others)} pictures: corpus, "

@@ -87,6 +87,8 @@ struct Line {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     trimmed: Vec<TrimmedLine>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pdq_pytx: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     skipped: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -122,7 +124,10 @@ impl Line {
             ..Line::default()
         };
         match h.pdq {
-            PdqOutcome::Hashed { pdq, width, height, format, trimmed } => {
+            PdqOutcome::Hashed { pdq, width, height, format, trimmed, pytx } => {
+                // The hash python-threatexchange / HMA computes, where it reads the picture
+                // differently (palette PNGs, GIFs, CMYK JPEGs).
+                line.pdq_pytx = pytx.filter(|p| p.hash != pdq.hash).map(|p| p.hash.to_hex());
                 line.trimmed = trimmed
                     .iter()
                     .map(|t| TrimmedLine { pdq: t.pdq.hash.to_hex(), quality: t.pdq.quality, bbox: t.bbox })

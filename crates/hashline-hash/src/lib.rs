@@ -116,6 +116,10 @@ pub enum PdqOutcome {
         /// With [`HashOptions::trim_borders`]: the PDQ of the picture inside its borders, when
         /// it has borders worth trimming (up to two candidate boxes, best guess first).
         trimmed: Vec<Trimmed>,
+        /// For a picture python-threatexchange (and so HMA) reads differently from
+        /// `convert("RGB")` (palette PNGs and GIFs, CMYK JPEGs): the PDQ it computes, so that
+        /// lists HMA built from such pictures still match (the `pytx_conversion` variant).
+        pytx: Option<Pdq>,
     },
     /// Not an image hashline decodes (video, document, text, empty …): not an error.
     Skipped(&'static str),
@@ -217,9 +221,18 @@ impl Hasher {
                 } else {
                     Vec::new()
                 };
+                let pytx = decoded.pytx.as_ref().map(|p| {
+                    let pixels = p.clone();
+                    self.pdq_of_decoded(&Decoded {
+                        width: decoded.width,
+                        height: decoded.height,
+                        pixels,
+                        pytx: None,
+                    })
+                });
                 let (Pixels::Rgb(buffer) | Pixels::Grey(buffer)) = decoded.pixels;
                 self.jpeg.recycle(buffer);
-                PdqOutcome::Hashed { pdq, width, height, format, trimmed }
+                PdqOutcome::Hashed { pdq, width, height, format, trimmed, pytx }
             }
             Err(error) => PdqOutcome::Failed { format, error },
         }
@@ -266,7 +279,8 @@ impl Hasher {
             .map(|b| {
                 let inner = trim::crop(px, channels, decoded.width, b);
                 let pixels = if channels == 3 { Pixels::Rgb(inner) } else { Pixels::Grey(inner) };
-                let pdq = self.pdq_of_decoded(&Decoded { width: b.width, height: b.height, pixels });
+                let pdq =
+                    self.pdq_of_decoded(&Decoded { width: b.width, height: b.height, pixels, pytx: None });
                 let bbox = TrimBox {
                     x: scale(b.x, width, decoded.width),
                     y: scale(b.y, height, decoded.height),

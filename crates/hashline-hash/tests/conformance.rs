@@ -135,3 +135,35 @@ fn fast_mode_stays_close_to_exact() {
         }
     }
 }
+
+/// python-threatexchange (and so HMA) reads palette PNGs and CMYK JPEGs differently from
+/// `convert("RGB")`; hashline's `pytx` hash must be what it computes, bit for bit, and every
+/// other picture must give pytx's hash as its ordinary PDQ. Expected values from the real
+/// `threatexchange` package: `benches/pytx_modes.py` (command in its header).
+#[test]
+fn the_pytx_variant_is_what_python_threatexchange_computes_on_every_colour_mode() {
+    let dir = vectors_dir();
+    let table = include_str!("data/pytx-vectors.tsv");
+    let mut hasher = Hasher::new(HashOptions { mode: Mode::Exact, ..HashOptions::default() });
+    let (mut checked, mut differing) = (0, Vec::new());
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (path, mode, want, quality) = (f[0], f[1], f[2], f[3].parse::<u8>().unwrap());
+        let bytes = std::fs::read(dir.join(path)).unwrap();
+        let PdqOutcome::Hashed { pdq, pytx, .. } = hasher.hash(&bytes).pdq else {
+            panic!("{path} not hashed")
+        };
+        let seen = pytx.unwrap_or(pdq);
+        assert_eq!(seen.hash.to_hex(), want, "{path} ({mode}): the hash pytx computes");
+        if let Some(p) = pytx {
+            assert_eq!(seen.quality, quality, "{path} ({mode}): its quality");
+            if p.hash != pdq.hash {
+                differing.push(mode);
+            }
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 49);
+    differing.sort_unstable();
+    assert_eq!(differing, ["CMYK", "P"], "the modes pytx reads differently");
+}

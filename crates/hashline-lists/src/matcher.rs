@@ -39,6 +39,10 @@ pub struct Match {
     /// variant), the box kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub border_trimmed: Option<TrimBox>,
+    /// For PDQ: true when the hash python-threatexchange computes for this picture matched
+    /// (the `pytx_conversion` variant: palette PNGs, GIFs, CMYK JPEGs).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pytx_conversion: bool,
 }
 
 /// The PDQ of the picture inside an upload's borders, as a query variant.
@@ -60,7 +64,18 @@ struct Hit {
     id: u32,
     distance: u32,
     dihedral: Option<Dihedral>,
-    trimmed: Option<TrimBox>,
+    variant: Variant,
+}
+
+/// Which query variant hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// The upload as decoded (or a rotation or mirror of it).
+    Original,
+    /// The picture inside its borders.
+    Trimmed(TrimBox),
+    /// The pixels python-threatexchange hashes.
+    Pytx,
 }
 
 /// The hashes of one upload to match.
@@ -78,6 +93,9 @@ pub struct Query {
     pub pdq_dihedral: Option<[PdqHash; 8]>,
     /// The picture inside the upload's borders, when it has any (one per candidate box).
     pub pdq_trimmed: Vec<TrimmedQuery>,
+    /// The PDQ (and quality) python-threatexchange computes for this picture, when it reads it
+    /// differently from hashline (palette PNGs, GIFs, CMYK JPEGs).
+    pub pdq_pytx: Option<(PdqHash, u8)>,
 }
 
 impl Query {
@@ -90,7 +108,8 @@ impl Query {
             sha256: Some(h.digests.sha256),
             ..Query::default()
         };
-        if let hashline_hash::PdqOutcome::Hashed { pdq, trimmed, .. } = &h.pdq {
+        if let hashline_hash::PdqOutcome::Hashed { pdq, trimmed, pytx, .. } = &h.pdq {
+            q.pdq_pytx = pytx.filter(|p| p.hash != pdq.hash).map(|p| (p.hash, p.quality));
             q.pdq = Some((pdq.hash, pdq.quality));
             q.pdq_dihedral = pdq.dihedral;
             q.pdq_trimmed = trimmed
@@ -257,7 +276,7 @@ impl ListSet {
     }
 
     fn to_match(&self, hit: &Hit) -> Match {
-        let Hit { id, distance, dihedral, trimmed } = *hit;
+        let Hit { id, distance, dihedral, variant } = *hit;
         let (li, e) = &self.entries[id as usize];
         let m = &self.lists[*li as usize].manifest;
         Match {
@@ -274,7 +293,11 @@ impl ListSet {
             value: e.value.clone(),
             distance,
             dihedral,
-            border_trimmed: trimmed,
+            border_trimmed: match variant {
+                Variant::Trimmed(b) => Some(b),
+                _ => None,
+            },
+            pytx_conversion: variant == Variant::Pytx,
         }
     }
 
@@ -285,7 +308,12 @@ impl ListSet {
             q.sha256.and_then(|k| side.sha256.get(&k)),
         ];
         for ids in digest_hits.into_iter().flatten() {
-            out.extend(ids.iter().map(|&id| Hit { id, distance: 0, dihedral: None, trimmed: None }));
+            out.extend(ids.iter().map(|&id| Hit {
+                id,
+                distance: 0,
+                dihedral: None,
+                variant: Variant::Original,
+            }));
         }
         let (Some((pdq, quality)), Some(index)) = (q.pdq, side.pdq.as_ref()) else { return };
         if index.is_empty() {
@@ -298,7 +326,7 @@ impl ListSet {
             }
         };
         let mut best: HashMap<u32, Hit> = HashMap::new();
-        let mut search = |queries: Vec<(PdqHash, Dihedral)>, quality: u8, trimmed: Option<TrimBox>| {
+        let mut search = |queries: Vec<(PdqHash, Dihedral)>, quality: u8, variant: Variant| {
             let mut hits: Vec<PdqHit> = Vec::new();
             for (h, d) in queries {
                 index.search(&h, side.max_distance, &mut hits);
@@ -308,18 +336,18 @@ impl ListSet {
                     let th = self.lists[*li as usize].manifest.thresholds;
                     // The original against the list's thresholds; the picture inside the
                     // borders against the (possibly stricter) ones of that variant.
-                    let (max, floor) = match trimmed {
-                        None => (th.pdq_distance, th.pdq_min_quality),
-                        Some(_) => (th.trimmed_pdq_distance, th.trimmed_pdq_min_quality),
+                    let (max, floor) = match variant {
+                        Variant::Original | Variant::Pytx => (th.pdq_distance, th.pdq_min_quality),
+                        Variant::Trimmed(_) => (th.trimmed_pdq_distance, th.trimmed_pdq_min_quality),
                     };
                     if hit.distance > max {
                         continue;
                     }
                     if quality < floor {
-                        *low_quality |= trimmed.is_none();
+                        *low_quality |= variant == Variant::Original;
                         continue;
                     }
-                    let found = Hit { id, distance: hit.distance, dihedral: Some(d), trimmed };
+                    let found = Hit { id, distance: hit.distance, dihedral: Some(d), variant };
                     let slot = best.entry(id).or_insert(found);
                     if hit.distance < slot.distance {
                         *slot = found;
@@ -327,9 +355,12 @@ impl ListSet {
                 }
             }
         };
-        search(variants(pdq, q.pdq_dihedral), quality, None);
+        search(variants(pdq, q.pdq_dihedral), quality, Variant::Original);
         for t in &q.pdq_trimmed {
-            search(variants(t.pdq, t.dihedral), t.quality, Some(t.bbox));
+            search(variants(t.pdq, t.dihedral), t.quality, Variant::Trimmed(t.bbox));
+        }
+        if let Some((h, pq)) = q.pdq_pytx {
+            search(vec![(h, Dihedral::Original)], pq, Variant::Pytx);
         }
         let mut found: Vec<Hit> = best.into_values().collect();
         found.sort_unstable_by_key(|h| h.id);

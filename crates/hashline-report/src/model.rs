@@ -271,6 +271,10 @@ pub struct MatchInfo {
     /// a frame or padding removed: the `border_trimmed` variant), with the box kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub border_trimmed: Option<KeptBox>,
+    /// For PDQ: true when the hash python-threatexchange / HMA computes for this picture
+    /// matched (palette PNGs, GIFs and CMYK JPEGs, which it reads differently).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pytx_conversion: bool,
 }
 
 /// The part of a picture kept after its borders were trimmed, in the upload's pixels.
@@ -305,6 +309,7 @@ impl From<&hashline_lists::Match> for MatchInfo {
                 width: b.width,
                 height: b.height,
             }),
+            pytx_conversion: m.pytx_conversion,
         }
     }
 }

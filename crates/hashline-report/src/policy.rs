@@ -190,6 +190,7 @@ mod tests {
             distance,
             dihedral: None,
             border_trimmed: None,
+            pytx_conversion: false,
         }
     }
 

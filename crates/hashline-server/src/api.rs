@@ -58,6 +58,10 @@ pub struct ApiMatch {
     /// (letterbox bars, a frame or padding removed), with the box kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub border_trimmed: Option<KeptBox>,
+    /// For PDQ: true when the hash python-threatexchange / HMA computes for this picture
+    /// matched (palette PNGs, GIFs and CMYK JPEGs, which it reads differently).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pytx_conversion: bool,
 }
 
 /// The part of a picture kept after its borders were trimmed, in the media's pixels.
@@ -90,6 +94,7 @@ impl From<&Match> for ApiMatch {
                 width: b.width,
                 height: b.height,
             }),
+            pytx_conversion: m.pytx_conversion,
         }
     }
 }

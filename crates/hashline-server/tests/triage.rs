@@ -84,6 +84,7 @@ fn env(n: u32, triage: TriageConfig) -> Env {
                 distance: 6,
                 dihedral: None,
                 border_trimmed: None,
+                pytx_conversion: false,
             }],
         };
         let rec = stage.record(&det, Some(&bytes)).unwrap().unwrap();

@@ -55,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 distance: if near { 6 + (i % 20) as u32 } else { 0 },
                 dihedral: None,
                 border_trimmed: None,
+                pytx_conversion: false,
             }],
             ..Detection::default()
         };

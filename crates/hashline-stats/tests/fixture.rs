@@ -61,6 +61,7 @@ fn detection(
             distance,
             dihedral: None,
             border_trimmed: None,
+            pytx_conversion: false,
         }],
     }
 }

@@ -52,6 +52,8 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeErr
             }
         }
     }
+    // Pillow opens a GIF with a palette in mode "P": python-threatexchange hashes the indices.
+    let pytx = palette.as_ref().map(|_| Pixels::Grey(indices.clone()));
     let pixels = match palette {
         Some(p) => Pixels::Rgb(
             indices
@@ -68,5 +70,5 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeErr
         ),
         None => Pixels::Grey(indices),
     };
-    Ok(Decoded { width: sw as u32, height: sh as u32, pixels })
+    Ok(Decoded { width: sw as u32, height: sh as u32, pixels, pytx })
 }

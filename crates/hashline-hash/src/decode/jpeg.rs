@@ -120,12 +120,19 @@ impl JpegDecoder {
                 return Err(error(e));
             }
         }
-        let pixels = match format {
-            PixelFormat::GRAY => Pixels::Grey(image.pixels),
-            PixelFormat::CMYK => Pixels::Rgb(cmyk_to_rgb(&image.pixels)),
-            _ => Pixels::Rgb(image.pixels),
+        let (pixels, pytx) = match format {
+            PixelFormat::GRAY => (Pixels::Grey(image.pixels), None),
+            // Pillow's CMYK array (samples read inverted, the Adobe way), C, M, Y taken as R, G,
+            // B: what python-threatexchange hashes.
+            PixelFormat::CMYK => (
+                Pixels::Rgb(cmyk_to_rgb(&image.pixels)),
+                Some(Pixels::Rgb(
+                    image.pixels.chunks_exact(4).flat_map(|p| [255 - p[0], 255 - p[1], 255 - p[2]]).collect(),
+                )),
+            ),
+            _ => (Pixels::Rgb(image.pixels), None),
         };
-        Ok(Decoded { width: width as u32, height: height as u32, pixels })
+        Ok(Decoded { width: width as u32, height: height as u32, pixels, pytx })
     }
 }
 

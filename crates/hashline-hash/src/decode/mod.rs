@@ -34,6 +34,10 @@ pub struct Decoded {
     pub height: u32,
     /// The pixels, row-major.
     pub pixels: Pixels,
+    /// For the pictures python-threatexchange (and so HMA) reads differently from
+    /// `convert("RGB")` — palette PNGs and GIFs (it hashes the palette indices as grey) and
+    /// CMYK JPEGs (it hashes C, M, Y as R, G, B) — the pixels it hashes; `None` for the others.
+    pub pytx: Option<Pixels>,
 }
 
 /// How much of the image to decode.

@@ -54,7 +54,43 @@ pub(crate) fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Resu
     let mut reader = ImageReader::with_format(Cursor::new(bytes), f);
     reader.limits(il);
     let image = reader.decode().map_err(|e| error(format, e))?;
-    Ok(to_pillow_rgb(image))
+    let mut decoded = to_pillow_rgb(image);
+    if format == ImageFormat::Png {
+        decoded.pytx = palette_indices(bytes, limits).map(Pixels::Grey);
+    }
+    Ok(decoded)
+}
+
+/// The palette indices of a palette PNG (colour type 3), one byte per pixel: what Pillow's
+/// mode "P" array holds and python-threatexchange hashes as grey. `None` for other PNGs (and
+/// for any PNG the `png` decoder refuses; the picture was already decoded once).
+fn palette_indices(bytes: &[u8], limits: &Limits) -> Option<Vec<u8>> {
+    // IHDR is the first chunk: colour type at byte 25 of the file.
+    if bytes.get(25) != Some(&3) {
+        return None;
+    }
+    let mut decoder = png::Decoder::new_with_limits(
+        Cursor::new(bytes),
+        png::Limits { bytes: usize::try_from(limits.max_alloc()).unwrap_or(usize::MAX) },
+    );
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().ok()?;
+    let (w, h, depth) = {
+        let info = reader.info();
+        (info.width as usize, info.height as usize, info.bit_depth as u8)
+    };
+    let mut buf = vec![0; reader.output_buffer_size()?];
+    let frame = reader.next_frame(&mut buf).ok()?;
+    let per_byte = 8 / usize::from(depth.clamp(1, 8));
+    let mut out = Vec::with_capacity(w * h);
+    for row in buf[..frame.buffer_size()].chunks(frame.line_size).take(h) {
+        for x in 0..w {
+            let (byte, slot) = (row.get(x / per_byte).copied().unwrap_or(0), x % per_byte);
+            let shift = 8 - usize::from(depth) * (slot + 1);
+            out.push((byte >> shift) & ((1u16 << depth) - 1) as u8);
+        }
+    }
+    Some(out)
 }
 
 /// Pillow's `convert("RGB")` of each sample layout.
@@ -84,5 +120,5 @@ fn to_pillow_rgb(image: DynamicImage) -> Decoded {
         ),
         other => Pixels::Rgb(other.to_rgb8().into_raw()),
     };
-    Decoded { width, height, pixels }
+    Decoded { width, height, pixels, pytx: None }
 }

@@ -22,5 +22,5 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeErr
     } else {
         data.to_vec()
     };
-    Ok(Decoded { width, height, pixels: Pixels::Rgb(rgb) })
+    Ok(Decoded { width, height, pixels: Pixels::Rgb(rgb), pytx: None })
 }

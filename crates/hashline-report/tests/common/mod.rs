@@ -23,6 +23,7 @@ pub fn list_match(entry: &str, signal: &str, distance: u32, class: Option<&str>)
         distance,
         dihedral: if signal == "pdq" { Some(hashline_hash::Dihedral::Rotate90) } else { None },
         border_trimmed: None,
+        pytx_conversion: false,
     }
 }
 

@@ -69,7 +69,7 @@ mod tests {
                 p.extend_from_slice(&[v, 0, 255 - v]);
             }
         }
-        Decoded { width: w, height: h, pixels: Pixels::Rgb(p) }
+        Decoded { width: w, height: h, pixels: Pixels::Rgb(p), pytx: None }
     }
 
     fn decode(png: &[u8]) -> DynamicImage {
@@ -99,6 +99,7 @@ mod tests {
         assert!(matches!(c, DynamicImage::ImageRgb8(_)));
         let big = decode(&revealed(&stripes(3000, 1500), false).unwrap());
         assert_eq!((big.width(), big.height()), (1024, 512));
-        assert!(preview(&Decoded { width: 10, height: 10, pixels: Pixels::Grey(vec![0; 3]) }).is_none());
+        assert!(preview(&Decoded { width: 10, height: 10, pixels: Pixels::Grey(vec![0; 3]), pytx: None })
+            .is_none());
     }
 }
