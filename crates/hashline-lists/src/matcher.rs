@@ -480,6 +480,51 @@ mod tests {
     }
 
     #[test]
+    fn derived_variants_match_at_their_own_thresholds_and_say_which_matched() {
+        let (listed, mut known) = known_list();
+        known.manifest.thresholds.trimmed_pdq_distance = 12;
+        known.manifest.thresholds.trimmed_pdq_min_quality = 70;
+        let set = ListSet::build(vec![known]);
+        let bbox = TrimBox { x: 0, y: 40, width: 320, height: 240 };
+        let far = flip(listed, 120);
+        let trimmed = |bits: usize, quality: u8| TrimmedQuery {
+            pdq: flip(listed, bits),
+            quality,
+            dihedral: None,
+            bbox,
+        };
+        // The whole upload is far (bars); the picture inside its borders is 10 bits away.
+        let q = Query { pdq: Some((far, 90)), pdq_trimmed: vec![trimmed(10, 90)], ..Query::default() };
+        let o = set.match_query(&q);
+        assert_eq!(o.matches.len(), 1, "{o:?}");
+        assert_eq!((o.matches[0].distance, o.matches[0].border_trimmed), (10, Some(bbox)));
+        assert!(!o.matches[0].pytx_conversion);
+        // The trimmed variant's own, stricter distance (12) applies, not the list's 31 ...
+        let q = Query { pdq: Some((far, 90)), pdq_trimmed: vec![trimmed(20, 90)], ..Query::default() };
+        assert!(set.match_query(&q).matches.is_empty());
+        // ... and its own quality floor (70), without calling the upload low-quality.
+        let q = Query { pdq: Some((far, 90)), pdq_trimmed: vec![trimmed(10, 60)], ..Query::default() };
+        let o = set.match_query(&q);
+        assert!(o.matches.is_empty() && !o.pdq_low_quality, "{o:?}");
+        // The second candidate box is tried too; the nearer hit is the one recorded.
+        let q = Query {
+            pdq: Some((far, 90)),
+            pdq_trimmed: vec![trimmed(30, 90), trimmed(3, 90)],
+            ..Query::default()
+        };
+        assert_eq!(set.match_query(&q).matches[0].distance, 3);
+        // The original, when it matches at least as well, wins over a derived variant.
+        let q =
+            Query { pdq: Some((flip(listed, 2), 90)), pdq_trimmed: vec![trimmed(5, 90)], ..Query::default() };
+        let o = set.match_query(&q);
+        assert_eq!((o.matches[0].distance, o.matches[0].border_trimmed), (2, None));
+        // The hash python-threatexchange computes matches at the list's own thresholds.
+        let q = Query { pdq: Some((far, 90)), pdq_pytx: Some((flip(listed, 25), 90)), ..Query::default() };
+        let o = set.match_query(&q);
+        assert!(o.matches[0].pytx_conversion && o.matches[0].distance == 25, "{o:?}");
+    }
+
+    #[test]
     fn a_dismissed_near_copy_suppresses_only_itself() {
         let (listed, known) = known_list();
         let pdq_id = format!("pdq:{}", listed.to_hex());
