@@ -2,7 +2,7 @@
 //!
 //! Deterministic: procedural pictures (gradients, shapes, tiles, noise, stripes), copies of
 //! some of them altered the ways uploads are (re-encoded, resized, greyscale, watermarked,
-//! rotated, mirrored), synthetic lists built from the originals, then a scan.
+//! rotated, mirrored, pillarboxed), synthetic lists built from the originals, then a scan.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -92,6 +92,17 @@ impl Pic {
             })
             .collect();
         Pic { rgb, ..*self }
+    }
+    /// Black bars left and right, as when a picture is fitted into a 16:9 frame.
+    fn pillarbox(&self) -> Pic {
+        let bar = self.w / 5;
+        let w = self.w + 2 * bar;
+        let mut rgb = vec![0u8; w * self.h * 3];
+        for y in 0..self.h {
+            let dst = (y * w + bar) * 3;
+            rgb[dst..dst + self.w * 3].copy_from_slice(&self.rgb[y * self.w * 3..(y + 1) * self.w * 3]);
+        }
+        Pic { w, h: self.h, rgb }
     }
     fn watermark(&self) -> Pic {
         let mut p = self.clone();
@@ -275,6 +286,9 @@ fn draw(dir: &Path, media: &Path, lists_dir: &Path) -> anyhow::Result<()> {
         }
         write(media, &format!("{name}-reencoded.jpg"), &pic.jpeg(60)?)?;
         write(media, &format!("{name}-resized.png"), &pic.half().png())?;
+        if i == 3 {
+            write(media, &format!("{name}-pillarboxed.jpg"), &pic.pillarbox().jpeg(85)?)?;
+        }
         match i {
             0 => write(media, &format!("{name}-rotated.jpg"), &pic.rotate90().jpeg(85)?)?,
             1 => write(media, &format!("{name}-mirrored.png"), &pic.mirror().png())?,
@@ -392,6 +406,12 @@ fn tell(
             .flatten()
             .map(|m| {
                 let how = match m["signal"].as_str() {
+                    Some("pdq") if m["border_trimmed"].is_object() => {
+                        format!(
+                            "PDQ distance {} (border_trimmed: the picture inside black bars)",
+                            m["distance"]
+                        )
+                    }
                     Some("pdq") => format!(
                         "PDQ distance {} ({})",
                         m["distance"],

@@ -13,21 +13,34 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
     let out = hashline(&["demo", "--dir", demo.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let matched: Vec<&str> = out.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).collect();
-    assert_eq!(matched.len(), 13, "{}", out.stdout);
+    assert_eq!(matched.len(), 14, "{}", out.stdout);
     // Sentences for people, not Rust debug text.
     assert!(!out.stdout.contains("[(\"") && !out.stdout.contains("1 reports"), "{}", out.stdout);
     assert!(out.stdout.contains("against the lists demo-"), "{}", out.stdout);
-    for planted in ["exact-copy", "reencoded", "resized", "rotated", "mirrored", "greyscale", "watermarked"] {
+    for planted in [
+        "exact-copy",
+        "reencoded",
+        "resized",
+        "rotated",
+        "mirrored",
+        "greyscale",
+        "watermarked",
+        "pillarboxed",
+    ] {
         assert!(matched.iter().any(|l| l.contains(planted)), "{planted} not found:\n{}", out.stdout);
     }
     assert!(matched.iter().any(|l| l.contains("rotate90")), "rotation found through the dihedral hashes");
+    assert!(
+        matched.iter().any(|l| l.contains("pillarboxed") && l.contains("border_trimmed")),
+        "bars found through the border_trimmed variant"
+    );
     for distinct in ["rings", "marble", "notes"] {
         assert!(!matched.iter().any(|l| l.contains(distinct)), "{distinct} must not match");
     }
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(demo.join("reports/summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["matched_files"], 13);
-    assert_eq!(summary["files"], 16);
+    assert_eq!(summary["matched_files"], 14);
+    assert_eq!(summary["files"], 17);
     assert_eq!(summary["errors"], 0);
     assert_eq!(summary["pdq_skipped_not_image"], 1);
     {
@@ -37,7 +50,7 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
     }
     // Running it again replaces the earlier demo and gives the same result.
     let again = hashline(&["demo", "--dir", demo.to_str().unwrap()]);
-    assert_eq!(again.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).count(), 13);
+    assert_eq!(again.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).count(), 14);
 }
 
 fn store_with(dir: &TempDir, pdq: &str) -> String {
