@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The analyst triage pages under load (wrk on loopback, same machine): a review queue of
-# COPIES x 13 near matches (12 when the README figure was measured) (the demo's benign pictures scanned from COPIES folders, so every
-# copy is its own upload), one signed-in analyst's session, then
+# COPIES x 13 near matches (12 when the README figure was measured; the demo's benign pictures
+# scanned from COPIES folders, so every copy is its own upload), one signed-in analyst's
+# session, then
 #   GET /queue                         (reads up to 5,000 review reports, renders, audits)
 #   GET /cases/ID                      (the case page: evidence, related matches, audit)
 #   GET /cases/ID/media/preview.png    (decrypt evidence, decode, blur, PNG; audited read)
