@@ -91,7 +91,7 @@ pub struct ServerConfig {
     /// folder, so run them where the reports are: beside `hashline reporter`.
     pub pages: bool,
     /// Memory that `/v1/hash` requests may hold at once, in MiB (default 1024): each reserves
-    /// its body's size before reading it, then its image's decode estimate (8 bytes per pixel
+    /// its body's size before reading it, then its image's decode estimate (14 bytes per pixel
     /// the header claims) before decoding; requests beyond the budget wait.
     pub memory_budget_mib: u64,
     /// Most pixels an image sent to `/v1/hash` may claim (default 50 million; the `[limits]`

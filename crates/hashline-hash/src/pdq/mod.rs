@@ -100,12 +100,23 @@ pub fn luma_from_grey(grey: &[u8], out: &mut Vec<f32>) {
 struct RgbRows<'a> {
     rgb: &'a [u8],
     cols: usize,
+    /// Pixels per row of the buffer (`cols`, or more for a region of a larger picture).
+    stride: usize,
+    /// The region's first pixel in the buffer.
+    start: usize,
+}
+
+impl<'a> RgbRows<'a> {
+    fn whole(rgb: &'a [u8], cols: usize) -> Self {
+        RgbRows { rgb, cols, stride: cols, start: 0 }
+    }
 }
 
 impl RowSource for RgbRows<'_> {
     #[inline(always)]
     fn fill(&self, r: usize, out: &mut [f32]) {
-        let row = &self.rgb[r * self.cols * 3..(r + 1) * self.cols * 3];
+        let at = (self.start + r * self.stride) * 3;
+        let row = &self.rgb[at..at + self.cols * 3];
         for (o, p) in out.iter_mut().zip(row.chunks_exact(3)) {
             *o = luma_of(p[0], p[1], p[2]);
         }
@@ -116,12 +127,17 @@ impl RowSource for RgbRows<'_> {
 struct GreyRows<'a> {
     grey: &'a [u8],
     cols: usize,
+    /// Pixels per row of the buffer.
+    stride: usize,
+    /// The region's first pixel in the buffer.
+    start: usize,
 }
 
 impl RowSource for GreyRows<'_> {
     #[inline(always)]
     fn fill(&self, r: usize, out: &mut [f32]) {
-        for (o, &v) in out.iter_mut().zip(&self.grey[r * self.cols..(r + 1) * self.cols]) {
+        let at = self.start + r * self.stride;
+        for (o, &v) in out.iter_mut().zip(&self.grey[at..at + self.cols]) {
             *o = luma_of(v, v, v);
         }
     }
@@ -206,7 +222,7 @@ pub(crate) fn pdq_from_rgb_rows(
     dihedral: bool,
     scratch: &mut Scratch,
 ) -> Pdq {
-    pdq_from_rows(&RgbRows { rgb, cols }, rows, cols, dihedral, scratch)
+    pdq_from_rows(&RgbRows::whole(rgb, cols), rows, cols, dihedral, scratch)
 }
 
 /// PDQ of grey samples (`rows × cols` bytes), luma computed on the fly.
@@ -217,7 +233,25 @@ pub(crate) fn pdq_from_grey_rows(
     dihedral: bool,
     scratch: &mut Scratch,
 ) -> Pdq {
-    pdq_from_rows(&GreyRows { grey, cols }, rows, cols, dihedral, scratch)
+    pdq_from_rows(&GreyRows { grey, cols, stride: cols, start: 0 }, rows, cols, dihedral, scratch)
+}
+
+/// PDQ of the `cols` × `rows` region at pixel (`x`, `y`) of a picture `stride` pixels wide,
+/// interleaved RGB (`channels` 3) or grey (1), read in place (no copy of the region).
+pub(crate) fn pdq_from_region(
+    px: &[u8],
+    channels: usize,
+    stride: usize,
+    (x, y, cols, rows): (usize, usize, usize, usize),
+    dihedral: bool,
+    scratch: &mut Scratch,
+) -> Pdq {
+    let start = y * stride + x;
+    if channels == 3 {
+        pdq_from_rows(&RgbRows { rgb: px, cols, stride, start }, rows, cols, dihedral, scratch)
+    } else {
+        pdq_from_rows(&GreyRows { grey: px, cols, stride, start }, rows, cols, dihedral, scratch)
+    }
 }
 
 fn pdq_from_rows<S: RowSource>(
@@ -255,7 +289,7 @@ pub mod stages {
 
     /// Luma, blur and decimate straight from RGB, as [`Hasher`](crate::Hasher) does.
     pub fn downsample_rgb(rgb: &[u8], rows: usize, cols: usize, scratch: &mut Scratch) -> [[f32; 64]; 64] {
-        jarosz::downsample(rows, cols, &RgbRows { rgb, cols }, scratch)
+        jarosz::downsample(rows, cols, &RgbRows::whole(rgb, cols), scratch)
     }
 
     /// The 16×16 DCT of a 64×64 downsample.
