@@ -142,9 +142,10 @@ fn bar(img: &Image<'_>, rules: &TrimRules, lines: usize, line: impl Fn(usize) ->
 
 /// The four bars (top, bottom, left, right) after the rules that tell an added frame from the
 /// picture's own margins: bars thinner than the minimum are dropped; every bar kept has the
-/// colour of the widest one (a margin of another colour belongs to the picture); and when both
-/// axes have bars, a bar without its opposite one is dropped (letterbox, pillarbox, padding and
-/// frames come in pairs; a lone dark band next to them is the picture's own).
+/// frame's colour — that of a pair of opposite bars of one colour, else of the widest bar (a
+/// margin of another colour belongs to the picture); and when both axes have bars, a bar
+/// without its opposite one is dropped (letterbox, pillarbox, padding and frames come in
+/// pairs; a lone dark band next to them is the picture's own).
 fn frame(sides: [(usize, [u8; 3]); 4], (w, h): (usize, usize), rules: &TrimRules) -> [usize; 4] {
     let dims = [h, h, w, w];
     let mut bars = [0usize; 4];
