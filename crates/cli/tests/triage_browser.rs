@@ -181,8 +181,8 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
     wait_text(&c, "#login-error", |t| t.contains("Wrong account name or password")).await;
     c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
-    // The demo's 12 near matches wait for review.
-    wait_text(&c, "#queue caption", |t| t == "12 cases").await;
+    // The demo's 13 near matches wait for review.
+    wait_text(&c, "#queue caption", |t| t == "13 cases").await;
     let cookie = c.get_named_cookie("hl_session").await.unwrap();
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.secure(), Some(true));
@@ -229,7 +229,7 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
     press(&c, "5").await;
     press(&c, "c").await;
     wait_text(&c, "p.flash", |t| t.starts_with("Confirmed")).await;
-    wait_text(&c, "#queue caption", |t| t == "11 cases").await;
+    wait_text(&c, "#queue caption", |t| t == "12 cases").await;
     c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("login-submit")).await.unwrap();
     c.goto(&format!("{base}/queue")).await.unwrap();
