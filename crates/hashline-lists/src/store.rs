@@ -180,6 +180,13 @@ pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// Unix seconds of an RFC 3339 time such as [`now_rfc3339`] writes (`None` for anything else
+/// or before 1970).
+pub fn unix_seconds(rfc3339: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339(rfc3339).ok()?;
+    t.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs() as i64)
+}
+
 /// Writes `bytes` to `path` atomically and owner-only.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     crate::fsio::write_private(path, bytes).map_err(io(path))
@@ -516,4 +523,16 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey, String> {
     let arr: [u8; 32] =
         bytes.try_into().map_err(|_| "a public key is 32 bytes (64 hex digits)".to_string())?;
     VerifyingKey::from_bytes(&arr).map_err(|e| format!("not a valid Ed25519 public key: {e}"))
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::unix_seconds;
+
+    #[test]
+    fn rfc3339_to_unix() {
+        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(unix_seconds("2026-11-29T10:00:00Z"), Some(1_795_946_400));
+        assert_eq!(unix_seconds("yesterday"), None);
+    }
 }

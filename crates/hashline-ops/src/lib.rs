@@ -72,7 +72,7 @@ pub fn set_list_metrics(set: &hashline_lists::ListSet) {
     m.list_updated_timestamp_seconds.reset();
     for (manifest, counts) in set.summaries() {
         m.list_version.with_label_values(&[manifest.name.as_str()]).set(manifest.version as i64);
-        if let Some(t) = unix_seconds(&manifest.fetched_at) {
+        if let Some(t) = hashline_lists::unix_seconds(&manifest.fetched_at) {
             m.list_updated_timestamp_seconds.with_label_values(&[manifest.name.as_str()]).set(t);
         }
         for (signal, n) in counts {
@@ -80,12 +80,6 @@ pub fn set_list_metrics(set: &hashline_lists::ListSet) {
         }
     }
     m.lists_loaded.set(1);
-}
-
-/// Unix seconds of an RFC 3339 time (`None` for anything else or before 1970).
-pub fn unix_seconds(rfc3339: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339(rfc3339).ok()?;
-    t.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs() as i64)
 }
 
 #[cfg(test)]
@@ -109,12 +103,5 @@ mod tests {
         assert!(text.contains("hashline_reports_total{outcome=\"delivered\"}"), "{text}");
         let resp = ops_app(ready).oneshot(get("/v1/lists")).await.unwrap();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "the ops listener has no API");
-    }
-
-    #[test]
-    fn rfc3339_to_unix() {
-        assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_seconds("2026-11-29T10:00:00Z"), Some(1_795_946_400));
-        assert_eq!(unix_seconds("yesterday"), None);
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use hashline_lists::unix_seconds as unix;
 use hashline_report::audit::Record;
 use hashline_report::{Outbox, Review, Row, State};
 
@@ -42,11 +43,6 @@ struct AuditFacts {
     decisions: Vec<(i64, String)>,
     /// (day, actor) of each reveal in the period.
     reveals: Vec<(i64, String)>,
-}
-
-fn unix(rfc3339: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339(rfc3339).ok()?;
-    t.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs() as i64)
 }
 
 fn read_audit(path: &Path, period: Period, facts: &mut AuditFacts) -> Result<(), StatsError> {
