@@ -224,14 +224,18 @@ impl Hasher {
                 } else {
                     Vec::new()
                 };
+                // Hashed in place, like the picture inside the borders.
                 let pytx = decoded.pytx.as_ref().map(|p| {
-                    let pixels = p.clone();
-                    self.pdq_of_decoded(&Decoded {
-                        width: decoded.width,
-                        height: decoded.height,
-                        pixels,
-                        pytx: None,
-                    })
+                    let (px, channels) = p.samples();
+                    let (w, h) = (decoded.width as usize, decoded.height as usize);
+                    pdq::pdq_from_region(
+                        px,
+                        channels,
+                        w,
+                        (0, 0, w, h),
+                        self.options.dihedral,
+                        &mut self.scratch,
+                    )
                 });
                 let (Pixels::Rgb(buffer) | Pixels::Grey(buffer)) = decoded.pixels;
                 self.jpeg.recycle(buffer);
@@ -270,10 +274,7 @@ impl Hasher {
     /// has no borders); boxes scaled to the original `width` × `height` (which differ from the
     /// decoded size in `fast` mode).
     pub fn trimmed(&mut self, decoded: &Decoded, width: u32, height: u32) -> Vec<Trimmed> {
-        let (px, channels) = match &decoded.pixels {
-            Pixels::Rgb(p) => (p, 3),
-            Pixels::Grey(p) => (p, 1),
-        };
+        let (px, channels) = decoded.pixels.samples();
         let boxes = trim::border_boxes(px, channels, decoded.width, decoded.height, &TrimRules::default());
         let scale =
             |v: u32, full: u32, part: u32| (u64::from(v) * u64::from(full) / u64::from(part.max(1))) as u32;

@@ -247,20 +247,20 @@ pub fn border_box(
     border_boxes(pixels, channels, width, height, rules).into_iter().next()
 }
 
-/// The pixels inside `b` (same `channels`).
-pub fn crop(pixels: &[u8], channels: usize, width: u32, b: TrimBox) -> Vec<u8> {
-    let (w, c) = (width as usize, channels);
-    let mut out = Vec::with_capacity(b.width as usize * b.height as usize * c);
-    for y in b.y as usize..(b.y + b.height) as usize {
-        let start = (y * w + b.x as usize) * c;
-        out.extend_from_slice(&pixels[start..start + b.width as usize * c]);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pixels inside `b` (same `channels`): what the hasher reads in place.
+    fn crop(pixels: &[u8], channels: usize, width: u32, b: TrimBox) -> Vec<u8> {
+        let (w, c) = (width as usize, channels);
+        let mut out = Vec::with_capacity(b.width as usize * b.height as usize * c);
+        for y in b.y as usize..(b.y + b.height) as usize {
+            let start = (y * w + b.x as usize) * c;
+            out.extend_from_slice(&pixels[start..start + b.width as usize * c]);
+        }
+        out
+    }
 
     /// A `w` × `h` picture with detail everywhere (a pattern no bar detector mistakes for a
     /// border).

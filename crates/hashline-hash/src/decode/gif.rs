@@ -52,11 +52,11 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeErr
             }
         }
     }
-    // Pillow opens a GIF with a palette in mode "P": python-threatexchange hashes the indices.
-    let pytx = palette.as_ref().map(|_| Pixels::Grey(indices.clone()));
-    let pixels = match palette {
-        Some(p) => Pixels::Rgb(
-            indices
+    // Pillow opens a GIF with a palette in mode "P": python-threatexchange hashes the indices,
+    // so they are kept (moved, not copied) beside the RGB picture.
+    let (pixels, pytx) = match palette {
+        Some(p) => {
+            let rgb = indices
                 .iter()
                 .flat_map(|&i| {
                     let k = usize::from(i) * 3;
@@ -66,9 +66,10 @@ pub(crate) fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, DecodeErr
                         p.get(k + 2).copied().unwrap_or(0),
                     ]
                 })
-                .collect(),
-        ),
-        None => Pixels::Grey(indices),
+                .collect();
+            (Pixels::Rgb(rgb), Some(Pixels::Grey(indices)))
+        }
+        None => (Pixels::Grey(indices), None),
     };
     Ok(Decoded { width: sw as u32, height: sh as u32, pixels, pytx })
 }

@@ -25,6 +25,16 @@ pub enum Pixels {
     Grey(Vec<u8>),
 }
 
+impl Pixels {
+    /// The samples and how many there are per pixel (3 for RGB, 1 for grey).
+    pub fn samples(&self) -> (&[u8], usize) {
+        match self {
+            Pixels::Rgb(p) => (p, 3),
+            Pixels::Grey(p) => (p, 1),
+        }
+    }
+}
+
 /// A decoded image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
