@@ -11,7 +11,7 @@ use axum::Json;
 use hashline_hash::{FileHashes, PdqOutcome};
 use serde::Deserialize;
 
-use super::{HmaCaller, HmaError, HmaSignal};
+use super::{query, HmaCaller, HmaError, HmaSignal};
 use crate::{AppState, Reservation};
 
 /// HMA's content types.
@@ -222,7 +222,7 @@ pub async fn hash_url(
     caller: HmaCaller,
     q: Result<Query<HashUrl>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<BTreeMap<String, String>>, HmaError> {
-    let Query(q) = q.map_err(|e| HmaError::bad_request(e.body_text()))?;
+    let q = query(q)?;
     let url = q.url.filter(|u| !u.is_empty()).ok_or_else(|| HmaError::bad_request("url is required"))?;
     let media = fetch_url(&state, &url, q.content_type.as_deref()).await?;
     answer(&state, &caller, media, q.types.as_deref()).await
@@ -236,7 +236,7 @@ pub async fn hash_upload(
     headers: HeaderMap,
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Json<BTreeMap<String, String>>, HmaError> {
-    let Query(q) = q.map_err(|e| HmaError::bad_request(e.body_text()))?;
+    let q = query(q)?;
     let media = read_upload(&state, &headers, form).await?;
     answer(&state, &caller, media, q.types.as_deref()).await
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::hashing::{self, Content};
-use super::{bank_content_id, HmaCaller, HmaError, HmaSignal};
+use super::{bank_content_id, query, HmaCaller, HmaError, HmaSignal};
 use crate::AppState;
 
 /// One match as HMA answers it.
@@ -98,10 +98,6 @@ fn boolean(v: Option<&str>) -> Result<bool, HmaError> {
         Some("true") | Some("1") => Ok(true),
         Some(_) => Err(HmaError::bad_request("invalid boolean parameter - prefer true/false")),
     }
-}
-
-fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, HmaError> {
-    q.map(|Query(q)| q).map_err(|e| HmaError::bad_request(e.body_text()))
 }
 
 /// Looks one hash up; `{"matches": [ids]}`, or with distances.

@@ -108,6 +108,13 @@ impl IntoResponse for HmaError {
     }
 }
 
+/// The query parameters of a request, or HMA's 400 saying what is wrong with them.
+fn query<T>(
+    q: Result<axum::extract::Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, HmaError> {
+    q.map(|axum::extract::Query(q)| q).map_err(|e| HmaError::bad_request(e.body_text()))
+}
+
 /// A caller of the HMA routes: a hashline match token (`Authorization: Bearer ...`), rate
 /// limited like every API call; refusals in HMA's error shape.
 pub struct HmaCaller(pub Caller);
