@@ -255,6 +255,11 @@ impl ListSet {
         self.lists.iter().map(|l| (l.manifest.name.clone(), l.manifest.version)).collect()
     }
 
+    /// The manifest of every list in the snapshot (no entry is read).
+    pub fn manifests(&self) -> impl Iterator<Item = &Manifest> {
+        self.lists.iter().map(|l| &l.manifest)
+    }
+
     /// The manifest of every list in the snapshot, with its entries in force by signal type
     /// (no hash values): what `/v1/lists` and the list metrics show.
     pub fn summaries(&self) -> Vec<(&Manifest, std::collections::BTreeMap<String, usize>)> {

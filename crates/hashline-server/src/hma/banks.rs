@@ -60,10 +60,9 @@ fn bank_names(state: &AppState, caller: &HmaCaller) -> Vec<String> {
     state
         .lists
         .snapshot()
-        .summaries()
-        .into_iter()
-        .filter(|(m, _)| m.kind == hashline_lists::ListKind::Known && caller.0.token.may_see(&m.name))
-        .map(|(m, _)| m.name.clone())
+        .manifests()
+        .filter(|m| m.kind == hashline_lists::ListKind::Known && caller.0.token.may_see(&m.name))
+        .map(|m| m.name.clone())
         .collect()
 }
 

@@ -60,10 +60,10 @@ fn by_bank<'a>(matches: impl Iterator<Item = &'a Match>) -> ByBank {
 /// Looks `signal` of `signal_type` up in the lists in force, on the CPU pool.
 async fn find(state: &Arc<AppState>, signal_type: &str, signal: &str) -> Result<Vec<Match>, HmaError> {
     let query = HmaSignal::parse(signal_type)?.query(signal)?;
-    if state.lists.snapshot().versions().is_empty() {
+    let set = state.lists.snapshot();
+    if set.versions().is_empty() {
         return Err(HmaError::new(axum::http::StatusCode::SERVICE_UNAVAILABLE, "index not yet ready"));
     }
-    let set = state.lists.snapshot();
     Ok(state.cpu(move || set.match_query(&query).matches).await?)
 }
 
@@ -281,14 +281,25 @@ pub async fn index_status(
     let set = state.lists.snapshot();
     let built = set.built_at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let loaded = !set.versions().is_empty();
+    // Entries per signal of the known lists the token sees: one pass over the lists, on the
+    // CPU pool (it counts every entry).
+    let token = caller.0.token.clone();
+    let sizes: BTreeMap<String, usize> = state
+        .cpu(move || {
+            let mut sizes = BTreeMap::new();
+            for (m, counts) in set.summaries() {
+                if m.kind == hashline_lists::ListKind::Known && token.may_see(&m.name) {
+                    for (signal, n) in counts {
+                        *sizes.entry(signal).or_default() += n;
+                    }
+                }
+            }
+            sizes
+        })
+        .await?;
     let mut out = BTreeMap::new();
     for signal in HmaSignal::ALL.into_iter().filter(|s| only.is_none_or(|o| o == *s)) {
-        let size: usize = set
-            .summaries()
-            .into_iter()
-            .filter(|(m, _)| m.kind == hashline_lists::ListKind::Known && caller.0.token.may_see(&m.name))
-            .filter_map(|(_, counts)| counts.get(signal.hashline().as_str()).copied())
-            .sum();
+        let size = sizes.get(signal.hashline().as_str()).copied().unwrap_or(0);
         let status = if loaded {
             serde_json::json!({ "present": true, "built_to": built, "size": size })
         } else {
