@@ -44,6 +44,7 @@ mod limits;
 mod pdq;
 mod sniff;
 pub mod trim;
+pub mod vpdq;
 
 pub use decode::{Decoded, Pixels};
 pub use digest::{digests, hex, DigestHasher, Digests};
@@ -301,6 +302,16 @@ impl Hasher {
                 Trimmed { pdq, bbox }
             })
             .collect()
+    }
+
+    /// PDQ of interleaved 8-bit RGB pixels (`width` × `height`) with this hasher's buffers: a
+    /// video frame, as the reference hashes it.
+    ///
+    /// # Panics
+    /// If `rgb` is shorter than `3 × width × height`.
+    pub fn pdq_of_rgb(&mut self, rgb: &[u8], width: u32, height: u32) -> Pdq {
+        let (w, h) = (width as usize, height as usize);
+        pdq::pdq_from_region(rgb, 3, w, (0, 0, w, h), self.options.dihedral, &mut self.scratch)
     }
 
     /// PDQ of decoded pixels.

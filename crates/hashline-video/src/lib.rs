@@ -1,0 +1,215 @@
+//! vPDQ of videos, as Meta's reference (`vpdq`) computes it, with the decoder isolated.
+//!
+//! A video is decoded by FFmpeg's `ffmpeg` program in a **child process** started through
+//! `prlimit` with an address-space limit, a CPU-time limit, no core dumps, no file writes and
+//! few file descriptors, and killed at a wall-clock deadline ([`VideoLimits`]). FFmpeg reads
+//! only local files (`-protocol_whitelist file`) through the container demuxers of
+//! [`DEMUXERS`] (no playlists, concatenation lists or image sequences that would make it open
+//! other files). Why a process and not the libraries in this one: FFmpeg's decoders are large C
+//! code fed hostile input; a crash, hang or memory blow-up there must end as an error for that
+//! one video, never take `hashline run` or `serve` down, and only a process boundary gives that.
+//! The cost — one `ffprobe` and one `ffmpeg` start per video, about 40 ms — is small beside
+//! decoding.
+//!
+//! Sampling and conversion follow the reference: frame `n` (in decoder output order, from 0) is
+//! hashed when `n % max(1, int(seconds_per_hash × frame_rate)) == 0`, where the frame rate is
+//! the stream's average rate, else its base rate; its timestamp is `n / frame_rate`; it is
+//! converted to RGB24 at its own size by swscale's area filter with BT.601 coefficients (what
+//! the reference's `sws_getContext` uses), and hashed with PDQ on the whole frame. Only the
+//! sampled frames are converted and sent here: the others are decoded and dropped inside FFmpeg.
+//!
+//! ```no_run
+//! use hashline_hash::{HashOptions, Hasher};
+//! use hashline_video::{hash_file, VideoSettings};
+//!
+//! let mut hasher = Hasher::new(HashOptions::default());
+//! let video = hash_file("clip.mp4".as_ref(), &VideoSettings::default(), &mut hasher)?;
+//! for f in &video.frames {
+//!     println!("{:.3}s quality {} {}", f.timestamp, f.quality, f.pdq);
+//! }
+//! # Ok::<(), hashline_video::VideoError>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod child;
+mod error;
+mod limits;
+mod probe;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hashline_hash::vpdq::{VideoHashes, VpdqFrame};
+use hashline_hash::Hasher;
+
+pub use error::VideoError;
+pub use limits::{VideoLimits, VideoSettings};
+pub use probe::{probe, Probe};
+
+use child::{limited, Running};
+
+/// The container demuxers FFmpeg may use (its `-format_whitelist`): MP4/QuickTime/3GP,
+/// Matroska/WebM, AVI, FLV, MPEG-TS, MPEG-PS, ASF/WMV, Ogg, raw H.264/HEVC/MPEG-4 streams.
+pub const DEMUXERS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts,mpeg,asf,ogg,h264,hevc,m4v";
+
+/// Every how many frames one is hashed: `max(1, int(seconds_per_hash × frame_rate))` (every
+/// frame for 0), as the reference.
+pub fn frame_interval(seconds_per_hash: f64, frame_rate: f64) -> u64 {
+    ((seconds_per_hash * frame_rate) as u64).max(1)
+}
+
+/// The reference's timestamp of frame `n`: computed in single precision, as it does.
+pub fn frame_timestamp(n: u64, frame_rate: f64) -> f64 {
+    f64::from(n as f32 / frame_rate as f32)
+}
+
+/// Hashes the video at `path`: probes it, checks the limits, decodes it in a child process and
+/// hashes the sampled frames with `hasher` (whose dihedral option applies to each frame).
+pub fn hash_file(
+    path: &Path,
+    settings: &VideoSettings,
+    hasher: &mut Hasher,
+) -> Result<VideoHashes, VideoError> {
+    let limits = &settings.limits;
+    let bytes = std::fs::metadata(path).map_err(|e| VideoError::Io(io_reason(&e)))?.len();
+    if bytes > limits.max_bytes {
+        return Err(VideoError::TooLarge { bytes, limit: limits.max_bytes });
+    }
+    let p = probe(path, settings)?;
+    let interval = frame_interval(settings.seconds_per_hash, p.frame_rate);
+    let (w, h) = (p.width, p.height);
+    let frame_len = 3 * w as usize * h as usize;
+    let mut cmd = limited(settings, &settings.ffmpeg);
+    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-threads", "1"])
+        .args(["-protocol_whitelist", "file", "-format_whitelist", DEMUXERS, "-noautorotate", "-i"])
+        .arg(probe::input_url(path))
+        .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough", "-filter_threads", "1"])
+        .arg("-vf")
+        .arg(filters(interval, w, h))
+        .arg("-frames:v")
+        .arg((limits.max_frames_decoded / interval + 1).to_string())
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
+    let mut run = Running::start(cmd, settings, frame_len, path)?;
+    let mut frames = Vec::new();
+    let mut index = 0u64;
+    while let Some(piece) = run.next()? {
+        if piece.len() < frame_len {
+            break; // a frame cut short: the decoder stopped mid-frame, its error follows
+        }
+        let n = index * interval;
+        if n >= limits.max_frames_decoded {
+            run.kill();
+            return Err(VideoError::TooManyFrames { limit: limits.max_frames_decoded });
+        }
+        let timestamp = frame_timestamp(n, p.frame_rate);
+        if timestamp > limits.max_duration_seconds {
+            run.kill();
+            return Err(VideoError::TooLong { seconds: timestamp, limit: limits.max_duration_seconds });
+        }
+        let pdq = hasher.pdq_of_rgb(&piece, w, h);
+        frames.push(VpdqFrame { frame_number: n, pdq: pdq.hash, quality: pdq.quality, timestamp });
+        index += 1;
+    }
+    run.finish(limits.max_memory_bytes)?;
+    if frames.is_empty() {
+        return Err(VideoError::Unreadable("no frame could be decoded".into()));
+    }
+    let last = frames.last().map_or(0.0, |f| f.timestamp);
+    Ok(VideoHashes {
+        frames,
+        frame_rate: p.frame_rate,
+        seconds_per_hash: settings.seconds_per_hash,
+        duration_seconds: p.duration_seconds.unwrap_or(last),
+        width: w,
+        height: h,
+        codec: p.codec,
+    })
+}
+
+/// Hashes a video held in memory: written owner-only to the temporary folder for the decoder
+/// (which needs to seek: an MP4's index is often at its end) and removed right after.
+pub fn hash_bytes(
+    bytes: &[u8],
+    settings: &VideoSettings,
+    hasher: &mut Hasher,
+) -> Result<VideoHashes, VideoError> {
+    if bytes.len() as u64 > settings.limits.max_bytes {
+        return Err(VideoError::TooLarge { bytes: bytes.len() as u64, limit: settings.limits.max_bytes });
+    }
+    let temp = TempFile::write(settings.temp_dir.as_deref(), bytes)?;
+    hash_file(&temp.path, settings, hasher)
+}
+
+/// The filter chain: keep the sampled frames (decoded anyway, dropped inside FFmpeg), convert
+/// them to RGB24 at their own size with the reference's scaler flags.
+fn filters(interval: u64, w: u32, h: u32) -> String {
+    let convert = format!("scale=w={w}:h={h}:flags=area:in_color_matrix=bt601,format=rgb24");
+    if interval == 1 {
+        convert
+    } else {
+        format!("select=not(mod(n\\,{interval})),{convert}")
+    }
+}
+
+/// A private temporary copy, removed when dropped.
+struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    fn write(dir: Option<&Path>, bytes: &[u8]) -> Result<TempFile, VideoError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let dir = dir.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+        let io = |e: std::io::Error| {
+            VideoError::Io(format!("temporary copy in {}: {}", dir.display(), io_reason(&e)))
+        };
+        let name = format!(
+            "hashline-video-{}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        );
+        let path = dir.join(name);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut file = opts.open(&path).map_err(io)?;
+        let temp = TempFile { path };
+        file.write_all(bytes).map_err(io)?;
+        Ok(temp)
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_follows_the_reference() {
+        assert_eq!(frame_interval(1.0, 30.0), 30);
+        assert_eq!(frame_interval(1.0, 29.97), 29, "truncated, as int() in the reference");
+        assert_eq!(frame_interval(0.0, 30.0), 1, "0: every frame");
+        assert_eq!(frame_interval(1.0, 0.5), 1, "never 0");
+        assert!((frame_timestamp(1, 30.0) - 0.0333333).abs() < 1e-6);
+        assert_eq!(filters(1, 4, 2), "scale=w=4:h=2:flags=area:in_color_matrix=bt601,format=rgb24");
+        assert!(filters(30, 4, 2).starts_with("select=not(mod(n\\,30)),"));
+    }
+}
