@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use hashline_hash::{FileHashes, HashOptions, Limits, Mode, PdqOutcome};
+use hashline_hash::{FileHashes, HashOptions, Limits, Mode, PdqOutcome, VideoOutcome};
 use serde::Serialize;
 
 use crate::files::{self, Entry};
@@ -52,6 +52,17 @@ pub struct HashArgs {
     /// Longest side an image may claim, in pixels (default 65,535).
     #[arg(long, value_name = "PIXELS")]
     max_side: Option<u32>,
+
+    /// Videos: seconds between hashed frames (vPDQ; 0 hashes every frame). Default: `[video]
+    /// seconds_per_hash` of the configuration, else 1.
+    #[arg(long, value_name = "SECONDS")]
+    seconds_per_hash: Option<f64>,
+
+    /// Videos: also write each video's frame hashes to DIR/<name>.txt in the vPDQ reference's
+    /// hash-file form (`frame_number,quality,pdq_hex,timestamp`), what `lists import --format
+    /// vpdq` reads.
+    #[arg(long, value_name = "DIR")]
+    vpdq_out: Option<PathBuf>,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -91,7 +102,12 @@ struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     skipped: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    video: Option<Box<hashline_hash::vpdq::VideoHashes>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The frames in the reference's hash-file form, for `--vpdq-out` (not printed).
+    #[serde(skip)]
+    vpdq_file: Option<String>,
 }
 
 /// The picture inside an image's borders: its PDQ, quality and the box kept (x, y, width,
@@ -147,6 +163,14 @@ impl Line {
                 line.error = Some(error.to_string());
             }
         }
+        match h.video {
+            Some(VideoOutcome::Hashed(v)) => {
+                line.vpdq_file = Some(hashline_hash::vpdq::write_reference(&v.frames));
+                line.video = Some(v);
+            }
+            Some(VideoOutcome::Failed { reason, .. }) => line.error = Some(reason),
+            None => {}
+        }
         line
     }
 }
@@ -184,6 +208,16 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
         trim_borders: args.trim_borders,
         limits: limits(config, args.max_input_bytes, args.max_pixels, args.max_side),
     };
+    let mut video = config.video.clone();
+    if let Some(s) = args.seconds_per_hash {
+        video.seconds_per_hash = s;
+        video.validate().map_err(anyhow::Error::msg)?;
+    }
+    let settings = hashline_engine::Settings { hash: options, video };
+    if let Some(dir) = &args.vpdq_out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let vpdq_out = args.vpdq_out.clone();
     // The one CPU pool type; the walk drives its threads itself, in input order.
     let cpu = hashline_engine::CpuPool::new(jobs, 4, "hash").context("starting the worker threads")?;
     let stdout = std::io::stdout();
@@ -200,7 +234,7 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
             Entry::File(path) => {
                 let shown = path.to_string_lossy().into_owned();
                 // The shared examine step, against no lists: hashes only.
-                match hashline_engine::examine_path(&options, &no_lists, &path) {
+                match hashline_engine::examine_path(&settings, &no_lists, &path) {
                     Ok(e) => Line::from_hashes(shown, e.hashes, dihedral),
                     Err(e) => Line::unreadable(shown, e.to_string()),
                 }
@@ -218,6 +252,14 @@ pub fn run(args: HashArgs, config: &crate::config::Config) -> anyhow::Result<Exi
             any_error |= line.error.is_some();
             if write_error.is_some() {
                 return;
+            }
+            if let (Some(dir), Some(text)) = (&vpdq_out, &line.vpdq_file) {
+                let stem = std::path::Path::new(&line.path).file_stem().unwrap_or_default();
+                let target = dir.join(stem).with_extension("txt");
+                if let Err(e) = std::fs::write(&target, text) {
+                    write_error = Some(std::io::Error::new(e.kind(), format!("{}: {e}", target.display())));
+                    return;
+                }
             }
             let res = serde_json::to_writer(&mut out, &line)
                 .map_err(std::io::Error::from)

@@ -101,6 +101,18 @@ pub struct ImportArgs {
     /// trimmed_pdq_min_quality`).
     #[arg(long, value_name = "Q")]
     trimmed_pdq_min_quality: Option<u8>,
+    /// vPDQ: largest frame distance (default `[lists] vpdq_distance`, 31).
+    #[arg(long, value_name = "BITS")]
+    vpdq_distance: Option<u32>,
+    /// vPDQ: frames below this quality are left out (default `[lists] vpdq_min_quality`, 50).
+    #[arg(long, value_name = "Q")]
+    vpdq_min_quality: Option<u8>,
+    /// vPDQ: share of an upload's unique frames that must match, percent (default 80).
+    #[arg(long, value_name = "PERCENT")]
+    vpdq_query_match_percent: Option<u8>,
+    /// vPDQ: share of the listed video's unique frames that must match, percent (default 0).
+    #[arg(long, value_name = "PERCENT")]
+    vpdq_compared_match_percent: Option<u8>,
     /// The new version holds only this import's entries. Refused when that drops more than
     /// `[lists] replace_max_drop_percent` (default 50) of the active entries, unless --force.
     #[arg(long)]
@@ -186,7 +198,7 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let store = a.store.open(config)?;
     let signal = a.input.signal.as_deref().map(SignalType::parse_lenient);
     if let Some(SignalType::Other(t)) = &signal {
-        bail!("--type {t:?} is not a type hashline matches: use pdq, md5, sha1 or sha256");
+        bail!("--type {t:?} is not a type hashline matches: use pdq, vpdq, md5, sha1 or sha256");
     }
     if a.signature.is_some() && a.files.len() != 1 {
         bail!("--signature signs one file: import signed files one at a time");
@@ -199,8 +211,16 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let signatures = a.signature.as_deref().map(read).transpose()?.into_iter().collect();
     // Only the manifest is needed here; the import itself reads the previous entries once.
     let previous = store.manifest(&a.input.name)?;
-    let given = [a.pdq_distance, a.trimmed_pdq_distance].iter().any(Option::is_some)
-        || [a.pdq_min_quality, a.trimmed_pdq_min_quality].iter().any(Option::is_some);
+    let given = [a.pdq_distance, a.trimmed_pdq_distance, a.vpdq_distance].iter().any(Option::is_some)
+        || [
+            a.pdq_min_quality,
+            a.trimmed_pdq_min_quality,
+            a.vpdq_min_quality,
+            a.vpdq_query_match_percent,
+            a.vpdq_compared_match_percent,
+        ]
+        .iter()
+        .any(Option::is_some);
     let thresholds = if given {
         let kind = if a.allow { ListKind::Allow } else { ListKind::Known };
         let base = previous.as_ref().map(|m| m.thresholds).unwrap_or_else(|| config.lists.thresholds(kind));
@@ -209,11 +229,18 @@ fn import(a: ImportArgs, config: &Config) -> anyhow::Result<ExitCode> {
             pdq_min_quality: a.pdq_min_quality.unwrap_or(base.pdq_min_quality),
             trimmed_pdq_distance: a.trimmed_pdq_distance.unwrap_or(base.trimmed_pdq_distance),
             trimmed_pdq_min_quality: a.trimmed_pdq_min_quality.unwrap_or(base.trimmed_pdq_min_quality),
+            vpdq_distance: a.vpdq_distance.unwrap_or(base.vpdq_distance),
+            vpdq_min_quality: a.vpdq_min_quality.unwrap_or(base.vpdq_min_quality),
+            vpdq_query_match_percent: a.vpdq_query_match_percent.unwrap_or(base.vpdq_query_match_percent),
+            vpdq_compared_match_percent: a
+                .vpdq_compared_match_percent
+                .unwrap_or(base.vpdq_compared_match_percent),
         };
-        if t.pdq_distance.max(t.trimmed_pdq_distance) > 255
-            || t.pdq_min_quality.max(t.trimmed_pdq_min_quality) > 100
+        if t.pdq_distance.max(t.trimmed_pdq_distance).max(t.vpdq_distance) > 255
+            || t.pdq_min_quality.max(t.trimmed_pdq_min_quality).max(t.vpdq_min_quality) > 100
+            || t.vpdq_query_match_percent.max(t.vpdq_compared_match_percent) > 100
         {
-            bail!("PDQ distances are 0–255 and qualities 0–100");
+            bail!("PDQ distances are 0–255, qualities 0–100 and percentages 0–100");
         }
         Some(t)
     } else if previous.is_none() {

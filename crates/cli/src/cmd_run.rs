@@ -73,7 +73,7 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         kafka.clone(),
         Arc::clone(&lists),
         Arc::clone(&stage),
-        hash,
+        hashline_engine::Settings { hash, video: config.video.clone() },
         config.hash.threads,
     )?);
     if args.check_config {

@@ -153,11 +153,14 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     let mut summary =
         Summary { started_at: hashline_lists::now_rfc3339(), lists: lists.versions(), ..Summary::default() };
     let jobs = config.jobs(args.jobs).max(1);
-    let options = HashOptions {
-        mode: crate::cmd_hash::ModeArg::or_config(args.mode, config),
-        dihedral: args.dihedral || config.hash.dihedral,
-        trim_borders: config.hash.trim_borders,
-        limits: config.hash.limits(),
+    let options = hashline_engine::Settings {
+        hash: HashOptions {
+            mode: crate::cmd_hash::ModeArg::or_config(args.mode, config),
+            dihedral: args.dihedral || config.hash.dihedral,
+            trim_borders: config.hash.trim_borders,
+            limits: config.hash.limits(),
+        },
+        video: config.video.clone(),
     };
     // The one CPU pool type; the walk drives its threads itself, in input order.
     let cpu = hashline_engine::CpuPool::new(jobs, 4, "scan").context("starting the worker threads")?;

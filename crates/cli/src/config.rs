@@ -21,6 +21,10 @@ pub struct Config {
     /// How every command hashes (`[hash]`: mode, dihedral, threads, limits): `hash`, `scan`,
     /// `run` and `serve` read it.
     pub hash: HashConfig,
+    /// How videos are hashed (`[video]`: `seconds_per_hash`, the FFmpeg programs, and
+    /// `[video.limits]`: bytes, duration, frame size, frames, frame rate, decode time, decoder
+    /// memory): `hash`, `scan`, `run` and `serve` read it.
+    pub video: hashline_video::VideoSettings,
     /// `hashline scan` defaults.
     pub scan: ScanConfig,
     /// Deprecated: `[limits]`, now in `[hash]` (still read in this release, with a warning).
@@ -156,6 +160,15 @@ pub struct ListsConfig {
     pub trimmed_pdq_distance: u32,
     /// Smallest quality of the `border_trimmed` variant's hash for a new list (default 50).
     pub trimmed_pdq_min_quality: u8,
+    /// vPDQ: largest frame distance for a new list (default 31, counted `<=`).
+    pub vpdq_distance: u32,
+    /// vPDQ: frames below this quality are left out (default 50).
+    pub vpdq_min_quality: u8,
+    /// vPDQ: share of an upload's unique frames that must match a listed video, percent
+    /// (default 80, as python-threatexchange).
+    pub vpdq_query_match_percent: u8,
+    /// vPDQ: share of the listed video's unique frames that must match, percent (default 0).
+    pub vpdq_compared_match_percent: u8,
 }
 
 impl Default for ListsConfig {
@@ -168,6 +181,10 @@ impl Default for ListsConfig {
             allow_pdq_distance: 8,
             trimmed_pdq_distance: t.trimmed_pdq_distance,
             trimmed_pdq_min_quality: t.trimmed_pdq_min_quality,
+            vpdq_distance: t.vpdq_distance,
+            vpdq_min_quality: t.vpdq_min_quality,
+            vpdq_query_match_percent: t.vpdq_query_match_percent,
+            vpdq_compared_match_percent: t.vpdq_compared_match_percent,
         }
     }
 }
@@ -185,6 +202,10 @@ impl ListsConfig {
             // An allow entry suppresses within its own (small) distance, trimmed or not.
             trimmed_pdq_distance: self.trimmed_pdq_distance.min(pdq_distance),
             trimmed_pdq_min_quality: self.trimmed_pdq_min_quality,
+            vpdq_distance: self.vpdq_distance,
+            vpdq_min_quality: self.vpdq_min_quality,
+            vpdq_query_match_percent: self.vpdq_query_match_percent,
+            vpdq_compared_match_percent: self.vpdq_compared_match_percent,
         }
     }
 }
@@ -362,6 +383,13 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
+        self.video.validate().map_err(anyhow::Error::msg)?;
+        if self.lists.vpdq_distance > 255 || self.lists.vpdq_min_quality > 100 {
+            bail!("lists.vpdq_distance is 0–255 and lists.vpdq_min_quality 0–100");
+        }
+        if self.lists.vpdq_query_match_percent > 100 || self.lists.vpdq_compared_match_percent > 100 {
+            bail!("lists.vpdq_query_match_percent and vpdq_compared_match_percent are 0–100 percent");
+        }
         if self.lists.pdq_distance > 255 {
             bail!("lists.pdq_distance is {}: a PDQ distance is 0–255", self.lists.pdq_distance);
         }
@@ -430,9 +458,6 @@ impl Config {
         }
     }
 
-    /// The effective configuration as TOML, with secret-looking librdkafka properties
-    /// (passwords, secrets, keys, tokens, credentials) shown as `<redacted>`: the output goes
-    /// to terminals, tickets and logs.
     /// What `hashline serve` runs with: `[server]`, `[hash]` (dihedral is chosen per
     /// request) and `[triage]`, resolved from this configuration.
     #[cfg(feature = "serve")]
@@ -440,11 +465,15 @@ impl Config {
         hashline_server::Settings {
             server: self.server.clone(),
             hash: hashline_hash::HashOptions { dihedral: false, ..self.hash.options() },
+            video: self.video.clone(),
             triage: self.triage.clone(),
             fetch: self.kafka.fetch.clone(),
         }
     }
 
+    /// The effective configuration as TOML, with secret-looking librdkafka properties
+    /// (passwords, secrets, keys, tokens, credentials) shown as `<redacted>`: the output goes
+    /// to terminals, tickets and logs.
     pub fn to_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         for (k, v) in shown.kafka.properties.iter_mut() {

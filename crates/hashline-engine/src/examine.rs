@@ -5,8 +5,30 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
-use hashline_hash::{sniff, DigestHasher, FileHashes, HashOptions, Hasher, PdqOutcome, Sniffed, SNIFF_LEN};
+use hashline_hash::{
+    is_video, sniff, DigestHasher, FileHashes, HashOptions, Hasher, PdqOutcome, Sniffed, VideoOutcome,
+    SNIFF_LEN,
+};
 use hashline_lists::{ListSet, Outcome, Query};
+use hashline_video::VideoSettings;
+
+/// What examining computes: the hashing options (mode, dihedral, borders, image limits) and how
+/// videos are hashed (sampling, limits, FFmpeg). Resolved once from the configuration.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    /// Pictures: PDQ mode, dihedral variants, border trimming, decoding limits. The dihedral
+    /// option applies to video frames too.
+    pub hash: HashOptions,
+    /// Videos: vPDQ sampling and the decoder's limits.
+    pub video: VideoSettings,
+}
+
+impl Settings {
+    /// These settings with other hashing options (the API's `?dihedral=`).
+    pub fn with_hash(&self, hash: HashOptions) -> Settings {
+        Settings { hash, video: self.video.clone() }
+    }
+}
 
 /// What examining one piece of media found.
 #[derive(Debug, Clone)]
@@ -42,6 +64,12 @@ thread_local! {
 
 /// Hashes `bytes` with this thread's hasher for `options`; a panic resets that hasher.
 fn hash_guarded(options: &HashOptions, bytes: &[u8]) -> Result<FileHashes, ExamineError> {
+    with_hasher(options, |h| h.hash(bytes))
+}
+
+/// Runs `f` with this thread's hasher for `options`; a panic is this media's error and resets
+/// that hasher.
+fn with_hasher<T>(options: &HashOptions, f: impl FnOnce(&mut Hasher) -> T) -> Result<T, ExamineError> {
     HASHERS.with(|cell| {
         let mut hashers = cell.borrow_mut();
         let i = match hashers.iter().position(|h| h.options() == options) {
@@ -51,7 +79,7 @@ fn hash_guarded(options: &HashOptions, bytes: &[u8]) -> Result<FileHashes, Exami
                 hashers.len() - 1
             }
         };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hashers[i].hash(bytes))) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut hashers[i]))) {
             Ok(h) => Ok(h),
             Err(_) => {
                 hashers[i] = Hasher::new(*options);
@@ -73,14 +101,38 @@ fn count(started: Instant, e: &Examined) {
     for x in &e.outcome.matches {
         m.matches_total.with_label_values(&[x.list.as_str(), x.signal.as_str()]).inc();
     }
+    match &e.hashes.video {
+        Some(VideoOutcome::Hashed(v)) => {
+            m.videos_total.with_label_values(&["hashed"]).inc();
+            m.video_frames_hashed_total.inc_by(v.frames.len() as u64);
+        }
+        Some(VideoOutcome::Failed { kind, .. }) => m.videos_total.with_label_values(&[kind]).inc(),
+        None => {}
+    }
+}
+
+/// When `head` starts a video and videos are hashed: its vPDQ by `hash` (from the file, or
+/// from bytes through a private temporary copy), with this thread's hasher (frames are hashed
+/// with its options: dihedral variants when asked).
+fn video(
+    settings: &Settings,
+    head: &[u8],
+    hash: impl FnOnce(&VideoSettings, &mut Hasher) -> VideoOutcome,
+) -> Result<Option<VideoOutcome>, ExamineError> {
+    if !settings.video.enabled || !is_video(&head[..head.len().min(SNIFF_LEN)]) {
+        return Ok(None);
+    }
+    with_hasher(&settings.hash, |h| hash(&settings.video, h)).map(Some)
 }
 
 /// Examines media held in memory: hashes it (over `[hash] max_input_bytes` the hasher
 /// digests it and skips PDQ with the reason) and matches it against `lists`. Run it on a
 /// [`crate::CpuPool`] thread.
-pub fn examine_bytes(options: &HashOptions, lists: &ListSet, bytes: &[u8]) -> Result<Examined, ExamineError> {
+pub fn examine_bytes(settings: &Settings, lists: &ListSet, bytes: &[u8]) -> Result<Examined, ExamineError> {
     let started = Instant::now();
-    let hashes = hash_guarded(options, bytes)?;
+    let mut hashes = hash_guarded(&settings.hash, bytes)?;
+    hashes.video =
+        video(settings, bytes, |v, h| hashline_video::outcome(hashline_video::hash_bytes(bytes, v, h)))?;
     let outcome = lists.match_query(&Query::of(&hashes));
     let e = Examined { hashes, outcome, media: None };
     count(started, &e);
@@ -100,8 +152,9 @@ pub fn examine_hashes(lists: &ListSet, hashes: FileHashes) -> Examined {
 /// Examines a file: read whole when it is at most `[hash] max_input_bytes` (and handed back
 /// in [`Examined::media`]), else streamed through the digests and never held in memory (PDQ
 /// skipped with the reason). Run it on a [`crate::CpuPool`] thread.
-pub fn examine_path(options: &HashOptions, lists: &ListSet, path: &Path) -> Result<Examined, ExamineError> {
+pub fn examine_path(settings: &Settings, lists: &ListSet, path: &Path) -> Result<Examined, ExamineError> {
     let started = Instant::now();
+    let options = &settings.hash;
     let unreadable = |e: &std::io::Error| ExamineError::Unreadable(io_reason(e));
     let mut file = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
     let size = file.metadata().map_err(|e| unreadable(&e))?.len();
@@ -118,10 +171,24 @@ pub fn examine_path(options: &HashOptions, lists: &ListSet, path: &Path) -> Resu
     } else {
         (stream(&mut file, limit).map_err(|e| unreadable(&e))?, None)
     };
+    let mut hashes = hashes;
+    let head = match &media {
+        Some(bytes) => bytes[..bytes.len().min(SNIFF_LEN)].to_vec(),
+        None => read_head(path).map_err(|e| unreadable(&e))?,
+    };
+    hashes.video =
+        video(settings, &head, |v, h| hashline_video::outcome(hashline_video::hash_file(path, v, h)))?;
     let outcome = lists.match_query(&Query::of(&hashes));
     let e = Examined { hashes, outcome, media };
     count(started, &e);
     Ok(e)
+}
+
+/// The first bytes of a file, to tell what it is.
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(SNIFF_LEN);
+    std::fs::File::open(path)?.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 /// Digests of everything `reader` gives, without keeping it; PDQ skipped with the reason.
@@ -149,7 +216,7 @@ fn stream(reader: &mut dyn Read, limit: u64) -> std::io::Result<FileHashes> {
         }
         Sniffed::Other(reason) => PdqOutcome::Skipped(reason),
     };
-    Ok(FileHashes { bytes, digests: digests.finish(), pdq })
+    Ok(FileHashes { bytes, digests: digests.finish(), pdq, video: None })
 }
 
 /// A short sentence for an I/O error, without the path (the caller names the file once).
@@ -173,12 +240,15 @@ mod tests {
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
         std::fs::write(&path, &data).unwrap();
         let lists = ListSet::empty();
-        let small = HashOptions {
-            limits: hashline_hash::Limits { max_input_bytes: 1000, ..Default::default() },
-            ..Default::default()
+        let small = Settings {
+            hash: HashOptions {
+                limits: hashline_hash::Limits { max_input_bytes: 1000, ..Default::default() },
+                ..Default::default()
+            },
+            ..Settings::default()
         };
         let streamed = examine_path(&small, &lists, &path).unwrap();
-        let whole = examine_path(&HashOptions::default(), &lists, &path).unwrap();
+        let whole = examine_path(&Settings::default(), &lists, &path).unwrap();
         assert_eq!(streamed.hashes.digests, whole.hashes.digests);
         assert_eq!(streamed.hashes.digests, hashline_hash::digests(&data));
         assert!(streamed.media.is_none(), "over the limit: not held");

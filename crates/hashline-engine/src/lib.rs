@@ -7,7 +7,9 @@
 //!   (a panic inside a decoder becomes an [`ExamineError::Panicked`] and the hasher is made
 //!   anew), match against a list snapshot, and record the hashing and match metrics once.
 //!   One rule for media over `[hash] max_input_bytes` everywhere: the digests are always
-//!   computed (streamed, for files), PDQ is skipped with the reason.
+//!   computed (streamed, for files), PDQ is skipped with the reason. A video also gets its
+//!   vPDQ (`hashline-video`: FFmpeg in a child process under [`Settings::video`]'s limits),
+//!   matched against listed videos and, frame by frame, against listed pictures.
 //!
 //! No Kafka, HTTP or command-line code lives here (see `docs/architecture.md`).
 //!
@@ -19,7 +21,7 @@
 //! let lists = ListSet::empty();
 //! let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 //! let examined = rt
-//!     .block_on(pool.run(move || examine_bytes(&hashline_hash::HashOptions::default(), &lists, b"not an image")))
+//!     .block_on(pool.run(move || examine_bytes(&hashline_engine::Settings::default(), &lists, b"not an image")))
 //!     .unwrap()
 //!     .unwrap();
 //! assert_eq!(examined.hashes.bytes, 12);
@@ -31,5 +33,7 @@
 mod examine;
 mod pool;
 
-pub use examine::{examine_bytes, examine_hashes, examine_path, io_reason, ExamineError, Examined, PANICKED};
+pub use examine::{
+    examine_bytes, examine_hashes, examine_path, io_reason, ExamineError, Examined, Settings, PANICKED,
+};
 pub use pool::{CpuPool, PoolError};

@@ -54,7 +54,7 @@ pub use pdq::{
     luma_from_grey, luma_from_rgb, pdq_from_luma, Dihedral, Pdq, PdqHash, PdqParseError, Scratch,
     MIN_HASHABLE_SIDE,
 };
-pub use sniff::{sniff, ImageFormat, Sniffed, SNIFF_LEN};
+pub use sniff::{is_video, sniff, ImageFormat, Sniffed, SNIFF_LEN};
 pub use trim::{TrimBox, TrimRules};
 
 use decode::{JpegDecoder, Scale};
@@ -143,7 +143,7 @@ pub struct Trimmed {
 }
 
 /// Everything hashline computes for one file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FileHashes {
     /// Size of the input in bytes.
     pub bytes: u64,
@@ -151,6 +151,23 @@ pub struct FileHashes {
     pub digests: Digests,
     /// PDQ, or why there is none.
     pub pdq: PdqOutcome,
+    /// For a video: its vPDQ, or why there is none (`None`: not a video, or videos are not
+    /// hashed here). Filled by the engine with `hashline-video`, which decodes out of process.
+    pub video: Option<VideoOutcome>,
+}
+
+/// The vPDQ side of a video's hashes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VideoOutcome {
+    /// Decoded and hashed.
+    Hashed(Box<vpdq::VideoHashes>),
+    /// Not hashed: a limit, a broken or hostile file, a decoder failure.
+    Failed {
+        /// A short fixed name (`too_large`, `timed_out`, `crashed`, …) for metrics.
+        kind: &'static str,
+        /// The sentence saying why.
+        reason: String,
+    },
 }
 
 /// Hashes files. Not `Sync`: keep one per worker thread.
@@ -204,7 +221,7 @@ impl Hasher {
     pub fn hash(&mut self, bytes: &[u8]) -> FileHashes {
         let digests = digests(bytes);
         let pdq = self.pdq(bytes);
-        FileHashes { bytes: bytes.len() as u64, digests, pdq }
+        FileHashes { bytes: bytes.len() as u64, digests, pdq, video: None }
     }
 
     /// PDQ of one file's bytes (no digests).

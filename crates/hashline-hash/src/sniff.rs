@@ -56,6 +56,25 @@ pub enum Sniffed {
 /// How many leading bytes [`sniff`] needs at most.
 pub const SNIFF_LEN: usize = 512;
 
+/// Whether the first bytes are those of a video container hashline hashes with vPDQ (MP4,
+/// QuickTime, 3GP, Matroska/WebM, AVI, FLV, MPEG-PS/TS, ASF/WMV).
+pub fn is_video(head: &[u8]) -> bool {
+    matches!(
+        sniff(head),
+        Sniffed::Other(
+            "not an image: QuickTime video"
+                | "not an image: 3GP video"
+                | "not an image: MP4 video"
+                | "not an image: AVI video"
+                | "not an image: Matroska/WebM video"
+                | "not an image: Flash video"
+                | "not an image: MPEG video"
+                | "not an image: MPEG transport stream"
+                | "not an image: Windows Media video"
+        )
+    )
+}
+
 /// Identifies a file by its magic numbers.
 pub fn sniff(head: &[u8]) -> Sniffed {
     use ImageFormat::*;

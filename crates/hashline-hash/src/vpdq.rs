@@ -10,7 +10,7 @@
 //!   `"pdq_hex,quality,timestamp"` strings ([`to_signal`], [`parse_signal`]).
 //!
 //! The comparison ([`compare`]) follows the reference: frames with identical hashes count
-//! once, frames below the quality floor are left out, a frame matches when some frame of the
+//! once (the first of them), then frames below the quality floor are left out, a frame matches when some frame of the
 //! other video is within the distance, and each side's percentage is its matched unique frames
 //! over its unique frames. hashline counts a distance *equal* to the threshold as a match, as
 //! python-threatexchange (and so HMA) does; the C++ tools use `<`.
@@ -20,21 +20,28 @@ use std::fmt::Write as _;
 
 use crate::PdqHash;
 
-/// One hashed frame of a video.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One hashed frame of a video. Serialized as `{frame_number, timestamp, pdq, quality}` with
+/// the timestamp to three decimals, as the reference writes it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct VpdqFrame {
     /// The frame's number in decoding output order, from 0.
     pub frame_number: u64,
+    /// Its time in the video, in seconds: `frame_number / frame_rate`.
+    #[serde(serialize_with = "three_decimals")]
+    pub timestamp: f64,
     /// Its PDQ.
     pub pdq: PdqHash,
     /// Its PDQ quality, 0 to 100.
     pub quality: u8,
-    /// Its time in the video, in seconds: `frame_number / frame_rate`.
-    pub timestamp: f64,
 }
 
-/// A video's vPDQ and the facts about it that came with decoding.
-#[derive(Debug, Clone, PartialEq)]
+fn three_decimals<S: serde::Serializer>(t: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((t * 1000.0).round() / 1000.0)
+}
+
+/// A video's vPDQ and the facts about it that came with decoding (serialized without the
+/// dihedral hashes).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct VideoHashes {
     /// The hashed frames, in frame order.
     pub frames: Vec<VpdqFrame>,
@@ -51,6 +58,10 @@ pub struct VideoHashes {
     pub height: u32,
     /// The codec's name as FFmpeg gives it (`h264`, `vp9`, …).
     pub codec: String,
+    /// With dihedral hashing on: the eight dihedral PDQ hashes of each frame, in the order of
+    /// `frames` (empty otherwise) — a rotated picture shown in a video is found too.
+    #[serde(skip)]
+    pub dihedral: Vec<[PdqHash; 8]>,
 }
 
 /// How two videos are compared.
@@ -92,10 +103,11 @@ impl VpdqRule {
     }
 }
 
-/// The distinct hashes of `frames` at or above `min_quality`, in first-seen order.
+/// The distinct hashes of `frames` (the first frame of each) that are at or above
+/// `min_quality`, in order — de-duplicated first, then filtered, as python-threatexchange does.
 pub fn unique_hashes(frames: &[VpdqFrame], min_quality: u8) -> Vec<PdqHash> {
     let mut seen = HashSet::with_capacity(frames.len());
-    frames.iter().filter(|f| f.quality >= min_quality).map(|f| f.pdq).filter(|h| seen.insert(*h)).collect()
+    frames.iter().filter(|f| seen.insert(f.pdq)).filter(|f| f.quality >= min_quality).map(|f| f.pdq).collect()
 }
 
 /// Compares two videos by brute force over their unique frames (`O(n × m)`, fine for two

@@ -24,6 +24,10 @@ pub enum Format {
     Hex,
     /// hashline's own list file (what `export` writes).
     Hashline,
+    /// The vPDQ reference's hash files, one video per file
+    /// (`frame_number,quality,pdq_hex,timestamp` per line); the entry id is the file's name
+    /// without its extension.
+    VpdqFiles,
 }
 
 impl Format {
@@ -36,6 +40,7 @@ impl Format {
             Format::VicsJson => "vics-json",
             Format::Hex => "hex",
             Format::Hashline => "hashline",
+            Format::VpdqFiles => "vpdq",
         }
     }
 }
@@ -50,9 +55,10 @@ impl FromStr for Format {
             "vics-json" => Format::VicsJson,
             "hex" => Format::Hex,
             "hashline" => Format::Hashline,
+            "vpdq" => Format::VpdqFiles,
             other => {
                 return Err(format!(
-                    "unknown list format {other:?}: use pytx-file, pytx-csv, ncmec-xml, vics-json, hex or hashline"
+                    "unknown list format {other:?}: use pytx-file, pytx-csv, ncmec-xml, vics-json, hex, hashline or vpdq"
                 ))
             }
         })
@@ -108,6 +114,7 @@ pub fn parse(format: Format, file: &str, text: &str, options: &ParseOptions) -> 
         Format::VicsJson => p.vics_json(text),
         Format::Hex => p.hex(text, options),
         Format::Hashline => p.hashline(text),
+        Format::VpdqFiles => p.vpdq_file(text),
     }
     p.out
 }
@@ -145,6 +152,9 @@ impl Parser<'_> {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            if self.pytx_vpdq_line(&place, line, options) {
+                continue;
+            }
             let fields: Vec<&str> = line.split_whitespace().collect();
             // A typed line has a signal type first; a bare value is hex (or follows --type).
             let typed = fields.len() >= 2
@@ -163,6 +173,44 @@ impl Parser<'_> {
             };
             self.push(&place, signal, value, |e| e.tags.extend(meta.tags()));
         }
+    }
+
+    /// A vPDQ line of a pytx file: `vpdq ["hex,quality,time", …] [metadata…]` (or the array
+    /// alone under `--type vpdq`); its JSON array has spaces, so it is cut at its `]`. False
+    /// when the line is not one.
+    fn pytx_vpdq_line(&mut self, place: &str, line: &str, options: &ParseOptions) -> bool {
+        let rest = if line.starts_with('[') && options.signal == Some(SignalType::Vpdq) {
+            line
+        } else {
+            match line.split_once(char::is_whitespace) {
+                Some((ty, rest)) if SignalType::parse_lenient(ty) == SignalType::Vpdq => rest.trim_start(),
+                _ => return false,
+            }
+        };
+        let Some(end) = rest.starts_with('[').then(|| rest.find(']')).flatten() else {
+            self.error(place.to_string(), "a vpdq value is a JSON array: [\"pdq_hex,quality,timestamp\", …]");
+            return true;
+        };
+        let meta: Vec<&str> = rest[end + 1..].split_whitespace().collect();
+        let Some(meta) = DatasetMeta::parse(&meta) else {
+            self.error(place.to_string(), "expected \"vpdq [...]\", found more fields");
+            return true;
+        };
+        self.push(place, SignalType::Vpdq, &rest[..=end], |e| e.tags.extend(meta.tags()));
+        true
+    }
+
+    /// One reference hash file: one video, named by the file.
+    fn vpdq_file(&mut self, text: &str) {
+        let stem = std::path::Path::new(self.file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| self.file.to_string());
+        self.push("file", SignalType::Vpdq, text, |e| {
+            if !stem.is_empty() {
+                e.id = stem;
+            }
+        });
     }
 
     fn pytx_csv(&mut self, text: &str) {

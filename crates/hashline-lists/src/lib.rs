@@ -43,6 +43,7 @@ pub mod model;
 mod pdq_index;
 pub mod signing;
 mod store;
+mod video_match;
 
 pub use live::{LiveLists, Reload, WatchGuard};
 pub use matcher::{ListSet, ListStats, Match, Outcome, Query, TrimmedQuery};
@@ -52,3 +53,4 @@ pub use store::{
     key_id, now_rfc3339, parse_public_key, render, unix_seconds, ImportReport, ImportRequest, Store,
     StoreError, StoredList, DEFAULT_MAX_DROP_PERCENT,
 };
+pub use video_match::{MatchedFrame, QueryFrame, VideoMatch, MAX_LISTED_FRAMES};

@@ -6,13 +6,16 @@ use std::time::SystemTime;
 
 use hashline_hash::{Dihedral, PdqHash, TrimBox};
 
-use crate::model::{Entry, ListKind, Manifest, SignalType};
+use crate::model::{Entry, ListKind, Manifest, SignalType, Thresholds};
 
 use crate::pdq_index::{PdqHit, PdqIndex};
 use crate::store::{Store, StoreError, StoredList};
+use crate::video_match::{
+    frame_picture_hits, QueryFrame, VideoHit, VideoIndex, VideoIndexBuilder, VideoMatch,
+};
 
 /// One match, with its provenance.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Match {
     /// List name.
     pub list: String,
@@ -27,7 +30,8 @@ pub struct Match {
     pub classification: Option<String>,
     /// Signal type matched (written as its name: `pdq`, `md5`, ...).
     pub signal: SignalType,
-    /// The list's value that matched.
+    /// The list's value that matched (for `vpdq`, `sha256:` and the SHA-256 of the listed
+    /// value: a video's every frame hash is too long to carry in each match).
     pub value: String,
     /// Hamming distance (0 for digests).
     pub distance: u32,
@@ -43,6 +47,10 @@ pub struct Match {
     /// (the `pytx_conversion` variant: palette PNGs, GIFs, CMYK JPEGs).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pytx_conversion: bool,
+    /// For a video upload: how it matched a listed video (`vpdq`) or a listed picture shown in
+    /// it (`pdq`) — percentages and the matching frames with their timestamps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoMatch>,
 }
 
 /// The PDQ of the picture inside an upload's borders, as a query variant.
@@ -59,12 +67,25 @@ pub struct TrimmedQuery {
 }
 
 /// One entry hit by one query variant.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Hit {
     id: u32,
     distance: u32,
     dihedral: Option<Dihedral>,
     variant: Variant,
+    video: Option<VideoMatch>,
+}
+
+impl From<VideoHit> for Hit {
+    fn from(h: VideoHit) -> Hit {
+        Hit {
+            id: h.entry,
+            distance: h.distance,
+            dihedral: h.dihedral,
+            variant: Variant::Original,
+            video: Some(h.video),
+        }
+    }
 }
 
 /// Which query variant hit.
@@ -96,6 +117,8 @@ pub struct Query {
     /// The PDQ (and quality) python-threatexchange computes for this picture, when it reads it
     /// differently from hashline (palette PNGs, GIFs, CMYK JPEGs).
     pub pdq_pytx: Option<(PdqHash, u8)>,
+    /// A video's sampled frames (vPDQ), matched against listed videos and listed pictures.
+    pub vpdq: Vec<QueryFrame>,
 }
 
 impl Query {
@@ -122,12 +145,20 @@ impl Query {
                 })
                 .collect();
         }
+        if let Some(hashline_hash::VideoOutcome::Hashed(v)) = &h.video {
+            q.vpdq = v
+                .frames
+                .iter()
+                .enumerate()
+                .map(|(i, f)| QueryFrame { frame: *f, dihedral: v.dihedral.get(i).copied() })
+                .collect();
+        }
         q
     }
 }
 
 /// What matching one upload found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Outcome {
     /// Matches on known lists that no allow-list suppressed.
     pub matches: Vec<Match>,
@@ -154,6 +185,7 @@ struct Side {
     pdq_entries: Vec<u32>,
     pdq: Option<PdqIndex>,
     max_distance: u32,
+    video: Option<VideoIndex>,
 }
 
 /// An immutable snapshot of every active list, ready to match. Build a new one to change it;
@@ -205,9 +237,11 @@ impl ListSet {
         let now = crate::store::now_rfc3339();
         let mut set = ListSet::empty();
         let mut pdq_hashes: [Vec<PdqHash>; 2] = [Vec::new(), Vec::new()];
+        let mut videos: [VideoIndexBuilder; 2] = Default::default();
         for (li, list) in lists.into_iter().enumerate() {
             let kind = list.manifest.kind;
-            let t = list.manifest.thresholds.pdq_distance;
+            let thresholds = list.manifest.thresholds;
+            let t = thresholds.pdq_distance;
             let side = if kind == ListKind::Allow { &mut set.allow } else { &mut set.known };
             side.max_distance = side.max_distance.max(t);
             for e in list.entries.into_iter().filter(|e| in_force(e, &now)) {
@@ -230,6 +264,9 @@ impl ListSet {
                         }
                         Err(_) => false,
                     },
+                    SignalType::Vpdq => {
+                        videos[usize::from(kind == ListKind::Allow)].add(id, &e.value, &thresholds)
+                    }
                     SignalType::Other(_) => false,
                 };
                 if ok {
@@ -241,6 +278,9 @@ impl ListSet {
         let [known, allow] = pdq_hashes;
         set.known.pdq = Some(PdqIndex::build(&known));
         set.allow.pdq = Some(PdqIndex::build(&allow));
+        let [known, allow] = videos;
+        set.known.video = known.build();
+        set.allow.video = allow.build();
         set
     }
 
@@ -281,7 +321,7 @@ impl ListSet {
     }
 
     fn to_match(&self, hit: &Hit) -> Match {
-        let Hit { id, distance, dihedral, variant } = *hit;
+        let Hit { id, distance, dihedral, variant, ref video } = *hit;
         let (li, e) = &self.entries[id as usize];
         let m = &self.lists[*li as usize].manifest;
         Match {
@@ -295,7 +335,12 @@ impl ListSet {
                 .or(m.default_classification.as_ref())
                 .map(|c| c.label().to_string()),
             signal: e.signal.clone(),
-            value: e.value.clone(),
+            // A listed video's value is every frame hash: its digest stands for it.
+            value: if e.signal == SignalType::Vpdq {
+                format!("sha256:{}", hashline_hash::digests(e.value.as_bytes()).sha256_hex())
+            } else {
+                e.value.clone()
+            },
             distance,
             dihedral,
             border_trimmed: match variant {
@@ -303,6 +348,28 @@ impl ListSet {
                 _ => None,
             },
             pytx_conversion: variant == Variant::Pytx,
+            video: video.clone(),
+        }
+    }
+
+    fn thresholds_of(&self, entry: u32) -> Thresholds {
+        let (li, _) = &self.entries[entry as usize];
+        self.lists[*li as usize].manifest.thresholds
+    }
+
+    /// A video's frames against the side's listed videos and listed pictures.
+    fn video_hits(&self, side: &Side, q: &Query, out: &mut Vec<Hit>) {
+        if q.vpdq.is_empty() {
+            return;
+        }
+        if let Some(videos) = &side.video {
+            out.extend(videos.video_hits(&q.vpdq, |e| self.thresholds_of(e)).into_iter().map(Hit::from));
+        }
+        if let Some(pictures) = side.pdq.as_ref().filter(|i| !i.is_empty()) {
+            let entry_of = |i: u32| side.pdq_entries[i as usize];
+            let hits =
+                frame_picture_hits(pictures, side.max_distance, &q.vpdq, entry_of, |e| self.thresholds_of(e));
+            out.extend(hits.into_iter().map(Hit::from));
         }
     }
 
@@ -318,8 +385,10 @@ impl ListSet {
                 distance: 0,
                 dihedral: None,
                 variant: Variant::Original,
+                video: None,
             }));
         }
+        self.video_hits(side, q, out);
         let (Some((pdq, quality)), Some(index)) = (q.pdq, side.pdq.as_ref()) else { return };
         if index.is_empty() {
             return;
@@ -352,8 +421,8 @@ impl ListSet {
                         *low_quality |= variant == Variant::Original;
                         continue;
                     }
-                    let found = Hit { id, distance: hit.distance, dihedral: Some(d), variant };
-                    let slot = best.entry(id).or_insert(found);
+                    let found = Hit { id, distance: hit.distance, dihedral: Some(d), variant, video: None };
+                    let slot = best.entry(id).or_insert_with(|| found.clone());
                     if hit.distance < slot.distance {
                         *slot = found;
                     }
@@ -434,7 +503,7 @@ impl ListSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EntryRef, Thresholds};
+    use crate::model::EntryRef;
 
     fn list(name: &str, kind: ListKind, pdq_distance: u32, entries: Vec<Entry>) -> StoredList {
         StoredList {

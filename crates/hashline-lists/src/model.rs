@@ -18,6 +18,9 @@ pub enum SignalType {
     Sha1,
     /// SHA-256, 64 hex digits.
     Sha256,
+    /// vPDQ, a video's frame hashes: python-threatexchange's signal string, a JSON array of
+    /// `"pdq_hex,quality,timestamp"` strings.
+    Vpdq,
     /// A signal hashline keeps but does not match (PhotoDNA, video hashes, …), by name.
     #[serde(untagged)]
     Other(String),
@@ -36,6 +39,7 @@ impl SignalType {
             SignalType::Md5 => "md5",
             SignalType::Sha1 => "sha1",
             SignalType::Sha256 => "sha256",
+            SignalType::Vpdq => "vpdq",
             SignalType::Other(s) => s,
         }
     }
@@ -46,7 +50,7 @@ impl SignalType {
             SignalType::Pdq | SignalType::Sha256 => Some(64),
             SignalType::Md5 => Some(32),
             SignalType::Sha1 => Some(40),
-            SignalType::Other(_) => None,
+            SignalType::Vpdq | SignalType::Other(_) => None,
         }
     }
 
@@ -59,6 +63,7 @@ impl SignalType {
             "md5" | "video_md5" | "photo_md5" | "md5_hash" => SignalType::Md5,
             "sha1" | "sha_1" | "photo_sha1" | "video_sha1" => SignalType::Sha1,
             "sha256" | "sha_256" | "photo_sha256" | "video_sha256" => SignalType::Sha256,
+            "vpdq" | "video_vpdq" | "vpdq_video" => SignalType::Vpdq,
             _ => SignalType::Other(n),
         }
     }
@@ -176,6 +181,15 @@ pub struct Thresholds {
     /// Smallest quality of the `border_trimmed` variant's hash (default
     /// [`Thresholds::TRIMMED_PDQ_MIN_QUALITY`]).
     pub trimmed_pdq_min_quality: u8,
+    /// vPDQ: largest distance at which a frame of an upload matches a frame of a listed video
+    /// (default 31, counted `<=` as python-threatexchange).
+    pub vpdq_distance: u32,
+    /// vPDQ: frames below this quality are left out on both sides (default 50).
+    pub vpdq_min_quality: u8,
+    /// vPDQ: share of the upload's unique frames that must match, in percent (default 80).
+    pub vpdq_query_match_percent: u8,
+    /// vPDQ: share of the listed video's unique frames that must match, in percent (default 0).
+    pub vpdq_compared_match_percent: u8,
 }
 
 impl Thresholds {
@@ -186,6 +200,18 @@ impl Thresholds {
     pub const TRIMMED_PDQ_MIN_QUALITY: u8 = 50;
 }
 
+impl Thresholds {
+    /// The vPDQ comparison rule of these thresholds.
+    pub fn vpdq_rule(&self) -> hashline_hash::vpdq::VpdqRule {
+        hashline_hash::vpdq::VpdqRule {
+            distance: self.vpdq_distance,
+            min_quality: self.vpdq_min_quality,
+            query_match_percent: f64::from(self.vpdq_query_match_percent),
+            compared_match_percent: f64::from(self.vpdq_compared_match_percent),
+        }
+    }
+}
+
 impl Default for Thresholds {
     fn default() -> Self {
         Thresholds {
@@ -193,6 +219,10 @@ impl Default for Thresholds {
             pdq_min_quality: 50,
             trimmed_pdq_distance: Thresholds::TRIMMED_PDQ_DISTANCE,
             trimmed_pdq_min_quality: Thresholds::TRIMMED_PDQ_MIN_QUALITY,
+            vpdq_distance: 31,
+            vpdq_min_quality: 50,
+            vpdq_query_match_percent: 80,
+            vpdq_compared_match_percent: 0,
         }
     }
 }
@@ -292,9 +322,14 @@ pub struct EntryRef {
 }
 
 impl Entry {
-    /// A new active entry; `id` defaults to `signal:value`.
+    /// A new active entry; `id` defaults to `signal:value` (for a vPDQ value, whose text is
+    /// long, `vpdq:` and the first 32 hex digits of its SHA-256).
     pub fn new(signal: SignalType, value: String) -> Entry {
-        let id = format!("{signal}:{value}");
+        let id = if signal == SignalType::Vpdq {
+            format!("{signal}:{}", &hashline_hash::digests(value.as_bytes()).sha256_hex()[..32])
+        } else {
+            format!("{signal}:{value}")
+        };
         Entry {
             signal,
             value,
@@ -318,6 +353,9 @@ impl Entry {
 /// Normalises and checks a value of a matched type: trims, lower-cases, checks length and
 /// digits. Returns what is wrong as a sentence.
 pub fn normalize_value(signal: &SignalType, raw: &str) -> Result<String, String> {
+    if *signal == SignalType::Vpdq {
+        return normalize_vpdq(raw);
+    }
     let v = raw.trim().to_ascii_lowercase();
     let Some(len) = signal.hex_len() else { return Ok(raw.trim().to_string()) };
     if v.len() != len {
@@ -327,6 +365,16 @@ pub fn normalize_value(signal: &SignalType, raw: &str) -> Result<String, String>
         return Err(format!("a {signal} value is hex digits only, found {c:?}"));
     }
     Ok(v)
+}
+
+/// A vPDQ value in python-threatexchange's signal form (or the reference's hash-file form),
+/// written back in the signal form hashline stores: lower-case hashes, timestamps to three
+/// decimals.
+pub fn normalize_vpdq(raw: &str) -> Result<String, String> {
+    use hashline_hash::vpdq;
+    let raw = raw.trim();
+    let frames = if raw.starts_with('[') { vpdq::parse_signal(raw) } else { vpdq::parse_reference(raw) };
+    frames.map(|f| vpdq::to_signal(&f)).map_err(|e| e.to_string())
 }
 
 /// Checks a list name.

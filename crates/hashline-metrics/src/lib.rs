@@ -72,6 +72,11 @@ pub struct Metrics {
     pub pdq_skipped_total: IntCounterVec,
     /// `hashline_matches_total{list,signal}`: matches found.
     pub matches_total: IntCounterVec,
+    /// `hashline_videos_total{outcome}`: videos examined, `hashed` or why not (a fixed kind:
+    /// `too_large`, `unreadable`, `timed_out`, `crashed`, …).
+    pub videos_total: IntCounterVec,
+    /// `hashline_video_frames_hashed_total`: video frames hashed (vPDQ).
+    pub video_frames_hashed_total: IntCounter,
     /// `hashline_list_entries{list,signal}`: entries in force per loaded list.
     pub list_entries: IntGaugeVec,
     /// `hashline_list_version{list}`: loaded version of each list.
@@ -196,6 +201,17 @@ impl Metrics {
                 &["reason"],
             ),
             matches_total: counter(&r, "hashline_matches_total", "Matches found.", &["list", "signal"]),
+            videos_total: counter(
+                &r,
+                "hashline_videos_total",
+                "Videos examined, by outcome (hashed, or why not).",
+                &["outcome"],
+            ),
+            video_frames_hashed_total: plain_counter(
+                &r,
+                "hashline_video_frames_hashed_total",
+                "Video frames hashed with PDQ (vPDQ).",
+            ),
             list_entries: gauge_vec(
                 &r,
                 "hashline_list_entries",

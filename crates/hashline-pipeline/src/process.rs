@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use hashline_hash::{FileHashes, HashOptions, PdqOutcome};
+use hashline_hash::{FileHashes, PdqOutcome};
 use hashline_lists::LiveLists;
 use hashline_report::{Channel, Detection, FileInfo, IpEvent, Uploader};
 
@@ -48,8 +48,8 @@ pub enum Processed {
 pub struct Intake {
     /// The lists in force.
     pub lists: Arc<LiveLists>,
-    /// Hashing options (mode, dihedral, limits).
-    pub hash: HashOptions,
+    /// What examining computes: hashing options (mode, dihedral, limits) and video hashing.
+    pub examine: hashline_engine::Settings,
     /// Where hashing runs.
     pub cpu: hashline_engine::CpuPool,
     /// Fetching `hashline-media-url`.
@@ -67,7 +67,7 @@ impl Intake {
             Ok(u) => u,
             Err(e) => return Processed::DeadLetter { reason: e.kind(), error: e.to_string() },
         };
-        let max = self.hash.limits.max_input_bytes;
+        let max = self.examine.hash.limits.max_input_bytes;
         // A record's value is in memory already: over the limit it is still digested (the
         // hasher skips its PDQ with the reason). Fetched media over the limit is streamed
         // through the digests without being kept.
@@ -79,6 +79,7 @@ impl Intake {
                         bytes: f.len,
                         digests: f.digests,
                         pdq: PdqOutcome::Skipped(OVER_BYTE_LIMIT),
+                        video: None,
                     };
                     let e = hashline_engine::examine_hashes(&self.lists.snapshot(), hashes);
                     return conclude(&upload, e, None);
@@ -87,8 +88,8 @@ impl Intake {
             },
             None => Arc::new(value.to_vec()),
         };
-        let (options, lists, bytes) = (self.hash, self.lists.snapshot(), Arc::clone(&media));
-        match self.cpu.run(move || hashline_engine::examine_bytes(&options, &lists, &bytes)).await {
+        let (settings, lists, bytes) = (self.examine.clone(), self.lists.snapshot(), Arc::clone(&media));
+        match self.cpu.run(move || hashline_engine::examine_bytes(&settings, &lists, &bytes)).await {
             Ok(Ok(e)) => conclude(&upload, e, Some(media)),
             _ => Processed::DeadLetter { reason: "internal", error: hashline_engine::PANICKED.into() },
         }

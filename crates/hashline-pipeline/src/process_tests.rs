@@ -37,7 +37,10 @@ fn fixture(limits: hashline_hash::Limits) -> Fixture {
         .unwrap();
     let intake = Intake {
         lists: Arc::new(LiveLists::open(store).unwrap()),
-        hash: HashOptions { limits, ..HashOptions::default() },
+        examine: hashline_engine::Settings {
+            hash: hashline_hash::HashOptions { limits, ..Default::default() },
+            ..hashline_engine::Settings::default()
+        },
         cpu: hashline_engine::CpuPool::new(1, 2, "test").unwrap(),
         fetch: FetchConfig::default(),
     };

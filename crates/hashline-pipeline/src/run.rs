@@ -22,7 +22,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hashline_hash::HashOptions;
 use hashline_lists::LiveLists;
 use hashline_report::{Detection, ReportStage};
 use rdkafka::client::ClientContext;
@@ -237,7 +236,7 @@ impl Pipeline {
         config: KafkaConfig,
         lists: Arc<LiveLists>,
         stage: Arc<ReportStage>,
-        hash: HashOptions,
+        examine: hashline_engine::Settings,
         threads: usize,
     ) -> Result<Pipeline, PipelineError> {
         if config.max_in_flight_per_partition == 0 {
@@ -270,7 +269,7 @@ impl Pipeline {
         // Two jobs per thread queued or running: hashing keeps up, memory stays bounded.
         let cpu = hashline_engine::CpuPool::new(threads, 2, "hash")
             .map_err(|e| PipelineError::Pool(e.to_string()))?;
-        let intake = Intake { lists, hash, cpu, fetch: config.fetch.clone() };
+        let intake = Intake { lists, examine, cpu, fetch: config.fetch.clone() };
         Ok(Pipeline {
             config,
             consumer,

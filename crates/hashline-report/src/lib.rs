@@ -16,7 +16,7 @@
 //!     matches: vec![hashline_lists::Match {
 //!         list: "synthetic".into(), source: "test".into(), list_version: 1, entry_id: "e1".into(),
 //!         classification: Some("A1".into()), signal: hashline_lists::SignalType::Md5, value: "0".repeat(32),
-//!         distance: 0, dihedral: None, border_trimmed: None, pytx_conversion: false,
+//!         distance: 0, dihedral: None, border_trimmed: None, pytx_conversion: false, video: None,
 //!     }],
 //!     ..Default::default()
 //! };

@@ -155,7 +155,7 @@ pub struct IpEvent {
 }
 
 /// The file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct FileInfo {
     /// The file name the uploader gave.
@@ -192,10 +192,65 @@ pub struct FileInfo {
     /// Image height in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
+    /// For a video: what decoding it gave (codec, size, frame rate, duration, frames hashed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoFacts>,
+    /// For a video that could not be hashed: why (a limit, a broken file, a decoder failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_skipped: Option<String>,
     /// Where a scanned file was: two files of the same name in different folders are told
     /// apart. Uploads from a platform carry their own facts (upload id, name) instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<FileLocation>,
+}
+
+/// The facts of a hashed video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoFacts {
+    /// The codec (`h264`, `vp9`, …).
+    pub codec: String,
+    /// Frame width in pixels.
+    pub width: u32,
+    /// Frame height in pixels.
+    pub height: u32,
+    /// Frames per second.
+    pub frame_rate: f64,
+    /// Duration in seconds.
+    pub duration_seconds: f64,
+    /// Seconds between hashed frames (0: every frame).
+    pub seconds_per_hash: f64,
+    /// Frames hashed (vPDQ).
+    pub frames_hashed: u32,
+}
+
+/// How a video upload matched: a listed video (`vpdq`) or a listed picture shown in it (`pdq`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoMatchInfo {
+    /// The upload's matched unique frames over its unique frames of good quality, in percent.
+    #[schemars(range(min = 0, max = 100))]
+    pub query_percent: f64,
+    /// For a listed video: its matched unique frames over its unique frames, in percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub compared_percent: Option<f64>,
+    /// How many of the upload's unique frames matched.
+    pub matched_frames: u32,
+    /// The matching frames in time order (at most the first 100).
+    pub frames: Vec<MatchedFrameInfo>,
+}
+
+/// One matching frame of a video upload.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchedFrameInfo {
+    /// Its time in the upload, in seconds.
+    pub timestamp: f64,
+    /// Its frame number (decoder output order, from 0).
+    pub frame_number: u64,
+    /// Its PDQ distance to the nearest listed frame or picture.
+    pub distance: u32,
 }
 
 /// Where a scanned file was found.
@@ -239,12 +294,31 @@ impl FileInfo {
             PdqOutcome::Skipped(reason) => f.pdq_skipped = Some((*reason).to_string()),
             PdqOutcome::Failed { error, .. } => f.pdq_skipped = Some(error.to_string()),
         }
+        match &h.video {
+            Some(hashline_hash::VideoOutcome::Hashed(v)) => {
+                f.video = Some(VideoFacts {
+                    codec: v.codec.clone(),
+                    width: v.width,
+                    height: v.height,
+                    frame_rate: v.frame_rate,
+                    duration_seconds: v.duration_seconds,
+                    seconds_per_hash: v.seconds_per_hash,
+                    frames_hashed: v.frames.len() as u32,
+                });
+                f.width = Some(v.width);
+                f.height = Some(v.height);
+            }
+            Some(hashline_hash::VideoOutcome::Failed { reason, .. }) => {
+                f.video_skipped = Some(reason.clone())
+            }
+            None => {}
+        }
         f
     }
 }
 
 /// One matched list entry with its provenance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchInfo {
     /// List name in the store.
@@ -255,9 +329,11 @@ pub struct MatchInfo {
     pub source: String,
     /// The entry's id in that list.
     pub entry_id: String,
-    /// The signal that matched: `pdq`, `md5`, `sha1`, `sha256`.
+    /// The signal that matched: `pdq`, `vpdq`, `md5`, `sha1`, `sha256`.
     pub signal: String,
-    /// The list's value that matched (the list's hash, not the upload's).
+    /// The list's value that matched (the list's hash, not the upload's); for `vpdq`, whose
+    /// value is the listed video's every frame hash, `sha256:` and the SHA-256 of that value
+    /// as the list stores it.
     pub value: String,
     /// The list's classification of the entry, as the list labels it (`A1`, `IWF-B`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -275,6 +351,9 @@ pub struct MatchInfo {
     /// matched (palette PNGs, GIFs and CMYK JPEGs, which it reads differently).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pytx_conversion: bool,
+    /// For a video upload: percentages and the matching frames with their timestamps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoMatchInfo>,
 }
 
 /// The part of a picture kept after its borders were trimmed, in the upload's pixels.
@@ -310,6 +389,20 @@ impl From<&hashline_lists::Match> for MatchInfo {
                 height: b.height,
             }),
             pytx_conversion: m.pytx_conversion,
+            video: m.video.as_ref().map(|v| VideoMatchInfo {
+                query_percent: v.query_percent,
+                compared_percent: v.compared_percent,
+                matched_frames: v.matched_frames,
+                frames: v
+                    .frames
+                    .iter()
+                    .map(|f| MatchedFrameInfo {
+                        timestamp: f.timestamp,
+                        frame_number: f.frame_number,
+                        distance: f.distance,
+                    })
+                    .collect(),
+            }),
         }
     }
 }

@@ -191,6 +191,7 @@ mod tests {
             dihedral: None,
             border_trimmed: None,
             pytx_conversion: false,
+            video: None,
         }
     }
 

@@ -6,7 +6,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use hashline_hash::{FileHashes, HashOptions, PdqHash, PdqOutcome};
+use hashline_hash::{FileHashes, HashOptions, PdqHash, PdqOutcome, VideoOutcome};
+
+pub use crate::api_video::{ApiFrame, ApiMatchedFrame, ApiVideo, ApiVideoMatch};
 use hashline_lists::{ListSet, Match};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -34,7 +36,7 @@ pub struct MatchRequest {
 }
 
 /// One match, with its provenance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ApiMatch {
     /// List name.
     pub list: String,
@@ -44,7 +46,7 @@ pub struct ApiMatch {
     pub source: String,
     /// The entry's id in the list.
     pub entry_id: String,
-    /// Signal type matched: pdq, md5, sha1, sha256.
+    /// Signal type matched: pdq, vpdq, md5, sha1, sha256.
     pub signal: String,
     /// The entry's classification (A1, A2, B1, B2, IWF-A ...), if the list gives one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,6 +64,10 @@ pub struct ApiMatch {
     /// matched (palette PNGs, GIFs and CMYK JPEGs, which it reads differently).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub pytx_conversion: bool,
+    /// For a video: how it matched a listed video (`vpdq`) or a listed picture shown in it
+    /// (`pdq`), with the matching frames' timestamps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<ApiVideoMatch>,
 }
 
 /// The part of a picture kept after its borders were trimmed, in the media's pixels.
@@ -95,6 +101,7 @@ impl From<&Match> for ApiMatch {
                 height: b.height,
             }),
             pytx_conversion: m.pytx_conversion,
+            video: m.video.as_ref().map(ApiVideoMatch::from),
         }
     }
 }
@@ -306,6 +313,12 @@ pub struct HashResponse {
     /// decoded or broke a limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pdq_skipped: Option<String>,
+    /// For a video: its vPDQ (frames hashed at `[video] seconds_per_hash`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<ApiVideo>,
+    /// For a video that could not be hashed: why (a limit, a broken file, a decoder failure).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_skipped: Option<String>,
     /// With `match=true`: every match on a list the token may see.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matches: Option<Vec<ApiMatch>>,
@@ -324,6 +337,8 @@ fn hash_response(h: &FileHashes) -> HashResponse {
         height: None,
         format: None,
         pdq_skipped: None,
+        video: None,
+        video_skipped: None,
         matches: None,
     };
     match &h.pdq {
@@ -337,6 +352,11 @@ fn hash_response(h: &FileHashes) -> HashResponse {
         }
         PdqOutcome::Skipped(why) => r.pdq_skipped = Some((*why).into()),
         PdqOutcome::Failed { error, .. } => r.pdq_skipped = Some(error.to_string()),
+    }
+    match &h.video {
+        Some(VideoOutcome::Hashed(v)) => r.video = Some(ApiVideo::from(v.as_ref())),
+        Some(VideoOutcome::Failed { reason, .. }) => r.video_skipped = Some(reason.clone()),
+        None => {}
     }
     r
 }
@@ -450,8 +470,13 @@ pub(crate) async fn examine_within_budget(
 ) -> Result<hashline_engine::Examined, ApiError> {
     let mut options = HashOptions { dihedral, ..state.hash };
     options.limits.max_pixels = options.limits.max_pixels.min(state.config.api_max_pixels);
+    let settings = hashline_engine::Settings { hash: options, video: state.video.clone() };
     let decode = match hashline_hash::claimed_dimensions(&body) {
         Some((w, h)) if options.limits.check(w, h).is_ok() => hashline_hash::decode_memory_estimate(w, h),
+        // A video: its largest frames, hashed here (FFmpeg decodes in its own process).
+        None if settings.video.enabled && hashline_hash::is_video(&body) => {
+            hashline_video::memory_estimate(&settings.video.limits)
+        }
         // Not an image, or refused from its header: nothing big is allocated.
         _ => 0,
     };
@@ -459,7 +484,7 @@ pub(crate) async fn examine_within_budget(
     // other, so two large requests cannot wait on each other forever).
     drop(body_permit);
     let permit = state.reserve(body.len() as u64 + decode).await?;
-    let examined = state.cpu(move || hashline_engine::examine_bytes(&options, &lists, &body)).await?;
+    let examined = state.cpu(move || hashline_engine::examine_bytes(&settings, &lists, &body)).await?;
     drop(permit);
     examined.map_err(|e| ApiError::internal(&e.to_string()))
 }

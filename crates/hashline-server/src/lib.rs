@@ -37,6 +37,7 @@
 //! ```
 
 pub mod api;
+mod api_video;
 pub mod client;
 pub mod error;
 pub mod hma;
@@ -115,6 +116,8 @@ pub struct Settings {
     /// Decoding options for `/v1/hash` and the case pages (mode and limits; dihedral is per
     /// request).
     pub hash: HashOptions,
+    /// `[video]`: how videos sent to `/v1/hash` are hashed (vPDQ).
+    pub video: hashline_video::VideoSettings,
     /// `[triage]`.
     pub triage: triage::TriageConfig,
     /// Where media may be fetched from by URL (`[kafka.fetch]`: the same host allow-list as
@@ -202,6 +205,8 @@ pub struct AppState {
     pub config: ServerConfig,
     /// Decoding options (`[hash]`; dihedral is per request).
     pub hash: HashOptions,
+    /// Video hashing (`[video]`).
+    pub video: hashline_video::VideoSettings,
     /// The media fetcher's settings (host allow-list).
     pub fetch: hashline_fetch::FetchConfig,
     /// `config.trusted_proxies`, parsed.
@@ -224,7 +229,7 @@ impl AppState {
         data: &DataDir,
         settings: impl Into<Settings>,
     ) -> Result<AppState, ServerError> {
-        let Settings { server: config, hash, triage, fetch } = settings.into();
+        let Settings { server: config, hash, video, triage, fetch } = settings.into();
         let threads = if config.threads == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -249,6 +254,7 @@ impl AppState {
             triage,
             config,
             hash,
+            video,
             fetch,
             trusted_proxies,
             cpu,

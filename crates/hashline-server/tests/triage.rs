@@ -85,6 +85,7 @@ fn env(n: u32, triage: TriageConfig) -> Env {
                 dihedral: None,
                 border_trimmed: None,
                 pytx_conversion: false,
+                video: None,
             }],
         };
         let rec = stage.record(&det, Some(&bytes)).unwrap().unwrap();

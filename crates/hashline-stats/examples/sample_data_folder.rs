@@ -56,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 dihedral: None,
                 border_trimmed: None,
                 pytx_conversion: false,
+                video: None,
             }],
             ..Detection::default()
         };

@@ -62,6 +62,7 @@ fn detection(
             dihedral: None,
             border_trimmed: None,
             pytx_conversion: false,
+            video: None,
         }],
     }
 }

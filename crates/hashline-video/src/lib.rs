@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashline_hash::vpdq::{VideoHashes, VpdqFrame};
-use hashline_hash::Hasher;
+use hashline_hash::{Hasher, VideoOutcome};
 
 pub use error::VideoError;
 pub use limits::{VideoLimits, VideoSettings};
@@ -53,6 +53,15 @@ use child::{limited, Running};
 /// The container demuxers FFmpeg may use (its `-format_whitelist`): MP4/QuickTime/3GP,
 /// Matroska/WebM, AVI, FLV, MPEG-TS, MPEG-PS, ASF/WMV, Ogg, raw H.264/HEVC/MPEG-4 streams.
 pub const DEMUXERS: &str = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,flv,mpegts,mpeg,asf,ogg,h264,hevc,m4v";
+
+/// Memory hashing one video may take in *this* process at its peak, at most: the frame being
+/// read from the decoder, the one waiting in the channel and the one being hashed (3 bytes per
+/// pixel each) and PDQ's working buffers (two planes of 4-byte luma), for the largest frame the
+/// limits allow, plus 16 MiB. The decoder's own memory is bounded separately, in its process
+/// (`max_memory_bytes`).
+pub fn memory_estimate(limits: &VideoLimits) -> u64 {
+    limits.max_frame_pixels.saturating_mul(17).saturating_add(16 << 20)
+}
 
 /// Every how many frames one is hashed: `max(1, int(seconds_per_hash × frame_rate))` (every
 /// frame for 0), as the reference.
@@ -93,6 +102,7 @@ pub fn hash_file(
         .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
     let mut run = Running::start(cmd, settings, frame_len, path)?;
     let mut frames = Vec::new();
+    let mut dihedral = Vec::new();
     let mut index = 0u64;
     while let Some(piece) = run.next()? {
         if piece.len() < frame_len {
@@ -110,6 +120,7 @@ pub fn hash_file(
         }
         let pdq = hasher.pdq_of_rgb(&piece, w, h);
         frames.push(VpdqFrame { frame_number: n, pdq: pdq.hash, quality: pdq.quality, timestamp });
+        dihedral.extend(pdq.dihedral);
         index += 1;
     }
     run.finish(limits.max_memory_bytes)?;
@@ -125,7 +136,16 @@ pub fn hash_file(
         width: w,
         height: h,
         codec: p.codec,
+        dihedral,
     })
+}
+
+/// [`hash_file`] as the [`VideoOutcome`] a file's hashes carry.
+pub fn outcome(result: Result<VideoHashes, VideoError>) -> VideoOutcome {
+    match result {
+        Ok(v) => VideoOutcome::Hashed(Box::new(v)),
+        Err(e) => VideoOutcome::Failed { kind: e.kind(), reason: e.to_string() },
+    }
 }
 
 /// Hashes a video held in memory: written owner-only to the temporary folder for the decoder

@@ -24,6 +24,7 @@ pub fn list_match(entry: &str, signal: &str, distance: u32, class: Option<&str>)
         dihedral: if signal == "pdq" { Some(hashline_hash::Dihedral::Rotate90) } else { None },
         border_trimmed: None,
         pytx_conversion: false,
+        video: None,
     }
 }
 
@@ -56,6 +57,8 @@ pub fn detection(upload: &str, matches: Vec<hashline_lists::Match>) -> Detection
             pdq_skipped: None,
             width: Some(640),
             height: Some(480),
+            video: None,
+            video_skipped: None,
             location: None,
         },
         matches,

@@ -1,0 +1,240 @@
+//! Video matching: an upload's sampled frames against listed videos (vPDQ, the reference's
+//! rule) and against listed pictures (a known picture shown inside a video).
+//!
+//! Listed videos: every unique frame of good quality of every listed video goes into one PDQ
+//! multi-index, each slot remembering its video. A query looks each of its unique frames up
+//! once; the hits, grouped by video, give both sides' matched unique frames — exactly what the
+//! brute-force rule ([`hashline_hash::vpdq::compare`]) counts, without comparing every pair.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use hashline_hash::vpdq::{parse_signal, VpdqFrame};
+use hashline_hash::{Dihedral, PdqHash};
+
+use crate::model::Thresholds;
+use crate::pdq_index::{PdqHit, PdqIndex};
+
+/// At most this many matching frames are listed in a match (the count is always whole).
+pub const MAX_LISTED_FRAMES: usize = 100;
+
+/// How a video upload matched.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VideoMatch {
+    /// The upload's matched unique frames over its unique frames of good quality, in percent.
+    pub query_percent: f64,
+    /// For a listed video: its matched unique frames over its unique frames, in percent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compared_percent: Option<f64>,
+    /// How many of the upload's sampled frames matched.
+    pub matched_frames: u32,
+    /// The matching frames in time order (the first [`MAX_LISTED_FRAMES`]).
+    pub frames: Vec<MatchedFrame>,
+}
+
+/// One matching frame of an upload.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct MatchedFrame {
+    /// Its time in the upload, in seconds.
+    pub timestamp: f64,
+    /// Its frame number in the upload.
+    pub frame_number: u64,
+    /// Its distance to the nearest listed frame or picture.
+    pub distance: u32,
+}
+
+/// One sampled frame of an upload, as a query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryFrame {
+    /// The frame's hash, quality, number and time.
+    pub frame: VpdqFrame,
+    /// Its eight dihedral hashes, when they were computed.
+    pub dihedral: Option<[PdqHash; 8]>,
+}
+
+/// A video hit on one entry: the entry, its best distance and dihedral, the match facts.
+pub(crate) struct VideoHit {
+    pub entry: u32,
+    pub distance: u32,
+    pub dihedral: Option<Dihedral>,
+    pub video: VideoMatch,
+}
+
+/// The frames of every listed video of one side (known or allow).
+pub(crate) struct VideoIndex {
+    index: PdqIndex,
+    /// Per index slot: the entry it belongs to.
+    owner: Vec<u32>,
+    /// Per entry: its unique frames of good quality.
+    unique: HashMap<u32, u32>,
+    pub max_distance: u32,
+}
+
+/// Collects listed videos before the index is built.
+#[derive(Default)]
+pub(crate) struct VideoIndexBuilder {
+    hashes: Vec<PdqHash>,
+    owner: Vec<u32>,
+    unique: HashMap<u32, u32>,
+    max_distance: u32,
+}
+
+impl VideoIndexBuilder {
+    /// Adds entry `entry`'s vPDQ value; false when the value does not parse.
+    pub fn add(&mut self, entry: u32, value: &str, thresholds: &Thresholds) -> bool {
+        let Ok(frames) = parse_signal(value) else { return false };
+        let unique = hashline_hash::vpdq::unique_hashes(&frames, thresholds.vpdq_min_quality);
+        self.unique.insert(entry, unique.len() as u32);
+        self.owner.extend(std::iter::repeat_n(entry, unique.len()));
+        self.hashes.extend(unique);
+        self.max_distance = self.max_distance.max(thresholds.vpdq_distance);
+        true
+    }
+
+    pub fn build(self) -> Option<VideoIndex> {
+        (!self.hashes.is_empty()).then(|| VideoIndex {
+            index: PdqIndex::build(&self.hashes),
+            owner: self.owner,
+            unique: self.unique,
+            max_distance: self.max_distance,
+        })
+    }
+}
+
+/// The upload's unique frames (first of each hash), in time order.
+fn unique_frames(frames: &[QueryFrame]) -> Vec<&QueryFrame> {
+    let mut seen = HashSet::with_capacity(frames.len());
+    frames.iter().filter(|f| seen.insert(f.frame.pdq)).collect()
+}
+
+fn percent(n: usize, d: usize) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 * 100.0 / d as f64
+    }
+}
+
+/// Per entry: matched query frames (by position in the unique list) with their best distance
+/// and dihedral, and matched listed slots.
+#[derive(Default)]
+struct Tally {
+    query: BTreeMap<usize, (u32, Option<Dihedral>)>,
+    listed: HashSet<u32>,
+}
+
+impl Tally {
+    fn note(&mut self, frame: usize, distance: u32, dihedral: Option<Dihedral>) {
+        let slot = self.query.entry(frame).or_insert((distance, dihedral));
+        if distance < slot.0 {
+            *slot = (distance, dihedral);
+        }
+    }
+
+    fn into_hit(
+        self,
+        entry: u32,
+        unique: &[&QueryFrame],
+        query_percent: f64,
+        compared: Option<f64>,
+    ) -> VideoHit {
+        let best = self.query.values().min_by_key(|(d, _)| *d).copied().unwrap_or((0, None));
+        let frames: Vec<MatchedFrame> = self
+            .query
+            .iter()
+            .take(MAX_LISTED_FRAMES)
+            .map(|(&i, &(distance, _))| MatchedFrame {
+                timestamp: unique[i].frame.timestamp,
+                frame_number: unique[i].frame.frame_number,
+                distance,
+            })
+            .collect();
+        VideoHit {
+            entry,
+            distance: best.0,
+            dihedral: best.1,
+            video: VideoMatch {
+                query_percent,
+                compared_percent: compared,
+                matched_frames: self.query.len() as u32,
+                frames,
+            },
+        }
+    }
+}
+
+impl VideoIndex {
+    /// Listed videos the upload's frames match under each list's rule.
+    pub fn video_hits(&self, frames: &[QueryFrame], thresholds: impl Fn(u32) -> Thresholds) -> Vec<VideoHit> {
+        let unique = unique_frames(frames);
+        let mut tallies: HashMap<u32, Tally> = HashMap::new();
+        let mut hits: Vec<PdqHit> = Vec::new();
+        for (i, f) in unique.iter().enumerate() {
+            self.index.search(&f.frame.pdq, self.max_distance, &mut hits);
+            for hit in &hits {
+                let entry = self.owner[hit.id as usize];
+                let th = thresholds(entry);
+                if hit.distance > th.vpdq_distance || f.frame.quality < th.vpdq_min_quality {
+                    continue;
+                }
+                let t = tallies.entry(entry).or_default();
+                t.note(i, hit.distance, None);
+                t.listed.insert(hit.id);
+            }
+        }
+        let mut out = Vec::new();
+        for (entry, t) in tallies {
+            let th = thresholds(entry);
+            let good = unique.iter().filter(|f| f.frame.quality >= th.vpdq_min_quality).count();
+            let query_percent = percent(t.query.len(), good);
+            let compared = percent(t.listed.len(), self.unique.get(&entry).copied().unwrap_or(0) as usize);
+            if th.vpdq_rule().accepts(query_percent, compared) {
+                out.push(t.into_hit(entry, &unique, query_percent, Some(compared)));
+            }
+        }
+        out.sort_unstable_by_key(|h| h.entry);
+        out
+    }
+}
+
+/// Listed pictures shown in the upload's frames: each unique frame (and its dihedral variants
+/// when computed) against the picture index, at each list's PDQ thresholds. `entry_of` maps an
+/// index position to its entry.
+pub(crate) fn frame_picture_hits(
+    index: &PdqIndex,
+    max_distance: u32,
+    frames: &[QueryFrame],
+    entry_of: impl Fn(u32) -> u32,
+    thresholds: impl Fn(u32) -> Thresholds,
+) -> Vec<VideoHit> {
+    let unique = unique_frames(frames);
+    let mut tallies: HashMap<u32, Tally> = HashMap::new();
+    let mut hits: Vec<PdqHit> = Vec::new();
+    for (i, f) in unique.iter().enumerate() {
+        let variants: Vec<(PdqHash, Dihedral)> = match f.dihedral {
+            Some(all) => all.iter().copied().zip(Dihedral::ALL).collect(),
+            None => vec![(f.frame.pdq, Dihedral::Original)],
+        };
+        for (h, d) in variants {
+            index.search(&h, max_distance, &mut hits);
+            for hit in &hits {
+                let entry = entry_of(hit.id);
+                let th = thresholds(entry);
+                if hit.distance > th.pdq_distance || f.frame.quality < th.pdq_min_quality {
+                    continue;
+                }
+                tallies.entry(entry).or_default().note(i, hit.distance, Some(d));
+            }
+        }
+    }
+    let mut out: Vec<VideoHit> = tallies
+        .into_iter()
+        .map(|(entry, t)| {
+            let th = thresholds(entry);
+            let good = unique.iter().filter(|f| f.frame.quality >= th.pdq_min_quality).count();
+            let query_percent = percent(t.query.len(), good);
+            t.into_hit(entry, &unique, query_percent, None)
+        })
+        .collect();
+    out.sort_unstable_by_key(|h| h.entry);
+    out
+}
