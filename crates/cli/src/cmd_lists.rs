@@ -60,10 +60,11 @@ pub struct ListInput {
     /// List name (a-z, 0-9, '.', '_', '-').
     #[arg(long)]
     name: String,
-    /// pytx-file, pytx-csv, ncmec-xml, vics-json, hex or hashline.
+    /// pytx-file, pytx-csv, ncmec-xml, vics-json, hex, hashline or vpdq (the vPDQ reference's
+    /// hash files, one video per file, named by the file).
     #[arg(long, value_parser = |s: &str| s.parse::<Format>())]
     format: Format,
-    /// Signal type of bare values (pdq, md5, sha1, sha256).
+    /// Signal type of bare values (pdq, vpdq, md5, sha1, sha256).
     #[arg(long = "type", value_name = "TYPE")]
     signal: Option<String>,
 }

@@ -106,6 +106,21 @@ pub(crate) fn query_for_hash_line(v: &serde_json::Value) -> Query {
             }
         }
     }
+    // A video's frames (`"video": {"frames": [{frame_number, timestamp, pdq, quality}]}`).
+    if let Some(frames) = v.get("video").and_then(|x| x.get("frames")).and_then(|x| x.as_array()) {
+        q.vpdq = frames
+            .iter()
+            .filter_map(|f| {
+                let frame = hashline_hash::vpdq::VpdqFrame {
+                    frame_number: f.get("frame_number")?.as_u64()?,
+                    timestamp: f.get("timestamp")?.as_f64()?,
+                    pdq: f.get("pdq")?.as_str()?.parse().ok()?,
+                    quality: f.get("quality")?.as_u64()?.min(100) as u8,
+                };
+                Some(hashline_lists::QueryFrame { frame, dihedral: None })
+            })
+            .collect();
+    }
     q
 }
 

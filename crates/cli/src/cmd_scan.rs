@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use hashline_hash::{FileHashes, HashOptions, PdqOutcome};
+use hashline_hash::{FileHashes, HashOptions, PdqOutcome, VideoOutcome};
 use hashline_lists::{ListSet, Match};
 use serde::Serialize;
 
@@ -70,6 +70,8 @@ pub struct Summary {
     pub suppressed_by_allow_list: u64,
     pub pdq_skipped_not_image: u64,
     pub pdq_below_quality: u64,
+    /// Videos hashed (vPDQ); a video that could not be hashed is an error (`video_<why>`).
+    pub videos_hashed: u64,
     pub links_not_followed: u64,
     pub errors: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
@@ -281,6 +283,15 @@ fn record(
                     error = Some(e.to_string());
                 }
                 PdqOutcome::Hashed { .. } => {}
+            }
+            match &hashes.video {
+                Some(VideoOutcome::Hashed(_)) => summary.videos_hashed += 1,
+                Some(VideoOutcome::Failed { kind, reason }) => {
+                    summary.errors += 1;
+                    *summary.errors_by_kind.entry(format!("video_{kind}")).or_default() += 1;
+                    error = Some(reason.clone());
+                }
+                None => {}
             }
             if let (Some(e), true) = (&error, json) {
                 serde_json::to_writer(

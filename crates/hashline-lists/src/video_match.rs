@@ -25,7 +25,8 @@ pub struct VideoMatch {
     /// For a listed video: its matched unique frames over its unique frames, in percent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compared_percent: Option<f64>,
-    /// How many of the upload's sampled frames matched.
+    /// How many of the upload's sampled frames matched (every frame of a matched hash; the
+    /// percentages count unique hashes).
     pub matched_frames: u32,
     /// The matching frames in time order (the first [`MAX_LISTED_FRAMES`]).
     pub frames: Vec<MatchedFrame>,
@@ -130,24 +131,28 @@ impl Tally {
         }
     }
 
+    /// The hit: percentages over unique frames; every sampled frame that carries a matched
+    /// hash listed (a picture shown for three seconds is three frames of one hash).
     fn into_hit(
         self,
         entry: u32,
+        frames: &[QueryFrame],
         unique: &[&QueryFrame],
         query_percent: f64,
         compared: Option<f64>,
     ) -> VideoHit {
         let best = self.query.values().min_by_key(|(d, _)| *d).copied().unwrap_or((0, None));
-        let frames: Vec<MatchedFrame> = self
-            .query
-            .iter()
-            .take(MAX_LISTED_FRAMES)
-            .map(|(&i, &(distance, _))| MatchedFrame {
-                timestamp: unique[i].frame.timestamp,
-                frame_number: unique[i].frame.frame_number,
+        let distance_of: HashMap<PdqHash, u32> =
+            self.query.iter().map(|(&i, &(distance, _))| (unique[i].frame.pdq, distance)).collect();
+        let mut matched = frames.iter().filter_map(|f| {
+            distance_of.get(&f.frame.pdq).map(|&distance| MatchedFrame {
+                timestamp: f.frame.timestamp,
+                frame_number: f.frame.frame_number,
                 distance,
             })
-            .collect();
+        });
+        let listed: Vec<MatchedFrame> = matched.by_ref().take(MAX_LISTED_FRAMES).collect();
+        let count = listed.len() + matched.count();
         VideoHit {
             entry,
             distance: best.0,
@@ -155,8 +160,8 @@ impl Tally {
             video: VideoMatch {
                 query_percent,
                 compared_percent: compared,
-                matched_frames: self.query.len() as u32,
-                frames,
+                matched_frames: count as u32,
+                frames: listed,
             },
         }
     }
@@ -188,7 +193,7 @@ impl VideoIndex {
             let query_percent = percent(t.query.len(), good);
             let compared = percent(t.listed.len(), self.unique.get(&entry).copied().unwrap_or(0) as usize);
             if th.vpdq_rule().accepts(query_percent, compared) {
-                out.push(t.into_hit(entry, &unique, query_percent, Some(compared)));
+                out.push(t.into_hit(entry, frames, &unique, query_percent, Some(compared)));
             }
         }
         out.sort_unstable_by_key(|h| h.entry);
@@ -232,7 +237,7 @@ pub(crate) fn frame_picture_hits(
             let th = thresholds(entry);
             let good = unique.iter().filter(|f| f.frame.quality >= th.pdq_min_quality).count();
             let query_percent = percent(t.query.len(), good);
-            t.into_hit(entry, &unique, query_percent, None)
+            t.into_hit(entry, frames, &unique, query_percent, None)
         })
         .collect();
     out.sort_unstable_by_key(|h| h.entry);

@@ -235,7 +235,8 @@ pub struct VideoMatchInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
     pub compared_percent: Option<f64>,
-    /// How many of the upload's unique frames matched.
+    /// How many of the upload's sampled frames matched (every frame of a matched hash; the
+    /// percentages count unique hashes).
     pub matched_frames: u32,
     /// The matching frames in time order (at most the first 100).
     pub frames: Vec<MatchedFrameInfo>,

@@ -67,7 +67,7 @@ pub struct ApiVideoMatch {
     /// For a listed video: its matched unique frames over its unique frames, percent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compared_percent: Option<f64>,
-    /// How many unique frames matched.
+    /// How many sampled frames matched (the percentages count unique hashes).
     pub matched_frames: u32,
     /// The matching frames in time order (the first 100): time, frame number, distance.
     pub frames: Vec<ApiMatchedFrame>,

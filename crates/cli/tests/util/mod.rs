@@ -336,3 +336,10 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// Runs FFmpeg (test media only: benign drawn videos); panics with its message on failure.
+#[allow(dead_code)] // Not every test binary makes videos.
+pub fn ffmpeg(args: &[&str]) {
+    let out = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).output().unwrap();
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
