@@ -70,11 +70,11 @@ def main(hashline: str, vectors: str) -> None:
                 m = ours.get(original)
                 # hashline lists only matches; a pair under the thresholds is computed by the
                 # same rule on the same frames with pytx's brute-force matcher.
-                q = m["video"]["query_percent"] if m else theirs_on_ours.similarity_info.query_match_percent
-                c = m["video"]["compared_percent"] if m else theirs_on_ours.similarity_info.compared_match_percent
+                q = m["video"]["query_percent"] if m else theirs_on_ours.distance.query_match_percent
+                c = m["video"]["compared_percent"] if m else theirs_on_ours.distance.compared_match_percent
                 print(f"| {video.stem} | {original} | {q:.1f} | {c:.1f} | {'yes' if m else 'no'} | "
-                      f"{theirs.similarity_info.query_match_percent:.1f} | "
-                      f"{theirs.similarity_info.compared_match_percent:.1f} | {'yes' if theirs.match else 'no'} | "
+                      f"{theirs.distance.query_match_percent:.1f} | "
+                      f"{theirs.distance.compared_match_percent:.1f} | {'yes' if theirs.match else 'no'} | "
                       f"{'yes' if theirs_on_ours.match else 'no'} |")
 
 

@@ -47,17 +47,27 @@ pub fn import(store: &Store, name: &str, lines: &str) {
         .unwrap();
 }
 
-pub fn fixture_with(config: ServerConfig, pdq: Option<&str>) -> Fixture {
+pub fn fixture_with(config: impl Into<hashline_server::Settings>, pdq: Option<&str>) -> Fixture {
+    fixture_with_lists(config, pdq, "")
+}
+
+/// [`fixture_with`], with `extra` pytx-file lines in list "a".
+pub fn fixture_with_lists(
+    config: impl Into<hashline_server::Settings>,
+    pdq: Option<&str>,
+    extra: &str,
+) -> Fixture {
     let dir = std::env::temp_dir().join(format!("hashline-server-{}", hashline_report::random_id()));
     let store = Store::open(dir.join("store")).unwrap();
     let mut a = format!("md5 {MD5_A}\n");
     if let Some(p) = pdq {
         a.push_str(&format!("pdq {p}\n"));
     }
+    a.push_str(extra);
     import(&store, "a", &a);
     import(&store, "b", &format!("md5 {MD5_B}\n"));
     let data = hashline_report::DataDir::open(&dir.join("data"), &Default::default()).unwrap();
-    let state = AppState::open(store, &data, config).unwrap();
+    let state = AppState::open(store, &data, config.into()).unwrap();
     let (all, _) = state.tokens.create("platform-all", Scope::Match, None, None).unwrap();
     let (only_b, _) = state.tokens.create("platform-b", Scope::Match, Some(vec!["b".into()]), None).unwrap();
     let (metrics, _) = state.tokens.create("prometheus", Scope::Metrics, None, None).unwrap();
