@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod kafka;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

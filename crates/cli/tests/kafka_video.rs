@@ -1,0 +1,162 @@
+//! Videos through `hashline run` and a real Kafka-protocol broker (tansu): a listed video
+//! re-encoded and scaled, and a video showing a listed picture for three seconds, are both
+//! reported with their matching frames' timestamps; broken videos on the same partitions are
+//! errors of their own and never stall them (every offset committed to the end).
+//!
+//! Needs `tansu`, Python's `confluent_kafka` and FFmpeg; `.ci/run` installs them.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+use std::path::Path;
+
+use serde_json::Value;
+use util::kafka::*;
+use util::{bridge_like, encode_png, ffmpeg, hashline, TempDir};
+
+#[test]
+fn videos_through_the_broker_are_reported_with_timestamps_and_broken_ones_do_not_stall() {
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-video");
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=192x144:rate=25:duration=8",
+        "-pix_fmt",
+        "yuv420p",
+        "-crf",
+        "30",
+        &d("original.mp4"),
+    ]);
+    ffmpeg(&["-i", &d("original.mp4"), "-vf", "scale=256:192", "-crf", "40", &d("copy.mp4")]);
+    let (w, h) = (192usize, 144usize);
+    std::fs::write(d("picture.png"), encode_png(&bridge_like(w, h), w, h)).unwrap();
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "mandelbrot=size=192x144:rate=25",
+        "-loop",
+        "1",
+        "-i",
+        &d("picture.png"),
+        "-filter_complex",
+        "[0][1]overlay=enable='between(t,3,5.9)'",
+        "-t",
+        "9",
+        "-pix_fmt",
+        "yuv420p",
+        "-crf",
+        "40",
+        &d("slideshow.mp4"),
+    ]);
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "life=size=192x144:rate=25",
+        "-t",
+        "4",
+        "-pix_fmt",
+        "yuv420p",
+        &d("other.mp4"),
+    ]);
+
+    // The lists: the original's vPDQ and the picture's PDQ.
+    assert_eq!(hashline(&["hash", "--vpdq-out", &d("vpdq"), &d("original.mp4")]).code, 0);
+    let store = d("store");
+    let i = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        &store,
+        "--name",
+        "videos",
+        "--format",
+        "vpdq",
+        &d("vpdq/original.txt"),
+    ]);
+    assert_eq!(i.code, 0, "{}", i.stderr);
+    let pdq = hashline(&["hash", &d("picture.png")]).json_lines()[0]["pdq"].as_str().unwrap().to_string();
+    std::fs::write(d("pictures.txt"), format!("pdq {pdq}\n")).unwrap();
+    let i = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        &store,
+        "--name",
+        "pictures",
+        "--format",
+        "pytx-file",
+        &d("pictures.txt"),
+    ]);
+    assert_eq!(i.code, 0, "{}", i.stderr);
+
+    let b = Broker::start(bin, dir.path());
+    let read = |n: &str| std::fs::read(d(n)).unwrap();
+    let mut truncated = read("copy.mp4");
+    truncated.truncate(truncated.len() / 3);
+    let rec = |id: &str, value: Vec<u8>| Rec {
+        id: Some(id.into()),
+        value,
+        extra: vec![("hashline-content-type", "video/mp4".into())],
+    };
+    let mut recs = Vec::new();
+    // Broken videos first, on every partition, then the real ones.
+    for k in 0..3 {
+        recs.push(rec(&format!("broken-{k}"), b"\x00\x00\x00\x18ftypmp42 broken".to_vec()));
+        recs.push(rec(&format!("truncated-{k}"), truncated.clone()));
+    }
+    recs.push(rec("copy", read("copy.mp4")));
+    recs.push(rec("slideshow", read("slideshow.mp4")));
+    recs.push(rec("other", read("other.mp4")));
+    for r in &recs {
+        assert!(
+            r.value.len() < 900_000,
+            "{:?}: {} bytes is over the broker's message size",
+            r.id,
+            r.value.len()
+        );
+    }
+    produce(&b, dir.path(), &recs);
+
+    let data = dir.path().join("data");
+    let run = start_run_store(&b, &store, &data, "video", "", "");
+    run.wait_for(recs.len() as u64, 120);
+    let metrics = run.scrape();
+    let started = std::time::Instant::now();
+    while !committed_all(&b, "video") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "offsets not committed to the end");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(run.term().success());
+    assert!(metrics.contains("hashline_videos_total{outcome=\"hashed\"} 3"), "{metrics}");
+    assert!(metrics.contains("hashline_videos_total{outcome=\"unreadable\"} 6"), "{metrics}");
+
+    let rows = outbox_reports(&data);
+    let mut ids: Vec<&str> = rows.iter().map(|r| r["upload_id"].as_str().unwrap()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["copy", "slideshow"], "{rows:?}");
+    let show = |id: &str| -> Value {
+        let row = rows.iter().find(|r| r["upload_id"] == id).unwrap();
+        let shown = util::hashline_in(
+            Path::new("."),
+            &[("HASHLINE_DATA_DIR", data.to_str().unwrap())],
+            &["reports", "show", row["report_id"].as_str().unwrap()],
+        );
+        serde_json::from_str(&shown.stdout).unwrap()
+    };
+    let copy = show("copy");
+    assert_eq!(copy["matches"][0]["signal"], "vpdq");
+    assert_eq!(copy["file"]["video"]["frames_hashed"], 8);
+    assert!(copy["matches"][0]["video"]["query_percent"].as_f64().unwrap() >= 80.0, "{copy}");
+    let slide = show("slideshow");
+    let m = &slide["matches"][0];
+    assert_eq!(m["signal"], "pdq");
+    let times: Vec<f64> =
+        m["video"]["frames"].as_array().unwrap().iter().map(|f| f["timestamp"].as_f64().unwrap()).collect();
+    assert_eq!(times, vec![3.0, 4.0, 5.0], "{m}");
+}
