@@ -13,91 +13,19 @@ use std::path::Path;
 
 use serde_json::Value;
 use util::kafka::*;
-use util::{bridge_like, encode_png, ffmpeg, hashline, TempDir};
+use util::TempDir;
 
 #[test]
 fn videos_through_the_broker_are_reported_with_timestamps_and_broken_ones_do_not_stall() {
     let Some(bin) = prerequisites() else { return };
     let dir = TempDir::new("kafka-video");
-    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=192x144:rate=25:duration=8",
-        "-pix_fmt",
-        "yuv420p",
-        "-crf",
-        "30",
-        &d("original.mp4"),
-    ]);
-    ffmpeg(&["-i", &d("original.mp4"), "-vf", "scale=256:192", "-crf", "40", &d("copy.mp4")]);
-    let (w, h) = (192usize, 144usize);
-    std::fs::write(d("picture.png"), encode_png(&bridge_like(w, h), w, h)).unwrap();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "mandelbrot=size=192x144:rate=25",
-        "-loop",
-        "1",
-        "-i",
-        &d("picture.png"),
-        "-filter_complex",
-        "[0][1]overlay=enable='between(t,3,5.9)'",
-        "-t",
-        "9",
-        "-pix_fmt",
-        "yuv420p",
-        "-crf",
-        "40",
-        &d("slideshow.mp4"),
-    ]);
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "life=size=192x144:rate=25",
-        "-t",
-        "4",
-        "-pix_fmt",
-        "yuv420p",
-        &d("other.mp4"),
-    ]);
-
-    // The lists: the original's vPDQ and the picture's PDQ.
-    assert_eq!(hashline(&["hash", "--vpdq-out", &d("vpdq"), &d("original.mp4")]).code, 0);
-    let store = d("store");
-    let i = hashline(&[
-        "lists",
-        "import",
-        "--store",
-        &store,
-        "--name",
-        "videos",
-        "--format",
-        "vpdq",
-        &d("vpdq/original.txt"),
-    ]);
-    assert_eq!(i.code, 0, "{}", i.stderr);
-    let pdq = hashline(&["hash", &d("picture.png")]).json_lines()[0]["pdq"].as_str().unwrap().to_string();
-    std::fs::write(d("pictures.txt"), format!("pdq {pdq}\n")).unwrap();
-    let i = hashline(&[
-        "lists",
-        "import",
-        "--store",
-        &store,
-        "--name",
-        "pictures",
-        "--format",
-        "pytx-file",
-        &d("pictures.txt"),
-    ]);
-    assert_eq!(i.code, 0, "{}", i.stderr);
+    // Small enough for the broker's default message size.
+    let v = util::videos::make(dir.path(), &dir.path().join("media"), (192, 144), "mp4", "40");
+    let store = v.store.clone();
 
     let b = Broker::start(bin, dir.path());
-    let read = |n: &str| std::fs::read(d(n)).unwrap();
-    let mut truncated = read("copy.mp4");
+    let read = |p: &std::path::Path| std::fs::read(p).unwrap();
+    let mut truncated = read(&v.copy);
     truncated.truncate(truncated.len() / 3);
     let rec = |id: &str, value: Vec<u8>| Rec {
         id: Some(id.into()),
@@ -110,9 +38,9 @@ fn videos_through_the_broker_are_reported_with_timestamps_and_broken_ones_do_not
         recs.push(rec(&format!("broken-{k}"), b"\x00\x00\x00\x18ftypmp42 broken".to_vec()));
         recs.push(rec(&format!("truncated-{k}"), truncated.clone()));
     }
-    recs.push(rec("copy", read("copy.mp4")));
-    recs.push(rec("slideshow", read("slideshow.mp4")));
-    recs.push(rec("other", read("other.mp4")));
+    recs.push(rec("copy", read(&v.copy)));
+    recs.push(rec("slideshow", read(&v.slideshow)));
+    recs.push(rec("other", read(&v.other)));
     for r in &recs {
         assert!(
             r.value.len() < 900_000,

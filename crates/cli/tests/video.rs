@@ -7,92 +7,16 @@
 
 mod util;
 
-use util::{bridge_like, encode_png, ffmpeg, hashline, TempDir};
+use util::{hashline, TempDir};
 
 #[test]
 fn a_listed_video_re_encoded_and_a_listed_picture_inside_a_video_are_both_reported() {
     let dir = TempDir::new("video");
     let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    std::fs::create_dir_all(dir.path().join("media")).unwrap();
-    // The listed video: 8 s of FFmpeg's moving test pattern.
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=25:duration=8",
-        "-pix_fmt",
-        "yuv420p",
-        &d("original.mp4"),
-    ]);
-    // Its copy: scaled up, re-encoded at low quality, in another container.
-    ffmpeg(&["-i", &d("original.mp4"), "-vf", "scale=480:360", "-crf", "38", &d("media/copy.mkv")]);
-    // A listed picture shown from 3 s to 6 s of a 9-second video, over another pattern.
-    let (w, h) = (320usize, 240usize);
-    std::fs::write(d("picture.png"), encode_png(&bridge_like(w, h), w, h)).unwrap();
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "mandelbrot=size=320x240:rate=25",
-        "-loop",
-        "1",
-        "-i",
-        &d("picture.png"),
-        "-filter_complex",
-        "[0][1]overlay=enable='between(t,3,5.9)'",
-        "-t",
-        "9",
-        "-pix_fmt",
-        "yuv420p",
-        &d("media/slideshow.mp4"),
-    ]);
-    // Unrelated, and broken.
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "life=size=320x240:rate=25",
-        "-t",
-        "5",
-        "-pix_fmt",
-        "yuv420p",
-        &d("media/other.mp4"),
-    ]);
+    let v = util::videos::make(dir.path(), &dir.path().join("media"), (320, 240), "mkv", "38");
     std::fs::write(d("media/broken.mp4"), b"\x00\x00\x00\x18ftypmp42 not really a video").unwrap();
-
-    // The lists: the video's vPDQ written by `hash --vpdq-out`, imported in the reference's form;
-    // the picture's PDQ.
-    let hashed = hashline(&["hash", "--vpdq-out", &d("vpdq"), &d("original.mp4")]);
-    assert_eq!(hashed.code, 0, "{}", hashed.stderr);
-    let frames = hashed.json_lines()[0]["video"]["frames"].as_array().unwrap().len();
-    assert_eq!(frames, 8, "one frame per second");
-    let store = d("store");
-    let import = hashline(&[
-        "lists",
-        "import",
-        "--store",
-        &store,
-        "--name",
-        "videos",
-        "--format",
-        "vpdq",
-        &d("vpdq/original.txt"),
-    ]);
-    assert_eq!(import.code, 0, "{}", import.stderr);
-    let pdq = hashline(&["hash", &d("picture.png")]).json_lines()[0]["pdq"].as_str().unwrap().to_string();
-    std::fs::write(d("pictures.txt"), format!("pdq {pdq}\n")).unwrap();
-    let import = hashline(&[
-        "lists",
-        "import",
-        "--store",
-        &store,
-        "--name",
-        "pictures",
-        "--format",
-        "pytx-file",
-        &d("pictures.txt"),
-    ]);
-    assert_eq!(import.code, 0, "{}", import.stderr);
+    let store = v.store.clone();
+    assert!(v.original.is_file() && v.slideshow.is_file() && v.other.is_file());
 
     // `hash | match`: the copy matches the listed video.
     let copy = hashline(&["hash", &d("media/copy.mkv")]);
@@ -114,7 +38,7 @@ fn a_listed_video_re_encoded_and_a_listed_picture_inside_a_video_are_both_report
     assert_eq!(reports.keys().collect::<Vec<_>>(), vec!["copy.mkv", "slideshow.mp4"], "{}", scan.stdout);
     let copy = &reports["copy.mkv"];
     assert_eq!(copy["file"]["video"]["frames_hashed"], 8);
-    assert_eq!(copy["file"]["video"]["width"], 480);
+    assert_eq!(copy["file"]["video"]["width"], 426, "scaled by 4/3");
     let m = &copy["matches"][0];
     assert_eq!(
         (m["signal"].as_str(), m["list"].as_str(), m["entry_id"].as_str()),

@@ -183,7 +183,7 @@ async fn hash_returns_hashes_and_matches_in_one_response() {
     assert_eq!(h["format"], "png");
     assert!(h.get("matches").is_none(), "no matching unless asked");
 
-    let f = fixture_with(Default::default(), Some(&pdq));
+    let f = fixture_with(hashline_server::ServerConfig::default(), Some(&pdq));
     let (status, _, body) = call(
         &f,
         post_bytes("/v1/hash?match=true&dihedral=true", &f.all, "application/octet-stream", picture),

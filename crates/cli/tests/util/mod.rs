@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod kafka;
+pub mod videos;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
