@@ -8,8 +8,15 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
-    let format = [Format::PytxFile, Format::PytxCsv, Format::NcmecXml, Format::VicsJson, Format::Hex, Format::Hashline]
-        [selector as usize % 6];
+    let format = [
+        Format::PytxFile,
+        Format::PytxCsv,
+        Format::NcmecXml,
+        Format::VicsJson,
+        Format::Hex,
+        Format::Hashline,
+        Format::VpdqFiles,
+    ][selector as usize % 7];
     let text = String::from_utf8_lossy(rest);
     let parsed = parse(format, "fuzz", &text, &ParseOptions::default());
     for e in &parsed.entries {

@@ -3,6 +3,8 @@
 //! Deterministic: procedural pictures (gradients, shapes, tiles, noise, stripes), copies of
 //! some of them altered the ways uploads are (re-encoded, resized, greyscale, watermarked,
 //! rotated, mirrored, pillarboxed), synthetic lists built from the originals, then a scan.
+//! With FFmpeg installed, videos too (`demo_video`): a listed slideshow of the originals and a
+//! re-encoded copy of it, and a video showing a listed picture for three seconds.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -262,8 +264,9 @@ fn prepare(dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
 }
 
 /// The originals, their altered copies, pictures the lists do not know, and the synthetic
-/// lists: the PDQ of the known originals and the MD5 of one file, among random values.
-fn draw(dir: &Path, media: &Path, lists_dir: &Path) -> anyhow::Result<()> {
+/// lists: the PDQ of the known originals and the MD5 of one file, among random values; with
+/// FFmpeg, the demo videos and the vPDQ list of the slideshow. Returns whether videos were made.
+fn draw(dir: &Path, media: &Path, lists_dir: &Path) -> anyhow::Result<bool> {
     let mut hasher = Hasher::new(HashOptions::default());
     let mut pdq_lines = String::from("# synthetic demo list: PDQ of the procedurally drawn originals\n");
     let mut md5_lines = String::from("# synthetic demo list: MD5 of one original file, plus random values\n");
@@ -311,17 +314,27 @@ fn draw(dir: &Path, media: &Path, lists_dir: &Path) -> anyhow::Result<()> {
     }
     write(lists_dir, "demo-pdq.txt", pdq_lines.as_bytes())?;
     write(lists_dir, "demo-md5.hex", md5_lines.as_bytes())?;
-
-    Ok(())
+    if !crate::demo_video::ffmpeg_available() {
+        return Ok(false);
+    }
+    let pngs: Vec<Vec<u8>> = originals.iter().map(|(_, p)| p.png()).collect();
+    let known: Vec<&[u8]> = pngs[..4].iter().map(Vec::as_slice).collect();
+    let unknown = [pngs[pngs.len() - 1].as_slice(), pngs[pngs.len() - 2].as_slice()];
+    crate::demo_video::draw(dir, media, lists_dir, &known, unknown)?;
+    Ok(true)
 }
 
-/// The demo's store, with the two synthetic lists imported; returns its folder.
-fn import_lists(dir: &Path, lists_dir: &Path) -> anyhow::Result<PathBuf> {
+/// The demo's store, with the synthetic lists imported (the vPDQ list when there are
+/// videos); returns its folder.
+fn import_lists(dir: &Path, lists_dir: &Path, videos: bool) -> anyhow::Result<PathBuf> {
     let store_dir = dir.join("store");
     let store = Store::open(&store_dir)?;
-    for (name, format, file) in
-        [("demo-pdq", Format::PytxFile, "demo-pdq.txt"), ("demo-md5", Format::Hex, "demo-md5.hex")]
-    {
+    let mut lists =
+        vec![("demo-pdq", Format::PytxFile, "demo-pdq.txt"), ("demo-md5", Format::Hex, "demo-md5.hex")];
+    if videos {
+        lists.push(("demo-vpdq", Format::VpdqFiles, "demo-clip.txt"));
+    }
+    for (name, format, file) in lists {
         store.import(ImportRequest {
             name: name.into(),
             format,
@@ -345,8 +358,8 @@ fn import_lists(dir: &Path, lists_dir: &Path) -> anyhow::Result<PathBuf> {
 pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<ExitCode> {
     let dir = &args.dir;
     let (media, lists_dir) = prepare(dir)?;
-    draw(dir, &media, &lists_dir)?;
-    let store_dir = import_lists(dir, &lists_dir)?;
+    let videos = draw(dir, &media, &lists_dir)?;
+    let store_dir = import_lists(dir, &lists_dir, videos)?;
     let out = dir.join("reports");
     let scan_args = ScanArgs {
         paths: vec![media.clone()],
@@ -374,6 +387,9 @@ pub fn run(args: DemoArgs, config: &crate::config::Config) -> anyhow::Result<Exi
     let summary = scan(&scan_args, &config, true)?;
 
     tell(&summary, dir, &media, &out, &store_dir)?;
+    if !videos {
+        println!("Videos:  skipped (FFmpeg not found; `scripts/install-deps` installs it)");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -386,7 +402,8 @@ fn tell(
     store_dir: &Path,
 ) -> anyhow::Result<()> {
     println!(
-        "hashline demo — every picture here is procedurally drawn and benign; every list is synthetic.\n"
+        "hashline demo — every picture and video here is procedurally drawn and benign; every list is \
+         synthetic.\n"
     );
     let lists: Vec<String> = summary.lists.iter().map(|(name, v)| format!("{name} v{v}")).collect();
     println!(
@@ -406,6 +423,20 @@ fn tell(
             .flatten()
             .map(|m| {
                 let how = match m["signal"].as_str() {
+                    Some("vpdq") => format!(
+                        "vPDQ {:.0} % of the video's frames ({:.0} % of the listed video's)",
+                        m["video"]["query_percent"].as_f64().unwrap_or(0.0),
+                        m["video"]["compared_percent"].as_f64().unwrap_or(0.0)
+                    ),
+                    Some("pdq") if m["video"].is_object() => {
+                        let times: Vec<String> = m["video"]["frames"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|f| format!("{} s", f["timestamp"]))
+                            .collect();
+                        format!("PDQ distance {} in the frames at {}", m["distance"], times.join(", "))
+                    }
                     Some("pdq") if m["border_trimmed"].is_object() => {
                         format!(
                             "PDQ distance {} (border_trimmed: the picture inside black bars)",
@@ -430,8 +461,13 @@ fn tell(
         println!("  MATCH  {file:<28} {why}");
     }
     println!(
-        "\n{} of {} files matched; {} not images (digests only); {} errors. Pictures the lists do not know (rings, marble) did not match.",
-        summary.matched_files, summary.files, summary.pdq_skipped_not_image, summary.errors
+        "\n{} of {} files matched; {} not images (digests only; {} of them videos, hashed with vPDQ); {} errors. \
+         Pictures the lists do not know (rings, marble) did not match.",
+        summary.matched_files,
+        summary.files,
+        summary.pdq_skipped_not_image,
+        summary.videos_hashed,
+        summary.errors
     );
     println!("Reports: {}  (one hashline.report/1 JSON per matched file, plus summary.json)", out.display());
     let data = dir.join("data");

@@ -11,6 +11,7 @@ mod cmd_scan;
 mod cmd_serve;
 mod cmd_stats;
 mod config;
+mod demo_video;
 mod files;
 mod reporting;
 

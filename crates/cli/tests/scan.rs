@@ -13,7 +13,7 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
     let out = hashline(&["demo", "--dir", demo.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let matched: Vec<&str> = out.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).collect();
-    assert_eq!(matched.len(), 14, "{}", out.stdout);
+    assert_eq!(matched.len(), 16, "{}", out.stdout);
     // Sentences for people, not Rust debug text.
     assert!(!out.stdout.contains("[(\"") && !out.stdout.contains("1 reports"), "{}", out.stdout);
     assert!(out.stdout.contains("against the lists demo-"), "{}", out.stdout);
@@ -26,6 +26,8 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
         "greyscale",
         "watermarked",
         "pillarboxed",
+        "clip-reencoded",
+        "picture-in-video",
     ] {
         assert!(matched.iter().any(|l| l.contains(planted)), "{planted} not found:\n{}", out.stdout);
     }
@@ -34,15 +36,26 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
         matched.iter().any(|l| l.contains("pillarboxed") && l.contains("border_trimmed")),
         "bars found through the border_trimmed variant"
     );
+    assert!(
+        matched.iter().any(|l| l.contains("clip-reencoded") && l.contains("demo-vpdq v1 vPDQ")),
+        "the re-encoded clip found by vPDQ: {}",
+        out.stdout
+    );
+    assert!(
+        matched.iter().any(|l| l.contains("picture-in-video") && l.contains("frames at 3.0 s, 4.0 s, 5.0 s")),
+        "the listed picture found inside the video, with its times: {}",
+        out.stdout
+    );
     for distinct in ["rings", "marble", "notes"] {
         assert!(!matched.iter().any(|l| l.contains(distinct)), "{distinct} must not match");
     }
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(demo.join("reports/summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["matched_files"], 14);
-    assert_eq!(summary["files"], 17);
+    assert_eq!(summary["matched_files"], 16);
+    assert_eq!(summary["files"], 19);
     assert_eq!(summary["errors"], 0);
-    assert_eq!(summary["pdq_skipped_not_image"], 1);
+    assert_eq!(summary["pdq_skipped_not_image"], 3);
+    assert_eq!(summary["videos_hashed"], 2);
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(demo.join("evidence.key")).unwrap().permissions().mode() & 0o777;
@@ -50,7 +63,7 @@ fn demo_finds_every_planted_copy_and_nothing_else() {
     }
     // Running it again replaces the earlier demo and gives the same result.
     let again = hashline(&["demo", "--dir", demo.to_str().unwrap()]);
-    assert_eq!(again.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).count(), 14);
+    assert_eq!(again.stdout.lines().filter(|l| l.trim_start().starts_with("MATCH")).count(), 16);
 }
 
 fn store_with(dir: &TempDir, pdq: &str) -> String {

@@ -181,8 +181,8 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
     wait_text(&c, "#login-error", |t| t.contains("Wrong account name or password")).await;
     c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
     c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
-    // The demo's 13 near matches wait for review.
-    wait_text(&c, "#queue caption", |t| t == "13 cases").await;
+    // The demo's 15 near matches (13 pictures, 2 videos) wait for review.
+    wait_text(&c, "#queue caption", |t| t == "15 cases").await;
     let cookie = c.get_named_cookie("hl_session").await.unwrap();
     assert_eq!(cookie.http_only(), Some(true));
     assert_eq!(cookie.secure(), Some(true));

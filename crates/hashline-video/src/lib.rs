@@ -162,6 +162,41 @@ pub fn hash_bytes(
     hash_file(&temp.path, settings, hasher)
 }
 
+/// One frame of a video held in memory, at `seconds` (the first frame at or after that time),
+/// as RGB pixels at the video's own size: what the triage pages blur or show for a matched
+/// frame. Decoded like [`hash_file`]: in a child process under the same limits.
+pub fn frame_at(
+    bytes: &[u8],
+    seconds: f64,
+    settings: &VideoSettings,
+) -> Result<(u32, u32, Vec<u8>), VideoError> {
+    if bytes.len() as u64 > settings.limits.max_bytes {
+        return Err(VideoError::TooLarge { bytes: bytes.len() as u64, limit: settings.limits.max_bytes });
+    }
+    let temp = TempFile::write(settings.temp_dir.as_deref(), bytes)?;
+    let p = probe(&temp.path, settings)?;
+    let end = p.duration_seconds.unwrap_or(settings.limits.max_duration_seconds);
+    if !(seconds.is_finite() && (0.0..=end).contains(&seconds)) {
+        return Err(VideoError::Unreadable(format!("no frame at {seconds} s in a video of {end:.3} s")));
+    }
+    let (w, h) = (p.width, p.height);
+    let mut cmd = limited(settings, &settings.ffmpeg);
+    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-threads", "1"])
+        .args(["-protocol_whitelist", "file", "-format_whitelist", DEMUXERS, "-noautorotate"])
+        .args(["-ss", &format!("{seconds:.3}"), "-i"])
+        .arg(probe::input_url(&temp.path))
+        .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "1", "-vf"])
+        .arg(filters(1, w, h))
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
+    let frame_len = 3 * w as usize * h as usize;
+    let mut run = Running::start(cmd, settings, frame_len, &temp.path)?;
+    let frame = run.next()?.filter(|f| f.len() == frame_len);
+    run.finish(settings.limits.max_memory_bytes)?;
+    frame
+        .map(|f| (w, h, f))
+        .ok_or_else(|| VideoError::Unreadable(format!("no frame could be decoded at {seconds} s")))
+}
+
 /// The filter chain: keep the sampled frames (decoded anyway, dropped inside FFmpeg), convert
 /// them to RGB24 at their own size with the reference's scaler flags.
 fn filters(interval: u64, w: u32, h: u32) -> String {

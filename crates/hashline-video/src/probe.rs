@@ -75,9 +75,17 @@ pub fn probe(path: &Path, settings: &VideoSettings) -> Result<Probe, VideoError>
         VideoError::DecodeFailed(why) => VideoError::Unreadable(why),
         other => other,
     })?;
-    let parsed: Output = serde_json::from_slice(&out)
-        .map_err(|e| VideoError::Unreadable(format!("unexpected ffprobe output: {e}")))?;
-    check(parsed, settings)
+    Probe::from_ffprobe_json(&out, settings)
+}
+
+impl Probe {
+    /// Reads `ffprobe -of json` output and checks it against the limits: the part of a video
+    /// this process reads (fuzzed: `fuzz/fuzz_targets/video_text.rs`).
+    pub fn from_ffprobe_json(json: &[u8], settings: &VideoSettings) -> Result<Probe, VideoError> {
+        let parsed: Output = serde_json::from_slice(json)
+            .map_err(|e| VideoError::Unreadable(format!("unexpected ffprobe output: {e}")))?;
+        check(parsed, settings)
+    }
 }
 
 /// `file:` and the path: never read as another protocol, whatever the name.

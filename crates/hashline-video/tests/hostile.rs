@@ -184,6 +184,28 @@ fn a_decoder_over_its_memory_limit_fails_without_harm() {
 }
 
 #[test]
+fn a_frame_at_a_time_is_the_hashed_frame_and_times_outside_the_video_are_refused() {
+    let d = dir("frame-at");
+    let video = pattern(&d, "v.mp4", "160x120", 3, &[]);
+    let bytes = std::fs::read(&video).unwrap();
+    let settings = VideoSettings::default();
+    let hashed = hash_file(&video, &settings, &mut Hasher::new(HashOptions::default())).unwrap();
+    let (w, h, rgb) = hashline_video::frame_at(&bytes, 2.0, &settings).unwrap();
+    assert_eq!((w, h, rgb.len()), (160, 120, 160 * 120 * 3));
+    let pdq = Hasher::new(HashOptions::default()).pdq_of_rgb(&rgb, w, h);
+    assert!(pdq.hash.distance(&hashed.frames[2].pdq) <= 8, "the frame at 2 s is the one hashed at 2 s");
+    for bad in [-1.0, 99.0, f64::NAN, f64::INFINITY] {
+        assert_eq!(
+            hashline_video::frame_at(&bytes, bad, &settings).unwrap_err().kind(),
+            "unreadable",
+            "{bad}"
+        );
+    }
+    assert!(hashline_video::frame_at(b"junk", 0.0, &settings).is_err());
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
 fn videos_in_memory_leave_no_temporary_file_behind() {
     let d = dir("temp");
     let video = pattern(&d, "v.mp4", "160x120", 1, &[]);
