@@ -1,6 +1,8 @@
 //! A server state over a temporary store with two synthetic lists and three tokens.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod pages;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -120,6 +120,39 @@ pub(in crate::triage) struct CaseTpl {
     pub(in crate::triage) supervisor: bool,
     pub(in crate::triage) analysts: Vec<String>,
     pub(in crate::triage) classes: Vec<&'static str>,
+    /// For a video: its matched frames, shown as stills (blurred until revealed).
+    pub(in crate::triage) stills: Vec<StillView>,
+}
+
+/// One matched frame of a video case.
+pub(in crate::triage) struct StillView {
+    /// Its time in seconds, as the media route takes it (`?t=`).
+    pub(in crate::triage) t: String,
+    /// Its caption.
+    pub(in crate::triage) label: String,
+}
+
+/// At most this many matched frames are shown as stills.
+const MAX_STILLS: usize = 8;
+
+/// The matched frames of a video case, in time order, each time once.
+fn stills(tr: &Tr, r: &hashline_report::Report) -> Vec<StillView> {
+    let mut times: Vec<f64> = r
+        .matches
+        .iter()
+        .filter_map(|m| m.video.as_ref())
+        .flat_map(|v| v.frames.iter().map(|f| f.timestamp))
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    times
+        .into_iter()
+        .take(MAX_STILLS)
+        .map(|t| StillView {
+            t: format!("{t:.3}"),
+            label: tr.args("case-frame-at", &[("t", format!("{t:.1}").into())]),
+        })
+        .collect()
 }
 
 pub(in crate::triage) fn rfc(t: i64) -> String {
@@ -280,6 +313,7 @@ pub(in crate::triage) async fn case_page(
             supervisor,
             analysts,
             classes: vec!["A1", "A2", "B1", "B2"],
+            stills: stills(&tr, &r),
             c,
         }))
     })
@@ -338,10 +372,17 @@ pub(in crate::triage) async fn reveal(
     .await
 }
 
+/// `?t=SECONDS`: for a video, the frame at that time (default: its first matched frame).
+#[derive(serde::Deserialize)]
+pub(in crate::triage) struct FrameQuery {
+    t: Option<String>,
+}
+
 pub(in crate::triage) async fn media(
     State(state): State<Arc<AppState>>,
     a: Authed,
     Path((id, kind)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<FrameQuery>,
 ) -> Page {
     a.require(Role::Analyst)?;
     let lang = a.lang;
@@ -351,25 +392,46 @@ pub(in crate::triage) async fn media(
         "colour.png" => (true, true),
         _ => return Err(message_page(lang, "error-no-case", StatusCode::NOT_FOUND)),
     };
-    let bytes = on_held_case(&state, a, id, move |st, a, row| {
+    let asked = match q.t.as_deref().map(str::parse::<f64>) {
+        None => None,
+        Some(Ok(t)) if t.is_finite() && t >= 0.0 => Some(t),
+        Some(_) => return Err(message_page(lang, "case-media-undecodable", StatusCode::BAD_REQUEST)),
+    };
+    let (bytes, first) = on_held_case(&state, a, id, move |st, a, row| {
         let t = &st.triage;
         let rid = row.report.report_id;
         if clear && !is_revealed(t, a, &rid)? {
             return Err(forbidden(lang));
         }
+        let first = row
+            .report
+            .matches
+            .iter()
+            .filter_map(|m| m.video.as_ref())
+            .flat_map(|v| v.frames.iter().map(|f| f.timestamp))
+            .min_by(f64::total_cmp);
         let (Some(ev), Some(store)) = (row.report.evidence.as_ref(), t.evidence.as_ref()) else {
             return Err(message_page(lang, "case-no-media", StatusCode::NOT_FOUND));
         };
         let purpose = if clear { "triage" } else { "triage-preview" };
         store
             .read(&ev.id, &hashline_report::Actor::User(a.user.name.clone()), purpose)
+            .map(|bytes| (bytes, first))
             .map_err(|e| internal(lang, &e))
     })
     .await?;
     let opts = state.hash;
+    let video = state.video.clone();
     let png = state
         .cpu(move || {
-            let d = hashline_hash::Hasher::new(opts).decode(&bytes).ok()?;
+            // A video: one still, decoded out of process like every video.
+            let d = if hashline_hash::is_video(&bytes) {
+                let at = asked.or(first).unwrap_or(0.0);
+                let (width, height, rgb) = hashline_video::frame_at(&bytes, at, &video).ok()?;
+                hashline_hash::Decoded { width, height, pixels: hashline_hash::Pixels::Rgb(rgb), pytx: None }
+            } else {
+                hashline_hash::Hasher::new(opts).decode(&bytes).ok()?
+            };
             if clear {
                 crate::triage::media::revealed(&d, colour)
             } else {
