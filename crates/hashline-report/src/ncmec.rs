@@ -213,6 +213,24 @@ fn file_details_xml(r: &Report) -> String {
     if let Some(l) = &r.file.location {
         info.push_str(&format!("; file found at {} under the scanned folder {}", l.path, l.root));
     }
+    if let Some(v) = &r.file.video {
+        info.push_str(&format!(
+            "; video: {} {}x{}, {:.1} s at {:.2} frames/s, {} frames hashed (vPDQ, one per {} s)",
+            v.codec, v.width, v.height, v.duration_seconds, v.frame_rate, v.frames_hashed, v.seconds_per_hash
+        ));
+    }
+    for m in &r.matches {
+        let Some(v) = &m.video else { continue };
+        let times: Vec<String> = v.frames.iter().map(|f| format!("{:.1} s", f.timestamp)).collect();
+        let what = if m.signal == "vpdq" { "the listed video" } else { "the listed picture" };
+        info.push_str(&format!(
+            "; {what} {} entry {} matched {:.0} % of the video's frames, at {}",
+            m.list,
+            m.entry_id,
+            v.query_percent,
+            times.join(", ")
+        ));
+    }
     x.text("additionalInfo", &info);
     x.close("fileDetails");
     x.out

@@ -122,5 +122,41 @@ pub fn samples() -> Vec<Report> {
         key_id: "00112233aabbccdd".into(),
         retain_until: "2027-11-29T10:00:00Z".into(),
     });
-    vec![fixed(full), fixed(minimal), fixed(confirmed)]
+    // A video: its facts, matched by vPDQ and, frame by frame, a listed picture.
+    let mut det = detection(
+        "upload-3",
+        vec![list_match("v-1", "vpdq", 6, Some("A1")), list_match("e-5", "pdq", 4, None)],
+    );
+    det.file.pdq = None;
+    det.file.pdq_quality = None;
+    det.file.pdq_skipped = Some("not an image: MP4 video".into());
+    det.file.name = Some("clip.mp4".into());
+    det.file.content_type = Some("video/mp4".into());
+    det.file.video = Some(hashline_report::VideoFacts {
+        codec: "h264".into(),
+        width: 640,
+        height: 360,
+        frame_rate: 25.0,
+        duration_seconds: 12.5,
+        seconds_per_hash: 1.0,
+        frames_hashed: 13,
+    });
+    let frames = |ts: &[f64]| hashline_lists::VideoMatch {
+        query_percent: 92.3,
+        compared_percent: Some(80.0),
+        matched_frames: ts.len() as u32,
+        frames: ts
+            .iter()
+            .map(|t| hashline_lists::MatchedFrame {
+                timestamp: *t,
+                frame_number: (*t * 25.0) as u64,
+                distance: 4,
+            })
+            .collect(),
+    };
+    det.matches[0].value = format!("sha256:{}", "a".repeat(64));
+    det.matches[0].video = Some(frames(&[0.0, 1.0, 2.0]));
+    det.matches[1].video = Some(hashline_lists::VideoMatch { compared_percent: None, ..frames(&[3.0, 4.0]) });
+    let video = build(&det, &reporter(), &Policy::default()).unwrap().0;
+    vec![fixed(full), fixed(minimal), fixed(confirmed), fixed(video)]
 }

@@ -313,7 +313,7 @@ pub(in crate::triage) async fn case_page(
             supervisor,
             analysts,
             classes: vec!["A1", "A2", "B1", "B2"],
-            stills: stills(&tr, &r),
+            stills: stills(&tr, r),
             c,
         }))
     })
