@@ -571,4 +571,25 @@ mod tests {
         let c: Config = toml::from_str("[lists]\npdq_distance = 300\n").unwrap();
         assert!(c.validate().unwrap_err().to_string().contains("0–255"));
     }
+
+    #[test]
+    fn hostile_video_settings_are_refused_with_the_key_named() {
+        for (text, says) in [
+            ("[video]\nseconds_per_hash = -1.0\n", "seconds_per_hash"),
+            ("[video]\nseconds_per_hash = nan\n", "seconds_per_hash"),
+            ("[video]\nseconds_per_hash = 1e9\n", "seconds_per_hash"),
+            ("[video.limits]\nmax_memory_bytes = 1000\n", "max_memory_bytes"),
+            ("[video.limits]\nmax_frame_rate = 0.0\n", "max_frame_rate"),
+            ("[video.limits]\nmax_duration_seconds = inf\n", "max_duration_seconds"),
+            ("[video.limits]\nmax_decode_seconds = 0\n", "max_decode_seconds"),
+            ("[lists]\nvpdq_query_match_percent = 101\n", "vpdq_query_match_percent"),
+            ("[lists]\nvpdq_distance = 256\n", "vpdq_distance"),
+        ] {
+            let c: Config = toml::from_str(text).unwrap();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
+        }
+        let err = toml::from_str::<Config>("[video.limits]\nmax_bytez = 1\n").unwrap_err().to_string();
+        assert!(err.contains("max_bytez"), "{err}");
+    }
 }
