@@ -8,6 +8,8 @@ ships them (`vpdq/sample-hashes/*.txt`, every frame hashed):
 * hashline: the originals imported as a list (`hashline lists import --format vpdq`), each
   variant hashed with `hashline hash` and matched with `hashline match --stdin` (the list
   index, the reference's rule: distance <= 31, quality >= 50, query >= 80 %, compared >= 0 %);
+* hashline with `--trim-borders`: each frame inside letterbox or pillarbox bars also matched
+  by the picture inside them (hashline's own variant, not in the reference);
 * pytx: the variant hashed by `VPDQSignal.hash_from_file` (the `vpdq` package) and compared
   with `VPDQSignal.compare_hash` (the same defaults), and pytx's matcher on hashline's frames.
 
@@ -39,6 +41,13 @@ def reference_to_signal(path: pathlib.Path) -> str:
     return vpdq_to_json(feats)
 
 
+def trim_cell(m) -> str:
+    if not m:
+        return "no"
+    v = m["video"]
+    return f"{v['query_percent']:.1f} / {v['compared_percent']:.1f} match"
+
+
 def main(hashline: str, vectors: str) -> None:
     v = pathlib.Path(vectors)
     videos = sorted((v / "tmk/sample-videos").glob("*.mp4"))
@@ -48,8 +57,8 @@ def main(hashline: str, vectors: str) -> None:
         files = [str(hashes / f"{o}.txt") for group in ORIGINALS.values() for o in group]
         subprocess.run([hashline, "lists", "import", "--store", str(store), "--name", "originals",
                         "--format", "vpdq", *files], check=True, capture_output=True)
-        print(f"| variant | original | hashline query % | compared % | match | pytx (vpdq hashing) query % | compared % | match | pytx on hashline's frames |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print(f"| variant | original | hashline query % | compared % | match | pytx (vpdq hashing) query % | compared % | match | pytx on hashline's frames | hashline with frame border trimming |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for video in videos:
             family = next((k for k in ORIGINALS if video.stem.startswith(k)), None)
             if family is None:
@@ -58,6 +67,12 @@ def main(hashline: str, vectors: str) -> None:
             matched = subprocess.run([hashline, "match", "--store", str(store), "--stdin"], input=line,
                                      capture_output=True, text=True).stdout
             ours = {m["entry_id"]: m for m in json.loads(matched)["matches"] if m["signal"] == "vpdq"}
+            # hashline's own variant: the picture inside each frame's bars (`--trim-borders`).
+            trimmed_line = subprocess.run([hashline, "hash", "--trim-borders", str(video)], check=True,
+                                          capture_output=True, text=True).stdout
+            trimmed = subprocess.run([hashline, "match", "--store", str(store), "--stdin"], input=trimmed_line,
+                                     capture_output=True, text=True).stdout
+            ours_trimmed = {m["entry_id"]: m for m in json.loads(trimmed)["matches"] if m["signal"] == "vpdq"}
             frames = json.loads(line)["video"]["frames"]
             our_signal = vpdq_to_json([VpdqCompactFeature(f["pdq"], f["quality"], f["timestamp"]) for f in frames])
             pytx_signal = VPDQSignal.hash_from_file(video)
@@ -75,7 +90,7 @@ def main(hashline: str, vectors: str) -> None:
                 print(f"| {video.stem} | {original} | {q:.1f} | {c:.1f} | {'yes' if m else 'no'} | "
                       f"{theirs.distance.query_match_percent:.1f} | "
                       f"{theirs.distance.compared_match_percent:.1f} | {'yes' if theirs.match else 'no'} | "
-                      f"{'yes' if theirs_on_ours.match else 'no'} |")
+                      f"{'yes' if theirs_on_ours.match else 'no'} | {trim_cell(ours_trimmed.get(original))} |")
 
 
 if __name__ == "__main__":

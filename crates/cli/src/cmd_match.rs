@@ -116,6 +116,12 @@ pub(crate) fn query_for_hash_line(v: &serde_json::Value) -> Query {
                     timestamp: f.get("timestamp")?.as_f64()?,
                     pdq: f.get("pdq")?.as_str()?.parse().ok()?,
                     quality: f.get("quality")?.as_u64()?.min(100) as u8,
+                    trimmed: f.get("trimmed").and_then(|t| {
+                        Some(hashline_hash::vpdq::TrimmedFrame {
+                            pdq: t.get("pdq")?.as_str()?.parse().ok()?,
+                            quality: t.get("quality")?.as_u64()?.min(100) as u8,
+                        })
+                    }),
                 };
                 Some(hashline_lists::QueryFrame { frame, dihedral: None })
             })

@@ -33,6 +33,19 @@ pub struct VpdqFrame {
     pub pdq: PdqHash,
     /// Its PDQ quality, 0 to 100.
     pub quality: u8,
+    /// With border trimming: the PDQ and quality of the picture inside the frame's letterbox or
+    /// pillarbox bars, when it has some (a variant, as for pictures).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trimmed: Option<TrimmedFrame>,
+}
+
+/// The picture inside a frame's bars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct TrimmedFrame {
+    /// Its PDQ.
+    pub pdq: PdqHash,
+    /// Its quality.
+    pub quality: u8,
 }
 
 fn three_decimals<S: serde::Serializer>(t: &f64, s: S) -> Result<S::Ok, S::Error> {
@@ -205,6 +218,7 @@ pub fn parse_reference(text: &str) -> Result<Vec<VpdqFrame>, VpdqParseError> {
             quality: parse_quality(q).map_err(item)?,
             pdq: parse_hash(h).map_err(item)?,
             timestamp: parse_time(t).map_err(item)?,
+            trimmed: None,
         });
     }
     if frames.is_empty() {
@@ -245,6 +259,7 @@ pub fn parse_signal(text: &str) -> Result<Vec<VpdqFrame>, VpdqParseError> {
             pdq: parse_hash(h).map_err(item)?,
             quality: parse_quality(q).map_err(item)?,
             timestamp: parse_time(t).map_err(item)?,
+            trimmed: None,
         });
     }
     if frames.is_empty() {
@@ -274,7 +289,7 @@ mod tests {
     use super::*;
 
     fn frame(n: u64, hash: PdqHash, quality: u8) -> VpdqFrame {
-        VpdqFrame { frame_number: n, pdq: hash, quality, timestamp: n as f64 / 30.0 }
+        VpdqFrame { frame_number: n, pdq: hash, quality, timestamp: n as f64 / 30.0, trimmed: None }
     }
 
     fn flip(h: PdqHash, bits: usize) -> PdqHash {

@@ -30,6 +30,10 @@ pub struct VideoMatch {
     pub matched_frames: u32,
     /// The matching frames in time order (the first [`MAX_LISTED_FRAMES`]).
     pub frames: Vec<MatchedFrame>,
+    /// True when some frame matched only through the picture inside its bars (letterbox or
+    /// pillarbox: the `border_trimmed` variant of each frame).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub border_trimmed: bool,
 }
 
 /// One matching frame of an upload.
@@ -101,6 +105,12 @@ impl VideoIndexBuilder {
     }
 }
 
+/// A frame's hash and quality, then its border-trimmed variant's when it has one.
+fn variants(f: &QueryFrame) -> impl Iterator<Item = (PdqHash, u8, bool)> {
+    std::iter::once((f.frame.pdq, f.frame.quality, false))
+        .chain(f.frame.trimmed.map(|t| (t.pdq, t.quality, true)))
+}
+
 /// The upload's unique frames (first of each hash), in time order.
 fn unique_frames(frames: &[QueryFrame]) -> Vec<&QueryFrame> {
     let mut seen = HashSet::with_capacity(frames.len());
@@ -119,15 +129,17 @@ fn percent(n: usize, d: usize) -> f64 {
 /// and dihedral, and matched listed slots.
 #[derive(Default)]
 struct Tally {
-    query: BTreeMap<usize, (u32, Option<Dihedral>)>,
+    /// Per matched unique frame: best distance, its dihedral, whether that was the frame's
+    /// border-trimmed variant.
+    query: BTreeMap<usize, (u32, Option<Dihedral>, bool)>,
     listed: HashSet<u32>,
 }
 
 impl Tally {
-    fn note(&mut self, frame: usize, distance: u32, dihedral: Option<Dihedral>) {
-        let slot = self.query.entry(frame).or_insert((distance, dihedral));
+    fn note(&mut self, frame: usize, distance: u32, dihedral: Option<Dihedral>, trimmed: bool) {
+        let slot = self.query.entry(frame).or_insert((distance, dihedral, trimmed));
         if distance < slot.0 {
-            *slot = (distance, dihedral);
+            *slot = (distance, dihedral, trimmed);
         }
     }
 
@@ -141,9 +153,10 @@ impl Tally {
         query_percent: f64,
         compared: Option<f64>,
     ) -> VideoHit {
-        let best = self.query.values().min_by_key(|(d, _)| *d).copied().unwrap_or((0, None));
+        let best = self.query.values().min_by_key(|(d, _, _)| *d).copied().unwrap_or((0, None, false));
+        let border_trimmed = self.query.values().any(|(_, _, trimmed)| *trimmed);
         let distance_of: HashMap<PdqHash, u32> =
-            self.query.iter().map(|(&i, &(distance, _))| (unique[i].frame.pdq, distance)).collect();
+            self.query.iter().map(|(&i, &(distance, _, _))| (unique[i].frame.pdq, distance)).collect();
         let mut matched = frames.iter().filter_map(|f| {
             distance_of.get(&f.frame.pdq).map(|&distance| MatchedFrame {
                 timestamp: f.frame.timestamp,
@@ -162,6 +175,7 @@ impl Tally {
                 compared_percent: compared,
                 matched_frames: count as u32,
                 frames: listed,
+                border_trimmed,
             },
         }
     }
@@ -174,16 +188,21 @@ impl VideoIndex {
         let mut tallies: HashMap<u32, Tally> = HashMap::new();
         let mut hits: Vec<PdqHit> = Vec::new();
         for (i, f) in unique.iter().enumerate() {
-            self.index.search(&f.frame.pdq, self.max_distance, &mut hits);
-            for hit in &hits {
-                let entry = self.owner[hit.id as usize];
-                let th = thresholds(entry);
-                if hit.distance > th.vpdq_distance || f.frame.quality < th.vpdq_min_quality {
-                    continue;
+            // The frame, and the picture inside its bars when it has some; a frame counts
+            // once whichever matched (and only when it is of good quality itself).
+            for (hash, quality, trimmed) in variants(f) {
+                self.index.search(&hash, self.max_distance, &mut hits);
+                for hit in &hits {
+                    let entry = self.owner[hit.id as usize];
+                    let th = thresholds(entry);
+                    let floor = th.vpdq_min_quality;
+                    if hit.distance > th.vpdq_distance || f.frame.quality < floor || quality < floor {
+                        continue;
+                    }
+                    let t = tallies.entry(entry).or_default();
+                    t.note(i, hit.distance, None, trimmed);
+                    t.listed.insert(hit.id);
                 }
-                let t = tallies.entry(entry).or_default();
-                t.note(i, hit.distance, None);
-                t.listed.insert(hit.id);
             }
         }
         let mut out = Vec::new();
@@ -227,7 +246,19 @@ pub(crate) fn frame_picture_hits(
                 if hit.distance > th.pdq_distance || f.frame.quality < th.pdq_min_quality {
                     continue;
                 }
-                tallies.entry(entry).or_default().note(i, hit.distance, Some(d));
+                tallies.entry(entry).or_default().note(i, hit.distance, Some(d), false);
+            }
+        }
+        // The picture inside the frame's bars, at each list's thresholds for that variant.
+        if let Some(t) = f.frame.trimmed {
+            index.search(&t.pdq, max_distance, &mut hits);
+            for hit in &hits {
+                let entry = entry_of(hit.id);
+                let th = thresholds(entry);
+                if hit.distance > th.trimmed_pdq_distance || t.quality < th.trimmed_pdq_min_quality {
+                    continue;
+                }
+                tallies.entry(entry).or_default().note(i, hit.distance, Some(Dihedral::Original), true);
             }
         }
     }

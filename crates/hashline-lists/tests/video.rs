@@ -35,7 +35,13 @@ fn frames(hashes: &[PdqHash], quality: u8) -> Vec<VpdqFrame> {
     hashes
         .iter()
         .enumerate()
-        .map(|(i, h)| VpdqFrame { frame_number: i as u64 * 30, pdq: *h, quality, timestamp: i as f64 })
+        .map(|(i, h)| VpdqFrame {
+            frame_number: i as u64 * 30,
+            pdq: *h,
+            quality,
+            timestamp: i as f64,
+            trimmed: None,
+        })
         .collect()
 }
 
@@ -104,6 +110,36 @@ fn a_re_encoded_video_matches_its_listed_original_with_percentages_and_timestamp
     assert!(set.match_query(&query(&frames(&mixed, 90))).matches.is_empty());
     // Frames of low quality are left out on the query side: a dark copy matches nothing.
     assert!(set.match_query(&query(&frames(&original, 20))).matches.is_empty());
+}
+
+#[test]
+fn letterboxed_copies_match_through_the_picture_inside_each_frames_bars() {
+    let original: Vec<PdqHash> = (0..10).map(rand_hash).collect();
+    let set = ListSet::build(vec![stored(
+        "videos",
+        Thresholds::default(),
+        vec![video_entry("clip", &frames(&original, 90))],
+    )]);
+    // Every frame of the copy has bars (its hash far from the original), the picture inside
+    // them is the original, re-encoded.
+    let mut copy = frames(&(300..310).map(rand_hash).collect::<Vec<_>>(), 90);
+    for (f, h) in copy.iter_mut().zip(&original) {
+        f.trimmed = Some(hashline_hash::vpdq::TrimmedFrame { pdq: flip(*h, 7, 0), quality: 80 });
+    }
+    let o = set.match_query(&query(&copy));
+    assert_eq!(o.matches.len(), 1, "{o:?}");
+    let v = o.matches[0].video.as_ref().unwrap();
+    assert_eq!((v.query_percent, v.border_trimmed, o.matches[0].distance), (100.0, true, 7));
+    // Without the variant: nothing.
+    for f in &mut copy {
+        f.trimmed = None;
+    }
+    assert!(set.match_query(&query(&copy)).matches.is_empty());
+    // A trimmed variant of low quality is not used.
+    for (f, h) in copy.iter_mut().zip(&original) {
+        f.trimmed = Some(hashline_hash::vpdq::TrimmedFrame { pdq: *h, quality: 20 });
+    }
+    assert!(set.match_query(&query(&copy)).matches.is_empty());
 }
 
 #[test]
@@ -186,6 +222,7 @@ proptest! {
                 pdq: flip(rand_hash(*seed % 8), *bits, *seed as usize),
                 quality: *q,
                 timestamp: i as f64,
+                trimmed: None,
             }).collect()
         };
         let (l, q) = (make(&listed), make(&query_frames));

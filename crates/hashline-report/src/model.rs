@@ -240,6 +240,10 @@ pub struct VideoMatchInfo {
     pub matched_frames: u32,
     /// The matching frames in time order (at most the first 100).
     pub frames: Vec<MatchedFrameInfo>,
+    /// True when some frame matched only through the picture inside its bars (letterbox or
+    /// pillarbox).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub border_trimmed: bool,
 }
 
 /// One matching frame of a video upload.
@@ -403,6 +407,7 @@ impl From<&hashline_lists::Match> for MatchInfo {
                         distance: f.distance,
                     })
                     .collect(),
+                border_trimmed: v.border_trimmed,
             }),
         }
     }

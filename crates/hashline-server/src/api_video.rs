@@ -71,6 +71,9 @@ pub struct ApiVideoMatch {
     pub matched_frames: u32,
     /// The matching frames in time order (the first 100): time, frame number, distance.
     pub frames: Vec<ApiMatchedFrame>,
+    /// True when some frame matched only through the picture inside its bars.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub border_trimmed: bool,
 }
 
 /// One matching frame.
@@ -99,6 +102,7 @@ impl From<&hashline_lists::VideoMatch> for ApiVideoMatch {
                     distance: f.distance,
                 })
                 .collect(),
+            border_trimmed: v.border_trimmed,
         }
     }
 }

@@ -71,6 +71,7 @@ async fn a_video_case_shows_its_matched_frames_as_blurred_stills_until_revealed(
                 compared_percent: None,
                 matched_frames: 2,
                 frames,
+                border_trimmed: false,
             }),
         }],
     };

@@ -17,6 +17,8 @@
 //! converted to RGB24 at its own size by swscale's area filter with BT.601 coefficients (what
 //! the reference's `sws_getContext` uses), and hashed with PDQ on the whole frame. Only the
 //! sampled frames are converted and sent here: the others are decoded and dropped inside FFmpeg.
+//! With the hasher's `trim_borders`, a frame inside letterbox or pillarbox bars also gets the
+//! PDQ of the picture inside them ([`TrimmedFrame`]), a query variant the reference lacks.
 //!
 //! ```no_run
 //! use hashline_hash::{HashOptions, Hasher};
@@ -41,7 +43,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hashline_hash::vpdq::{VideoHashes, VpdqFrame};
+use hashline_hash::vpdq::{TrimmedFrame, VideoHashes, VpdqFrame};
 use hashline_hash::{Hasher, VideoOutcome};
 
 pub use error::VideoError;
@@ -119,7 +121,8 @@ pub fn hash_file(
             return Err(VideoError::TooLong { seconds: timestamp, limit: limits.max_duration_seconds });
         }
         let pdq = hasher.pdq_of_rgb(&piece, w, h);
-        frames.push(VpdqFrame { frame_number: n, pdq: pdq.hash, quality: pdq.quality, timestamp });
+        let trimmed = if hasher.options().trim_borders { trimmed(hasher, piece, w, h) } else { None };
+        frames.push(VpdqFrame { frame_number: n, pdq: pdq.hash, quality: pdq.quality, timestamp, trimmed });
         dihedral.extend(pdq.dihedral);
         index += 1;
     }
@@ -138,6 +141,13 @@ pub fn hash_file(
         codec: p.codec,
         dihedral,
     })
+}
+
+/// The PDQ of the picture inside a frame's bars (the first candidate box), when it has some.
+fn trimmed(hasher: &mut Hasher, rgb: Vec<u8>, width: u32, height: u32) -> Option<TrimmedFrame> {
+    let frame = hashline_hash::Decoded { width, height, pixels: hashline_hash::Pixels::Rgb(rgb), pytx: None };
+    let t = hasher.trimmed(&frame, width, height).into_iter().next()?;
+    Some(TrimmedFrame { pdq: t.pdq.hash, quality: t.pdq.quality })
 }
 
 /// [`hash_file`] as the [`VideoOutcome`] a file's hashes carry.

@@ -98,3 +98,24 @@ fn at_least_99_percent_of_frames_are_bit_identical_to_the_vpdq_package_on_the_sa
         assert!(same * 100 >= total * 99, "{tag}: {same} of {total} bit-identical");
     }
 }
+
+#[test]
+fn frames_inside_bars_match_the_original_without_bars_through_the_trimmed_variant() {
+    // chair-19-sd-bar is an SD copy with black bars of a chair video whose HD original has none:
+    // the reference's frames are 0 % alike; the picture inside each frame's bars is 100 %.
+    let video = shared().join("tmk/sample-videos/chair-19-sd-bar.mp4");
+    let listed_file = shared().join("vpdq/sample-hashes/chair-orig-22-hd-no-bar.txt");
+    let listed = parse_reference(&std::fs::read_to_string(listed_file).unwrap()).unwrap();
+    let options = HashOptions { trim_borders: true, ..HashOptions::default() };
+    let frames = hash_file(&video, &VideoSettings::default(), &mut Hasher::new(options)).unwrap().frames;
+    let near = |h: &hashline_hash::PdqHash| {
+        listed.iter().filter(|l| l.quality >= 50).any(|l| l.pdq.distance(h) <= 31)
+    };
+    let good: Vec<&VpdqFrame> = frames.iter().filter(|f| f.quality >= 50).collect();
+    assert!(good.len() >= 15, "{} frames of good quality", good.len());
+    let by_original = good.iter().filter(|f| near(&f.pdq)).count();
+    let by_trimmed =
+        good.iter().filter(|f| f.trimmed.is_some_and(|t| t.quality >= 50 && near(&t.pdq))).count();
+    assert_eq!(by_original, 0, "the whole frames (with bars) match nothing");
+    assert_eq!(by_trimmed, good.len(), "every frame matches by the picture inside its bars");
+}

@@ -145,6 +145,7 @@ pub fn samples() -> Vec<Report> {
         query_percent: 92.3,
         compared_percent: Some(80.0),
         matched_frames: ts.len() as u32,
+        border_trimmed: false,
         frames: ts
             .iter()
             .map(|t| hashline_lists::MatchedFrame {
