@@ -229,7 +229,7 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
     press(&c, "5").await;
     press(&c, "c").await;
     wait_text(&c, "p.flash", |t| t.starts_with("Confirmed")).await;
-    wait_text(&c, "#queue caption", |t| t == "12 cases").await;
+    wait_text(&c, "#queue caption", |t| t == "14 cases").await;
     c.find(Locator::Id("logout")).await.unwrap().click().await.unwrap();
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("login-submit")).await.unwrap();
     c.goto(&format!("{base}/queue")).await.unwrap();
