@@ -33,28 +33,6 @@ fn get(path: &str, token: Option<&str>) -> Request<Body> {
 
 /// A multipart/form-data body with the given (field, bytes) files, as requests or Faraday
 /// send it.
-fn multipart(path: &str, token: &str, files: &[(&str, &[u8])]) -> Request<Body> {
-    let boundary = "hashline-test-boundary-7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (field, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"upload.bin\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    Request::post(path)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap()
-}
-
 fn flip(hex_hash: &str, bits: usize) -> String {
     let mut b = hex::decode(hex_hash).unwrap();
     for i in 0..bits {

@@ -143,3 +143,75 @@ async fn a_hanging_decoder_is_stopped_at_its_limit_while_the_server_keeps_answer
     assert!(started.elapsed() < Duration::from_secs(20));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[tokio::test]
+async fn hma_routes_hash_look_up_and_compare_vpdq() {
+    let d = tmp("hma");
+    let original = video(
+        &d,
+        "o.mp4",
+        &["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=5", "-pix_fmt", "yuv420p"],
+    );
+    let listed = hashline_video::hash_bytes(
+        &original,
+        &VideoSettings::default(),
+        &mut Hasher::new(HashOptions::default()),
+    )
+    .unwrap();
+    let signal = hashline_hash::vpdq::to_signal(&listed.frames);
+    let config = ServerConfig { hma_compat: true, ..ServerConfig::default() };
+    let f = fixture_with_lists(config, None, &format!("vpdq {signal}\n"));
+    let call = |req: Request<Body>| {
+        let app = hashline_server::app(f.state.clone());
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let body = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null))
+        }
+    };
+    // /h/hash of a re-encoded copy: video_md5 and the vpdq signal string pytx would store.
+    let copy =
+        video(&d, "c.mp4", &["-i", d.join("o.mp4").to_str().unwrap(), "-crf", "35", "-pix_fmt", "yuv420p"]);
+    let (status, v) = call(multipart("/h/hash", &f.all, &[("video", &copy)])).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let copy_signal = v["vpdq"].as_str().unwrap().to_string();
+    assert_eq!(hashline_hash::vpdq::parse_signal(&copy_signal).unwrap().len(), 5);
+    assert!(v["video_md5"].is_string());
+    // /m/lookup by signal and by upload: the bank of the listed video.
+    let url = format!("/m/lookup?signal_type=vpdq&signal={}", urlencode(&copy_signal));
+    let (status, v) = call(get_with(&url, &f.all)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["a"].as_array().map(Vec::len), Some(1), "{v}");
+    let (status, v) = call(multipart("/m/lookup", &f.all, &[("video", &copy)])).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["vpdq"]["a"].as_array().map(Vec::len), Some(1), "{v}");
+    // /m/compare: pytx's rule and its two percentages.
+    let body = serde_json::json!({ "vpdq": [copy_signal, signal] });
+    let req = Request::post("/m/compare")
+        .header("authorization", format!("Bearer {}", f.all))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (status, v) = call(req).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["vpdq"][0], true, "{v}");
+    assert_eq!(v["vpdq"][1]["query_match_percent"], 100.0);
+    // A malformed vPDQ signal: HMA's 400.
+    let (status, _) = call(get_with("/m/lookup?signal_type=vpdq&signal=%5B%22zz%22%5D", &f.all)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+fn get_with(path: &str, token: &str) -> Request<Body> {
+    Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

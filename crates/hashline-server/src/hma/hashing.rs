@@ -19,7 +19,7 @@ use crate::{AppState, Reservation};
 pub enum Content {
     /// `photo`: PDQ and digests.
     Photo,
-    /// `video`: the file's MD5 (`video_md5`) and digests. (vPDQ is not computed here yet.)
+    /// `video`: the file's MD5 (`video_md5`), its vPDQ (`vpdq`) and digests.
     Video,
 }
 
@@ -46,7 +46,7 @@ impl Content {
     pub fn signals(self) -> &'static [HmaSignal] {
         match self {
             Content::Photo => &[HmaSignal::Pdq, HmaSignal::Md5, HmaSignal::Sha256],
-            Content::Video => &[HmaSignal::VideoMd5, HmaSignal::Sha256],
+            Content::Video => &[HmaSignal::VideoMd5, HmaSignal::Vpdq, HmaSignal::Sha256],
         }
     }
 
@@ -54,7 +54,9 @@ impl Content {
     fn allowed(self) -> &'static [HmaSignal] {
         match self {
             Content::Photo => &[HmaSignal::Pdq, HmaSignal::Md5, HmaSignal::Sha1, HmaSignal::Sha256],
-            Content::Video => &[HmaSignal::VideoMd5, HmaSignal::Md5, HmaSignal::Sha1, HmaSignal::Sha256],
+            Content::Video => {
+                &[HmaSignal::VideoMd5, HmaSignal::Vpdq, HmaSignal::Md5, HmaSignal::Sha1, HmaSignal::Sha256]
+            }
         }
     }
 }
@@ -92,6 +94,10 @@ pub fn signals(content: Content, hashes: &FileHashes, wanted: &[HmaSignal]) -> V
                 HmaSignal::VideoMd5 | HmaSignal::Md5 => hashes.digests.md5_hex(),
                 HmaSignal::Sha1 => hashes.digests.sha1_hex(),
                 HmaSignal::Sha256 => hashes.digests.sha256_hex(),
+                HmaSignal::Vpdq => match &hashes.video {
+                    Some(hashline_hash::VideoOutcome::Hashed(v)) => hashline_hash::vpdq::to_signal(&v.frames),
+                    _ => return None,
+                },
             };
             Some((s, v))
         })

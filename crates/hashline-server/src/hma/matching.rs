@@ -245,6 +245,17 @@ pub async fn compare(
         };
         let signal = HmaSignal::parse(&name)?;
         let (qa, qb) = (signal.query(a)?, signal.query(b)?);
+        if signal == HmaSignal::Vpdq {
+            // python-threatexchange's rule and its similarity info: the two match percentages.
+            let frames = |q: &hashline_lists::Query| q.vpdq.iter().map(|f| f.frame).collect::<Vec<_>>();
+            let c = hashline_hash::vpdq::compare(&frames(&qa), &frames(&qb), &Default::default());
+            let info = serde_json::json!({
+                "query_match_percent": c.query_percent,
+                "compared_match_percent": c.compared_percent,
+            });
+            out.insert(name, serde_json::json!([c.is_match, info]));
+            continue;
+        }
         let (matched, distance) = match (qa.pdq, qb.pdq) {
             // PDQ: python-threatexchange's rule, a match within 31 bits inclusive.
             (Some((x, _)), Some((y, _))) => {

@@ -140,12 +140,21 @@ pub enum HmaSignal {
     Sha1,
     /// `sha256` (hashline's; not an HMA default).
     Sha256,
+    /// `vpdq`: a video's frame hashes, python-threatexchange's `VPDQSignal` string (a JSON
+    /// array of `"pdq_hex,quality,timestamp"`).
+    Vpdq,
 }
 
 impl HmaSignal {
     /// Every signal type, in the order answers list them.
-    pub const ALL: [HmaSignal; 5] =
-        [HmaSignal::Pdq, HmaSignal::VideoMd5, HmaSignal::Md5, HmaSignal::Sha1, HmaSignal::Sha256];
+    pub const ALL: [HmaSignal; 6] = [
+        HmaSignal::Pdq,
+        HmaSignal::VideoMd5,
+        HmaSignal::Vpdq,
+        HmaSignal::Md5,
+        HmaSignal::Sha1,
+        HmaSignal::Sha256,
+    ];
 
     /// The HMA name.
     pub fn name(self) -> &'static str {
@@ -155,6 +164,7 @@ impl HmaSignal {
             HmaSignal::Md5 => "md5",
             HmaSignal::Sha1 => "sha1",
             HmaSignal::Sha256 => "sha256",
+            HmaSignal::Vpdq => "vpdq",
         }
     }
 
@@ -173,12 +183,21 @@ impl HmaSignal {
             HmaSignal::VideoMd5 | HmaSignal::Md5 => SignalType::Md5,
             HmaSignal::Sha1 => SignalType::Sha1,
             HmaSignal::Sha256 => SignalType::Sha256,
+            HmaSignal::Vpdq => SignalType::Vpdq,
         }
     }
 
     /// A lookup of `value` (hex), or HMA's 400 for a malformed one.
     pub fn query(self, value: &str) -> Result<Query, HmaError> {
         let bad = |what: &str| HmaError::bad_request(format!("invalid signal: {what}"));
+        if self == HmaSignal::Vpdq {
+            let frames = hashline_hash::vpdq::parse_signal(value).map_err(|e| bad(&e.to_string()))?;
+            let vpdq = frames
+                .into_iter()
+                .map(|frame| hashline_lists::QueryFrame { frame, dihedral: None })
+                .collect();
+            return Ok(Query { vpdq, ..Query::default() });
+        }
         let v = value.trim().to_ascii_lowercase();
         let digest = |n: usize| -> Result<Vec<u8>, HmaError> {
             if v.len() != n * 2 {
@@ -196,6 +215,7 @@ impl HmaSignal {
             HmaSignal::VideoMd5 | HmaSignal::Md5 => q.md5 = digest(16)?.try_into().ok(),
             HmaSignal::Sha1 => q.sha1 = digest(20)?.try_into().ok(),
             HmaSignal::Sha256 => q.sha256 = digest(32)?.try_into().ok(),
+            HmaSignal::Vpdq => {} // parsed above, before the hexadecimal forms
         }
         Ok(q)
     }

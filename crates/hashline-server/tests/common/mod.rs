@@ -91,3 +91,26 @@ pub fn png(w: u32, h: u32, seed: u32) -> Vec<u8> {
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
     out.into_inner()
 }
+
+/// A multipart upload (`files`: field name and bytes), as HMA clients send media.
+pub fn multipart(path: &str, token: &str, files: &[(&str, &[u8])]) -> axum::http::Request<axum::body::Body> {
+    let boundary = "hashline-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (field, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"upload.bin\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    axum::http::Request::post(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
