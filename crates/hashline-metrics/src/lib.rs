@@ -332,6 +332,10 @@ impl Metrics {
         for o in [upload_outcome::MATCHED, upload_outcome::NO_MATCH, upload_outcome::DEAD_LETTER] {
             m.uploads_total.with_label_values(&[o]);
         }
+        // The video outcomes the alert rules divide by or look for.
+        for o in ["hashed", "tool_missing"] {
+            m.videos_total.with_label_values(&[o]);
+        }
         m
     }
 
