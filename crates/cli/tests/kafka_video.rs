@@ -88,3 +88,54 @@ fn videos_through_the_broker_are_reported_with_timestamps_and_broken_ones_do_not
         m["video"]["frames"].as_array().unwrap().iter().map(|f| f["timestamp"].as_f64().unwrap()).collect();
     assert_eq!(times, vec![3.0, 4.0, 5.0], "{m}");
 }
+
+#[test]
+fn a_decoder_that_hangs_on_one_video_is_stopped_at_its_limit_and_the_stream_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-video-hang");
+    let v = util::videos::make(dir.path(), &dir.path().join("media"), (192, 144), "mp4", "40");
+    // A decoder that hangs on any video carrying a marker (and decodes the others): the marker
+    // bytes are appended to a copy of a good video, after its index.
+    let ffmpeg = dir.path().join("ffmpeg-hangs-on-marker");
+    std::fs::write(
+        &ffmpeg,
+        "#!/bin/sh\nfor a; do case $a in file:*) f=${a#file:};; esac; done\n\
+         if grep -q HASHLINE-HANG-MARKER \"$f\"; then sleep 120; fi\nexec ffmpeg \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let b = Broker::start(bin, dir.path());
+    let good = std::fs::read(&v.copy).unwrap();
+    let mut hanging = std::fs::read(&v.other).unwrap();
+    hanging.extend_from_slice(b"HASHLINE-HANG-MARKER");
+    let rec = |id: &str, value: Vec<u8>| Rec { id: Some(id.into()), value, extra: vec![] };
+    let mut recs: Vec<Rec> = (0..3).map(|k| rec(&format!("hangs-{k}"), hanging.clone())).collect();
+    recs.push(rec("copy", good));
+    produce(&b, dir.path(), &recs);
+    let data = dir.path().join("data");
+    let top =
+        format!("[video]\nffmpeg = \"{}\"\n\n[video.limits]\nmax_decode_seconds = 3\n\n", ffmpeg.display());
+    let started = std::time::Instant::now();
+    let run = start_run_store(&b, &v.store, &data, "hang", "", &top);
+    run.wait_for(recs.len() as u64, 60);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(45),
+        "hung decoders stopped at their 3 s limit"
+    );
+    let metrics = run.scrape();
+    // Every partition that received records is committed to its end (the keys may leave one
+    // partition empty).
+    let done = || {
+        let offs = client(&["offsets", &b.addr(), "hang", "hashline.uploads"]);
+        offs.as_array().unwrap().iter().all(|p| p["high"] == 0 || p["committed"] == p["high"])
+    };
+    while !done() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(90), "offsets not committed to the end");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(run.term().success());
+    assert!(metrics.contains("hashline_videos_total{outcome=\"timed_out\"} 3"), "{metrics}");
+    let rows = outbox_reports(&data);
+    assert_eq!(rows.iter().map(|r| r["upload_id"].as_str().unwrap()).collect::<Vec<_>>(), vec!["copy"]);
+}

@@ -7,7 +7,7 @@
 //! an exit status and bytes on a pipe it reads in bounded pieces.
 
 use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
@@ -35,6 +35,8 @@ pub(crate) fn limited(settings: &VideoSettings, program: &Path) -> Command {
         .arg(program)
         .env_clear()
         .env("AV_LOG_FORCE_NOCOLOR", "1")
+        // Its own process group: a kill reaches anything it started too.
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -152,10 +154,12 @@ impl Running {
         }
     }
 
-    /// Stops the child now (it had enough, or broke a limit).
+    /// Stops the child now (it had enough, or broke a limit), with its whole process group:
+    /// nothing it started can keep the pipes (and so the reader threads) alive.
     pub(crate) fn kill(&mut self) {
         if !self.killed {
             self.killed = true;
+            kill_group(self.child.id());
             let _ = self.child.kill();
         }
     }
@@ -213,10 +217,22 @@ impl Drop for Running {
     fn drop(&mut self) {
         // Never leave a decoder behind: an early return or a panic here ends it too.
         if let Ok(None) = self.child.try_wait() {
+            kill_group(self.child.id());
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
     }
+}
+
+/// SIGKILL to the process group `pgid` (the child's, made with `process_group(0)`), through
+/// the shell's `kill` (the standard library has no safe call for a group).
+fn kill_group(pgid: u32) {
+    let _ = Command::new("sh")
+        .args(["-c", "kill -KILL -\"$0\" 2>/dev/null", &pgid.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// The last non-empty line of a child's standard error, without the input's path and at most

@@ -149,6 +149,16 @@ fn a_decoder_that_crashes_hangs_or_floods_ends_as_an_error_for_that_video() {
     let e = run("sleep 60", VideoLimits { max_decode_seconds: 1, ..base.clone() }).unwrap_err();
     assert_eq!(e.kind(), "timed_out");
     assert!(started.elapsed() < Duration::from_secs(15));
+    // Hangs in a process of its own: the whole group is killed, nothing is left running.
+    let e = run("sleep 97.5 & wait", VideoLimits { max_decode_seconds: 1, ..base.clone() }).unwrap_err();
+    assert_eq!(e.kind(), "timed_out");
+    std::thread::sleep(Duration::from_millis(300));
+    let left = Command::new("pgrep").args(["-f", "sleep 97.5"]).output().unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "a decoder's own child outlived it: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
     // Spins on the CPU: the kernel's CPU-time limit ends it.
     let e = run("while :; do :; done", VideoLimits { max_decode_seconds: 1, ..base.clone() }).unwrap_err();
     assert_eq!(e.kind(), "timed_out");
