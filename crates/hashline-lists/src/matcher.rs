@@ -171,6 +171,8 @@ pub struct Outcome {
 
 struct ListMeta {
     manifest: Manifest,
+    /// Entries in force by signal type, counted once when the snapshot is built.
+    counts: std::collections::BTreeMap<String, usize>,
 }
 
 /// Digest sets hash with foldhash (fast, seeded per process, so crafted list values cannot
@@ -244,6 +246,7 @@ impl ListSet {
             let t = thresholds.pdq_distance;
             let side = if kind == ListKind::Allow { &mut set.allow } else { &mut set.known };
             side.max_distance = side.max_distance.max(t);
+            let mut counts = std::collections::BTreeMap::new();
             for e in list.entries.into_iter().filter(|e| in_force(e, &now)) {
                 let id = set.entries.len() as u32;
                 let ok = match e.signal {
@@ -270,10 +273,11 @@ impl ListSet {
                     SignalType::Other(_) => false,
                 };
                 if ok {
+                    *counts.entry(e.signal.to_string()).or_insert(0) += 1;
                     set.entries.push((li as u32, e));
                 }
             }
-            set.lists.push(ListMeta { manifest: list.manifest });
+            set.lists.push(ListMeta { manifest: list.manifest, counts });
         }
         let [known, allow] = pdq_hashes;
         set.known.pdq = Some(PdqIndex::build(&known));
@@ -301,13 +305,10 @@ impl ListSet {
     }
 
     /// The manifest of every list in the snapshot, with its entries in force by signal type
-    /// (no hash values): what `/v1/lists` and the list metrics show.
+    /// (no hash values): what `/v1/lists` and the list metrics show. Counted once, when the
+    /// snapshot was built: this costs one step per list, not per entry.
     pub fn summaries(&self) -> Vec<(&Manifest, std::collections::BTreeMap<String, usize>)> {
-        let mut counts = vec![std::collections::BTreeMap::new(); self.lists.len()];
-        for (li, e) in &self.entries {
-            *counts[*li as usize].entry(e.signal.to_string()).or_insert(0) += 1;
-        }
-        self.lists.iter().map(|l| &l.manifest).zip(counts).collect()
+        self.lists.iter().map(|l| (&l.manifest, l.counts.clone())).collect()
     }
 
     /// Active entries that can match (digests and PDQ).
@@ -624,6 +625,19 @@ mod tests {
         // A copy 4 bits from the dismissed one is suppressed (within 8).
         let o = set.match_query(&query(4, flip(dismissed, 4)));
         assert!(o.matches.is_empty() && o.suppressed.len() == 1, "{o:?}");
+    }
+
+    #[test]
+    fn summaries_count_the_entries_in_force_once_at_build() {
+        let (_, mut known) = known_list();
+        let mut gone = Entry::new(SignalType::Md5, hex::encode([9u8; 16]));
+        gone.removed_at = Some("2026-01-02T00:00:00Z".into());
+        known.entries.push(gone);
+        let set = ListSet::build(vec![known]);
+        let s = set.summaries();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].1.get("md5"), Some(&1), "the tombstone is not in force: {:?}", s[0].1);
+        assert_eq!(s[0].1.get("pdq"), Some(&1));
     }
 
     #[test]

@@ -292,22 +292,16 @@ pub async fn index_status(
     let set = state.lists.snapshot();
     let built = set.built_at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
     let loaded = !set.versions().is_empty();
-    // Entries per signal of the known lists the token sees: one pass over the lists, on the
-    // CPU pool (it counts every entry).
-    let token = caller.0.token.clone();
-    let sizes: BTreeMap<String, usize> = state
-        .cpu(move || {
-            let mut sizes = BTreeMap::new();
-            for (m, counts) in set.summaries() {
-                if m.kind == hashline_lists::ListKind::Known && token.may_see(&m.name) {
-                    for (signal, n) in counts {
-                        *sizes.entry(signal).or_default() += n;
-                    }
-                }
+    // Entries per signal of the known lists the token sees (counted when the snapshot was
+    // built: one step per list).
+    let mut sizes: BTreeMap<String, usize> = BTreeMap::new();
+    for (m, counts) in set.summaries() {
+        if m.kind == hashline_lists::ListKind::Known && caller.0.token.may_see(&m.name) {
+            for (signal, n) in counts {
+                *sizes.entry(signal).or_default() += n;
             }
-            sizes
-        })
-        .await?;
+        }
+    }
     let mut out = BTreeMap::new();
     for signal in HmaSignal::ALL.into_iter().filter(|s| only.is_none_or(|o| o == *s)) {
         let size = sizes.get(signal.hashline().as_str()).copied().unwrap_or(0);
