@@ -123,6 +123,15 @@ pub fn unique_hashes(frames: &[VpdqFrame], min_quality: u8) -> Vec<PdqHash> {
     frames.iter().filter(|f| seen.insert(f.pdq)).filter(|f| f.quality >= min_quality).map(|f| f.pdq).collect()
 }
 
+/// `n` of `d` in percent; 0 when there is nothing to count (no frame of good quality).
+pub fn percent(n: usize, d: usize) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 * 100.0 / d as f64
+    }
+}
+
 /// Compares two videos by brute force over their unique frames (`O(n × m)`, fine for two
 /// videos; the list index does the same with its multi-index).
 pub fn compare(query: &[VpdqFrame], listed: &[VpdqFrame], rule: &VpdqRule) -> Comparison {
@@ -140,9 +149,8 @@ pub fn compare(query: &[VpdqFrame], listed: &[VpdqFrame], rule: &VpdqRule) -> Co
         }
         q_matched += usize::from(hit);
     }
-    let pct = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 * 100.0 / d as f64 };
-    let query_percent = pct(q_matched, q.len());
-    let compared_percent = pct(l_hit.iter().filter(|x| **x).count(), l.len());
+    let query_percent = percent(q_matched, q.len());
+    let compared_percent = percent(l_hit.iter().filter(|x| **x).count(), l.len());
     Comparison { query_percent, compared_percent, is_match: rule.accepts(query_percent, compared_percent) }
 }
 

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use hashline_hash::vpdq::{parse_signal, VpdqFrame};
+use hashline_hash::vpdq::{parse_signal, percent, VpdqFrame};
 use hashline_hash::{Dihedral, PdqHash};
 
 use crate::model::Thresholds;
@@ -115,14 +115,6 @@ fn variants(f: &QueryFrame) -> impl Iterator<Item = (PdqHash, u8, bool)> {
 fn unique_frames(frames: &[QueryFrame]) -> Vec<&QueryFrame> {
     let mut seen = HashSet::with_capacity(frames.len());
     frames.iter().filter(|f| seen.insert(f.frame.pdq)).collect()
-}
-
-fn percent(n: usize, d: usize) -> f64 {
-    if d == 0 {
-        0.0
-    } else {
-        n as f64 * 100.0 / d as f64
-    }
 }
 
 /// Per entry: matched query frames (by position in the unique list) with their best distance

@@ -92,16 +92,9 @@ pub fn hash_file(
     let interval = frame_interval(settings.seconds_per_hash, p.frame_rate);
     let (w, h) = (p.width, p.height);
     let frame_len = 3 * w as usize * h as usize;
-    let mut cmd = limited(settings, &settings.ffmpeg);
-    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-threads", "1"])
-        .args(["-protocol_whitelist", "file", "-format_whitelist", DEMUXERS, "-noautorotate", "-i"])
-        .arg(probe::input_url(path))
-        .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-fps_mode", "passthrough", "-filter_threads", "1"])
-        .arg("-vf")
-        .arg(filters(interval, w, h))
-        .arg("-frames:v")
-        .arg((limits.max_frames_decoded / interval + 1).to_string())
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
+    let most = (limits.max_frames_decoded / interval + 1).to_string();
+    let output = ["-fps_mode", "passthrough", "-filter_threads", "1", "-frames:v", &most];
+    let cmd = decoder(settings, path, &[], &output, filters(interval, w, h));
     let mut run = Running::start(cmd, settings, frame_len, path)?;
     let mut frames = Vec::new();
     let mut dihedral = Vec::new();
@@ -165,10 +158,7 @@ pub fn hash_bytes(
     settings: &VideoSettings,
     hasher: &mut Hasher,
 ) -> Result<VideoHashes, VideoError> {
-    if bytes.len() as u64 > settings.limits.max_bytes {
-        return Err(VideoError::TooLarge { bytes: bytes.len() as u64, limit: settings.limits.max_bytes });
-    }
-    let temp = TempFile::write(settings.temp_dir.as_deref(), bytes)?;
+    let temp = TempFile::within_limits(bytes, settings)?;
     hash_file(&temp.path, settings, hasher)
 }
 
@@ -180,24 +170,20 @@ pub fn frame_at(
     seconds: f64,
     settings: &VideoSettings,
 ) -> Result<(u32, u32, Vec<u8>), VideoError> {
-    if bytes.len() as u64 > settings.limits.max_bytes {
-        return Err(VideoError::TooLarge { bytes: bytes.len() as u64, limit: settings.limits.max_bytes });
-    }
-    let temp = TempFile::write(settings.temp_dir.as_deref(), bytes)?;
+    let temp = TempFile::within_limits(bytes, settings)?;
     let p = probe(&temp.path, settings)?;
     let end = p.duration_seconds.unwrap_or(settings.limits.max_duration_seconds);
     if !(seconds.is_finite() && (0.0..=end).contains(&seconds)) {
         return Err(VideoError::Unreadable(format!("no frame at {seconds} s in a video of {end:.3} s")));
     }
     let (w, h) = (p.width, p.height);
-    let mut cmd = limited(settings, &settings.ffmpeg);
-    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-threads", "1"])
-        .args(["-protocol_whitelist", "file", "-format_whitelist", DEMUXERS, "-noautorotate"])
-        .args(["-ss", &format!("{seconds:.3}"), "-i"])
-        .arg(probe::input_url(&temp.path))
-        .args(["-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "1", "-vf"])
-        .arg(filters(1, w, h))
-        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
+    let cmd = decoder(
+        settings,
+        &temp.path,
+        &["-ss", &format!("{seconds:.3}")],
+        &["-frames:v", "1"],
+        filters(1, w, h),
+    );
     let frame_len = 3 * w as usize * h as usize;
     let mut run = Running::start(cmd, settings, frame_len, &temp.path)?;
     let frame = run.next()?.filter(|f| f.len() == frame_len);
@@ -205,6 +191,30 @@ pub fn frame_at(
     frame
         .map(|f| (w, h, f))
         .ok_or_else(|| VideoError::Unreadable(format!("no frame could be decoded at {seconds} s")))
+}
+
+/// `ffmpeg` under the limits, reading only `path` through the allowed demuxers (with
+/// `input_options` before it, e.g. a seek), its first video stream through `filter_chain` to
+/// raw RGB24 frames on its standard output (with `output_options`).
+fn decoder(
+    settings: &VideoSettings,
+    path: &Path,
+    input_options: &[&str],
+    output_options: &[&str],
+    filter_chain: String,
+) -> std::process::Command {
+    let mut cmd = limited(settings, &settings.ffmpeg);
+    cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-threads", "1"])
+        .args(["-protocol_whitelist", "file", "-format_whitelist", DEMUXERS, "-noautorotate"])
+        .args(input_options)
+        .arg("-i")
+        .arg(probe::input_url(path))
+        .args(["-map", "0:v:0", "-an", "-sn", "-dn"])
+        .args(output_options)
+        .arg("-vf")
+        .arg(filter_chain)
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
+    cmd
 }
 
 /// The filter chain: keep the sampled frames (decoded anyway, dropped inside FFmpeg), convert
@@ -224,6 +234,15 @@ struct TempFile {
 }
 
 impl TempFile {
+    /// `bytes` written for the decoder, when within `[video.limits] max_bytes`.
+    fn within_limits(bytes: &[u8], settings: &VideoSettings) -> Result<TempFile, VideoError> {
+        let limit = settings.limits.max_bytes;
+        if bytes.len() as u64 > limit {
+            return Err(VideoError::TooLarge { bytes: bytes.len() as u64, limit });
+        }
+        TempFile::write(settings.temp_dir.as_deref(), bytes)
+    }
+
     fn write(dir: Option<&Path>, bytes: &[u8]) -> Result<TempFile, VideoError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let dir = dir.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
