@@ -159,40 +159,34 @@ pub fn examine_path(settings: &Settings, lists: &ListSet, path: &Path) -> Result
     let mut file = std::fs::File::open(path).map_err(|e| unreadable(&e))?;
     let size = file.metadata().map_err(|e| unreadable(&e))?.len();
     let limit = options.limits.max_input_bytes;
-    let (hashes, media) = if size <= limit {
+    // The file's hashes, its bytes when held, and its first bytes when streamed.
+    let (mut hashes, media, streamed_head) = if size <= limit {
         let mut bytes = Vec::with_capacity(size as usize + 1);
         // At most one byte past the limit: a file that grows while it is read stays bounded.
         Read::by_ref(&mut file).take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(&e))?;
         if bytes.len() as u64 <= limit {
-            (hash_guarded(options, &bytes)?, Some(bytes))
+            (hash_guarded(options, &bytes)?, Some(bytes), Vec::new())
         } else {
-            (stream(&mut std::io::Cursor::new(bytes).chain(file), limit).map_err(|e| unreadable(&e))?, None)
+            let (h, head) =
+                stream(&mut std::io::Cursor::new(bytes).chain(file), limit).map_err(|e| unreadable(&e))?;
+            (h, None, head)
         }
     } else {
-        (stream(&mut file, limit).map_err(|e| unreadable(&e))?, None)
+        let (h, head) = stream(&mut file, limit).map_err(|e| unreadable(&e))?;
+        (h, None, head)
     };
-    let mut hashes = hashes;
-    let head = match &media {
-        Some(bytes) => bytes[..bytes.len().min(SNIFF_LEN)].to_vec(),
-        None => read_head(path).map_err(|e| unreadable(&e))?,
-    };
+    let head = media.as_deref().unwrap_or(&streamed_head);
     hashes.video =
-        video(settings, &head, |v, h| hashline_video::outcome(hashline_video::hash_file(path, v, h)))?;
+        video(settings, head, |v, h| hashline_video::outcome(hashline_video::hash_file(path, v, h)))?;
     let outcome = lists.match_query(&Query::of(&hashes));
     let e = Examined { hashes, outcome, media };
     count(started, &e);
     Ok(e)
 }
 
-/// The first bytes of a file, to tell what it is.
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(SNIFF_LEN);
-    std::fs::File::open(path)?.take(SNIFF_LEN as u64).read_to_end(&mut head)?;
-    Ok(head)
-}
-
 /// Digests of everything `reader` gives, without keeping it; PDQ skipped with the reason.
-fn stream(reader: &mut dyn Read, limit: u64) -> std::io::Result<FileHashes> {
+/// Also returns its first bytes (at most [`SNIFF_LEN`]), to tell what it is.
+fn stream(reader: &mut dyn Read, limit: u64) -> std::io::Result<(FileHashes, Vec<u8>)> {
     let mut digests = DigestHasher::new();
     let mut head = Vec::with_capacity(SNIFF_LEN);
     let mut buf = vec![0u8; 1 << 20];
@@ -216,7 +210,7 @@ fn stream(reader: &mut dyn Read, limit: u64) -> std::io::Result<FileHashes> {
         }
         Sniffed::Other(reason) => PdqOutcome::Skipped(reason),
     };
-    Ok(FileHashes { bytes, digests: digests.finish(), pdq, video: None })
+    Ok((FileHashes { bytes, digests: digests.finish(), pdq, video: None }, head))
 }
 
 /// A short sentence for an I/O error, without the path (the caller names the file once).
@@ -259,6 +253,36 @@ mod tests {
             examine_path(&small, &lists, &dir.join("missing")),
             Err(ExamineError::Unreadable(_))
         ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_video_over_the_byte_limit_is_streamed_and_still_gets_its_vpdq() {
+        let dir = std::env::temp_dir().join(format!("hashline-engine-video-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("v.mp4");
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2"])
+            .args(["-pix_fmt", "yuv420p"])
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let small = Settings {
+            hash: HashOptions {
+                limits: hashline_hash::Limits { max_input_bytes: 1000, ..Default::default() },
+                ..Default::default()
+            },
+            ..Settings::default()
+        };
+        let lists = ListSet::empty();
+        let streamed = examine_path(&small, &lists, &path).unwrap();
+        assert!(streamed.media.is_none(), "over the byte limit: not held");
+        let whole = examine_path(&Settings::default(), &lists, &path).unwrap();
+        match (&streamed.hashes.video, &whole.hashes.video) {
+            (Some(VideoOutcome::Hashed(a)), Some(VideoOutcome::Hashed(b))) => assert_eq!(a.frames, b.frames),
+            other => panic!("both hashed: {other:?}"),
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
