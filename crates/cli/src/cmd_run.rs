@@ -50,6 +50,7 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
     let dir = config.data_dir(args.data_dir.as_deref())?;
     let stage = Arc::new(crate::reporting::open(config, &dir)?);
     let lists = Arc::new(hashline_lists::LiveLists::open(store).context("loading the lists")?);
+    log_list_loading(&lists.snapshot());
     let hash = config.hash.options();
     // In relay mode a central `hashline reporter --from-kafka` delivers; this instance never
     // talks to the hotline.
@@ -83,7 +84,9 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         tracing::warn!("matched media will not be preserved: no evidence key (HASHLINE_EVIDENCE_KEY or [evidence] key_file)");
     }
     rt.block_on(async move {
-        let _watch = lists.watch(std::time::Duration::from_secs(config.run.reload_every_s.max(1)), |e| {
+        let every = std::time::Duration::from_secs(config.run.reload_every_s.max(1));
+        let jitter = std::time::Duration::from_secs(config.run.reload_jitter_s);
+        let _watch = lists.watch(every, jitter, |e| {
             tracing::error!(error = %e, "list reload failed; the lists loaded before stay in force");
         });
         if metrics_addr != "off" {
@@ -176,5 +179,15 @@ async fn follow_list_gauges(lists: Arc<hashline_lists::LiveLists>) {
             built = Some(set.built_at);
         }
         tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    }
+}
+
+/// Says, per list, when its index was built from the version file instead of read from its
+/// snapshot (a first start, a damaged or stale snapshot, a read-only list folder).
+pub(crate) fn log_list_loading(set: &hashline_lists::ListSet) {
+    for (list, note) in set.load_notes() {
+        if let Some(note) = note {
+            tracing::info!(list = %list, "list index: {note}");
+        }
     }
 }

@@ -222,11 +222,19 @@ pub struct RunConfig {
     pub threads: Option<usize>,
     /// How often to look for new list versions, seconds (default 30).
     pub reload_every_s: u64,
+    /// Up to this many seconds more, at random per check (default 10): instances started
+    /// together drift apart instead of loading a new list at the same moment.
+    pub reload_jitter_s: u64,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { metrics_addr: "127.0.0.1:9464".into(), threads: None, reload_every_s: 30 }
+        RunConfig {
+            metrics_addr: "127.0.0.1:9464".into(),
+            threads: None,
+            reload_every_s: 30,
+            reload_jitter_s: 10,
+        }
     }
 }
 

@@ -50,7 +50,7 @@ fn main() {
     let t = Instant::now();
     let live = Arc::new(LiveLists::open(store.clone()).expect("open"));
     let load = t.elapsed();
-    let _watch = live.watch(Duration::from_millis(250), |e| eprintln!("reload failed: {e}"));
+    let _watch = live.watch(Duration::from_millis(250), Duration::ZERO, |e| eprintln!("reload failed: {e}"));
 
     let new = hash();
     let t = Instant::now();

@@ -40,8 +40,10 @@ mod live;
 mod matcher;
 mod merge;
 pub mod model;
+mod part;
 mod pdq_index;
 pub mod signing;
+mod snapshot;
 mod store;
 mod video_match;
 

@@ -1,5 +1,9 @@
 //! Hot reload: the active [`ListSet`] is swapped atomically when a store's lists change, while
 //! queries keep running on the snapshot they started with (no pause, no half-built index).
+//!
+//! Only the lists whose version changed are loaded again (from the snapshot the importer
+//! wrote); the others are shared with the previous set, so a reload's extra memory is the
+//! changed lists only, and an old list's index is freed when the last query holding it ends.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,16 +54,31 @@ impl LiveLists {
             return Ok(Reload::Unchanged);
         }
         let started = Instant::now();
-        let set = ListSet::load(&self.store)?;
-        self.current.store(Arc::new(set));
+        let old = self.current.load_full();
+        let mut parts = Vec::with_capacity(wanted.len());
+        for (name, version) in &wanted {
+            let same =
+                old.parts().iter().find(|p| p.manifest.name == *name && p.manifest.version == *version);
+            parts.push(match same {
+                Some(p) => Arc::clone(p),
+                None => Arc::new(self.store.load_part(name)?),
+            });
+        }
+        drop(old);
+        self.current.store(Arc::new(ListSet::from_parts(parts)));
         Ok(Reload::Swapped(started.elapsed()))
     }
 
     /// Polls the store every `every` on a background thread until the returned guard is
     /// dropped. Failures keep the current snapshot and are reported to `on_error`.
+    ///
+    /// Each wait is `every` plus a random share of `jitter` (drawn per wait), so instances
+    /// started together by a rollout drift apart and do not all read a new list at the same
+    /// moment.
     pub fn watch(
         self: &Arc<Self>,
         every: Duration,
+        jitter: Duration,
         on_error: impl Fn(&StoreError) + Send + 'static,
     ) -> WatchGuard {
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
@@ -67,7 +86,7 @@ impl LiveLists {
         let handle = std::thread::Builder::new()
             .name("hashline-lists-reload".into())
             .spawn(move || loop {
-                match stop_rx.recv_timeout(every) {
+                match stop_rx.recv_timeout(every + random_share(jitter)) {
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                         if let Err(e) = me.reload_if_changed() {
                             on_error(&e);
@@ -79,6 +98,19 @@ impl LiveLists {
             .ok();
         WatchGuard { stop: Some(stop_tx), handle }
     }
+}
+
+/// A uniformly random duration in `0..=max` (seeded per process and per call: a spread, not
+/// a secret).
+fn random_share(max: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    if max.is_zero() {
+        return Duration::ZERO;
+    }
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id()));
+    let nanos = max.as_nanos().min(u128::from(u64::MAX)) as u64;
+    Duration::from_nanos(h.finish() % nanos.saturating_add(1))
 }
 
 /// Stops the reload thread when dropped.

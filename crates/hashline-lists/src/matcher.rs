@@ -1,18 +1,15 @@
 //! The match index over every active list of a store: exact sets for digests, the multi-index
 //! for PDQ, allow-lists that suppress, and per-list thresholds.
 
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use hashline_hash::{Dihedral, PdqHash, TrimBox};
 
-use crate::model::{Entry, ListKind, Manifest, SignalType, Thresholds};
-
-use crate::pdq_index::{PdqHit, PdqIndex};
+use crate::model::{ListKind, Manifest, SignalType};
+use crate::part::{AllowRule, Hit, Part, Variant};
 use crate::store::{Store, StoreError, StoredList};
-use crate::video_match::{
-    frame_picture_hits, QueryFrame, VideoHit, VideoIndex, VideoIndexBuilder, VideoMatch,
-};
+use crate::video_match::{QueryFrame, VideoMatch};
 
 /// One match, with its provenance.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -64,39 +61,6 @@ pub struct TrimmedQuery {
     pub dihedral: Option<[PdqHash; 8]>,
     /// The box kept.
     pub bbox: TrimBox,
-}
-
-/// One entry hit by one query variant.
-#[derive(Debug, Clone)]
-struct Hit {
-    id: u32,
-    distance: u32,
-    dihedral: Option<Dihedral>,
-    variant: Variant,
-    video: Option<VideoMatch>,
-}
-
-impl From<VideoHit> for Hit {
-    fn from(h: VideoHit) -> Hit {
-        Hit {
-            id: h.entry,
-            distance: h.distance,
-            dihedral: h.dihedral,
-            variant: Variant::Original,
-            video: Some(h.video),
-        }
-    }
-}
-
-/// Which query variant hit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Variant {
-    /// The upload as decoded (or a rotation or mirror of it).
-    Original,
-    /// The picture inside its borders.
-    Trimmed(TrimBox),
-    /// The pixels python-threatexchange hashes.
-    Pytx,
 }
 
 /// The hashes of one upload to match.
@@ -169,34 +133,12 @@ pub struct Outcome {
     pub pdq_low_quality: bool,
 }
 
-struct ListMeta {
-    manifest: Manifest,
-    /// Entries in force by signal type, counted once when the snapshot is built.
-    counts: std::collections::BTreeMap<String, usize>,
-}
-
-/// Digest sets hash with foldhash (fast, seeded per process, so crafted list values cannot
-/// aim at collisions).
-type DigestMap<const N: usize> = HashMap<[u8; N], Vec<u32>, foldhash::fast::RandomState>;
-
-#[derive(Default)]
-struct Side {
-    md5: DigestMap<16>,
-    sha1: DigestMap<20>,
-    sha256: DigestMap<32>,
-    pdq_entries: Vec<u32>,
-    pdq: Option<PdqIndex>,
-    max_distance: u32,
-    video: Option<VideoIndex>,
-}
-
 /// An immutable snapshot of every active list, ready to match. Build a new one to change it;
-/// [`crate::LiveLists`] swaps snapshots while queries run.
+/// [`crate::LiveLists`] swaps snapshots while queries run, rebuilding only the lists that
+/// changed (each list is its own part, shared between snapshots).
 pub struct ListSet {
-    lists: Vec<ListMeta>,
-    entries: Vec<(u32, Entry)>,
-    known: Side,
-    allow: Side,
+    /// One part per list, in name order.
+    parts: Vec<Arc<Part>>,
     /// When the snapshot was built.
     pub built_at: SystemTime,
 }
@@ -212,136 +154,96 @@ pub struct ListStats {
     pub removed: usize,
 }
 
-fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    let v = hex::decode(s).ok()?;
-    v.try_into().ok()
-}
-
-fn in_force(e: &Entry, now: &str) -> bool {
-    // RFC 3339 UTC strings of the same shape compare in time order.
-    e.is_active() && e.until.as_deref().is_none_or(|u| u > now)
-}
-
 impl ListSet {
     /// An empty set (matches nothing).
     pub fn empty() -> ListSet {
-        ListSet {
-            lists: Vec::new(),
-            entries: Vec::new(),
-            known: Side::default(),
-            allow: Side::default(),
-            built_at: SystemTime::now(),
-        }
+        ListSet { parts: Vec::new(), built_at: SystemTime::now() }
     }
 
     /// Builds the index from lists.
     pub fn build(lists: Vec<StoredList>) -> ListSet {
         let now = crate::store::now_rfc3339();
-        let mut set = ListSet::empty();
-        let mut pdq_hashes: [Vec<PdqHash>; 2] = [Vec::new(), Vec::new()];
-        let mut videos: [VideoIndexBuilder; 2] = Default::default();
-        for (li, list) in lists.into_iter().enumerate() {
-            let kind = list.manifest.kind;
-            let thresholds = list.manifest.thresholds;
-            let t = thresholds.pdq_distance;
-            let side = if kind == ListKind::Allow { &mut set.allow } else { &mut set.known };
-            side.max_distance = side.max_distance.max(t);
-            let mut counts = std::collections::BTreeMap::new();
-            for e in list.entries.into_iter().filter(|e| in_force(e, &now)) {
-                let id = set.entries.len() as u32;
-                let ok = match e.signal {
-                    SignalType::Md5 => {
-                        decode_hex(&e.value).map(|k| side.md5.entry(k).or_default().push(id)).is_some()
-                    }
-                    SignalType::Sha1 => {
-                        decode_hex(&e.value).map(|k| side.sha1.entry(k).or_default().push(id)).is_some()
-                    }
-                    SignalType::Sha256 => {
-                        decode_hex(&e.value).map(|k| side.sha256.entry(k).or_default().push(id)).is_some()
-                    }
-                    SignalType::Pdq => match e.value.parse::<PdqHash>() {
-                        Ok(h) => {
-                            pdq_hashes[usize::from(kind == ListKind::Allow)].push(h);
-                            side.pdq_entries.push(id);
-                            true
-                        }
-                        Err(_) => false,
-                    },
-                    SignalType::Vpdq => {
-                        videos[usize::from(kind == ListKind::Allow)].add(id, &e.value, &thresholds)
-                    }
-                    SignalType::Other(_) => false,
-                };
-                if ok {
-                    *counts.entry(e.signal.to_string()).or_insert(0) += 1;
-                    set.entries.push((li as u32, e));
-                }
-            }
-            set.lists.push(ListMeta { manifest: list.manifest, counts });
-        }
-        let [known, allow] = pdq_hashes;
-        set.known.pdq = Some(PdqIndex::build(&known));
-        set.allow.pdq = Some(PdqIndex::build(&allow));
-        let [known, allow] = videos;
-        set.known.video = known.build();
-        set.allow.video = allow.build();
-        set
+        let parts = lists.into_iter().map(|l| Arc::new(Part::build(l.manifest, l.entries, &now))).collect();
+        ListSet { parts, built_at: SystemTime::now() }
     }
 
-    /// Loads every list of a store and builds the index.
+    /// A set of parts already built (one per list, in name order).
+    pub(crate) fn from_parts(parts: Vec<Arc<Part>>) -> ListSet {
+        ListSet { parts, built_at: SystemTime::now() }
+    }
+
+    /// The parts, one per list in name order.
+    pub(crate) fn parts(&self) -> &[Arc<Part>] {
+        &self.parts
+    }
+
+    /// Loads every list of a store: each from its snapshot when it has a good one, otherwise
+    /// from its version file (writing the snapshot for the next start).
     pub fn load(store: &Store) -> Result<ListSet, StoreError> {
-        let lists = store.names()?.iter().map(|n| store.load(n)).collect::<Result<Vec<_>, _>>()?;
-        Ok(ListSet::build(lists))
+        let parts =
+            store.names()?.iter().map(|n| store.load_part(n).map(Arc::new)).collect::<Result<_, _>>()?;
+        Ok(ListSet::from_parts(parts))
+    }
+
+    /// How each list was loaded: `None` from its index snapshot, or what was built instead and
+    /// why (no snapshot yet, a stale, truncated or edited one, a read-only list folder).
+    pub fn load_notes(&self) -> Vec<(String, Option<String>)> {
+        self.parts
+            .iter()
+            .map(|p| {
+                let note = match &p.origin {
+                    crate::part::Origin::Snapshot => None,
+                    crate::part::Origin::Built(why) => Some(why.clone()),
+                };
+                (p.manifest.name.clone(), note)
+            })
+            .collect()
     }
 
     /// The (name, version) of every list in the snapshot.
     pub fn versions(&self) -> Vec<(String, u64)> {
-        self.lists.iter().map(|l| (l.manifest.name.clone(), l.manifest.version)).collect()
+        self.parts.iter().map(|p| (p.manifest.name.clone(), p.manifest.version)).collect()
     }
 
     /// The manifest of every list in the snapshot (no entry is read).
     pub fn manifests(&self) -> impl Iterator<Item = &Manifest> {
-        self.lists.iter().map(|l| &l.manifest)
+        self.parts.iter().map(|p| &p.manifest)
     }
 
     /// The manifest of every list in the snapshot, with its entries in force by signal type
     /// (no hash values): what `/v1/lists` and the list metrics show. Counted once, when the
     /// snapshot was built: this costs one step per list, not per entry.
     pub fn summaries(&self) -> Vec<(&Manifest, std::collections::BTreeMap<String, usize>)> {
-        self.lists.iter().map(|l| (&l.manifest, l.counts.clone())).collect()
+        self.parts.iter().map(|p| (&p.manifest, p.counts.clone())).collect()
     }
 
-    /// Active entries that can match (digests and PDQ).
+    /// Active entries that can match (digests, PDQ and vPDQ).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.parts.iter().map(|p| p.len()).sum()
     }
 
     /// True when nothing can match.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
-    fn to_match(&self, hit: &Hit) -> Match {
+    fn to_match(part: &Part, hit: &Hit) -> Match {
         let Hit { id, distance, dihedral, variant, ref video } = *hit;
-        let (li, e) = &self.entries[id as usize];
-        let m = &self.lists[*li as usize].manifest;
+        let m = &part.manifest;
+        let (signal, value) = part.value(id);
         Match {
             list: m.name.clone(),
             source: m.source.clone(),
             list_version: m.version,
-            entry_id: e.id.clone(),
-            classification: e
-                .classification
-                .as_ref()
-                .or(m.default_classification.as_ref())
-                .map(|c| c.label().to_string()),
-            signal: e.signal.clone(),
+            entry_id: part.entry_id(id, &signal, &value),
+            classification: part.classification(id).map(|c| c.label().to_string()),
             // A listed video's value is every frame hash: its digest stands for it.
-            value: if e.signal == SignalType::Vpdq {
-                format!("sha256:{}", hashline_hash::digests(e.value.as_bytes()).sha256_hex())
+            value: if signal == SignalType::Vpdq {
+                format!("sha256:{}", hashline_hash::digests(value.as_bytes()).sha256_hex())
             } else {
-                e.value.clone()
+                value
             },
+            signal,
             distance,
             dihedral,
             border_trimmed: match variant {
@@ -353,95 +255,6 @@ impl ListSet {
         }
     }
 
-    fn thresholds_of(&self, entry: u32) -> Thresholds {
-        let (li, _) = &self.entries[entry as usize];
-        self.lists[*li as usize].manifest.thresholds
-    }
-
-    /// A video's frames against the side's listed videos and listed pictures.
-    fn video_hits(&self, side: &Side, q: &Query, out: &mut Vec<Hit>) {
-        if q.vpdq.is_empty() {
-            return;
-        }
-        if let Some(videos) = &side.video {
-            out.extend(videos.video_hits(&q.vpdq, |e| self.thresholds_of(e)).into_iter().map(Hit::from));
-        }
-        if let Some(pictures) = side.pdq.as_ref().filter(|i| !i.is_empty()) {
-            let entry_of = |i: u32| side.pdq_entries[i as usize];
-            let hits =
-                frame_picture_hits(pictures, side.max_distance, &q.vpdq, entry_of, |e| self.thresholds_of(e));
-            out.extend(hits.into_iter().map(Hit::from));
-        }
-    }
-
-    fn side_hits(&self, side: &Side, q: &Query, out: &mut Vec<Hit>, low_quality: &mut bool) {
-        let digest_hits = [
-            q.md5.and_then(|k| side.md5.get(&k)),
-            q.sha1.and_then(|k| side.sha1.get(&k)),
-            q.sha256.and_then(|k| side.sha256.get(&k)),
-        ];
-        for ids in digest_hits.into_iter().flatten() {
-            out.extend(ids.iter().map(|&id| Hit {
-                id,
-                distance: 0,
-                dihedral: None,
-                variant: Variant::Original,
-                video: None,
-            }));
-        }
-        self.video_hits(side, q, out);
-        let (Some((pdq, quality)), Some(index)) = (q.pdq, side.pdq.as_ref()) else { return };
-        if index.is_empty() {
-            return;
-        }
-        let variants = |hash: PdqHash, all: Option<[PdqHash; 8]>| -> Vec<(PdqHash, Dihedral)> {
-            match all {
-                Some(all) => all.iter().copied().zip(Dihedral::ALL).collect(),
-                None => vec![(hash, Dihedral::Original)],
-            }
-        };
-        let mut best: HashMap<u32, Hit> = HashMap::new();
-        let mut search = |queries: Vec<(PdqHash, Dihedral)>, quality: u8, variant: Variant| {
-            let mut hits: Vec<PdqHit> = Vec::new();
-            for (h, d) in queries {
-                index.search(&h, side.max_distance, &mut hits);
-                for hit in &hits {
-                    let id = side.pdq_entries[hit.id as usize];
-                    let (li, _) = &self.entries[id as usize];
-                    let th = self.lists[*li as usize].manifest.thresholds;
-                    // The original against the list's thresholds; the picture inside the
-                    // borders against the (possibly stricter) ones of that variant.
-                    let (max, floor) = match variant {
-                        Variant::Original | Variant::Pytx => (th.pdq_distance, th.pdq_min_quality),
-                        Variant::Trimmed(_) => (th.trimmed_pdq_distance, th.trimmed_pdq_min_quality),
-                    };
-                    if hit.distance > max {
-                        continue;
-                    }
-                    if quality < floor {
-                        *low_quality |= variant == Variant::Original;
-                        continue;
-                    }
-                    let found = Hit { id, distance: hit.distance, dihedral: Some(d), variant, video: None };
-                    let slot = best.entry(id).or_insert_with(|| found.clone());
-                    if hit.distance < slot.distance {
-                        *slot = found;
-                    }
-                }
-            }
-        };
-        search(variants(pdq, q.pdq_dihedral), quality, Variant::Original);
-        for t in &q.pdq_trimmed {
-            search(variants(t.pdq, t.dihedral), t.quality, Variant::Trimmed(t.bbox));
-        }
-        if let Some((h, pq)) = q.pdq_pytx {
-            search(vec![(h, Dihedral::Original)], pq, Variant::Pytx);
-        }
-        let mut found: Vec<Hit> = best.into_values().collect();
-        found.sort_unstable_by_key(|h| h.id);
-        out.extend(found);
-    }
-
     /// Matches one upload's hashes.
     ///
     /// An allow-list entry suppresses a known match only when both are of the same signal type
@@ -451,26 +264,33 @@ impl ListSet {
     pub fn match_query(&self, q: &Query) -> Outcome {
         let mut outcome = Outcome::default();
         let mut known = Vec::new();
-        self.side_hits(&self.known, q, &mut known, &mut outcome.pdq_low_quality);
+        let mut hits = Vec::new();
+        for part in self.parts.iter().filter(|p| p.manifest.kind != ListKind::Allow) {
+            hits.clear();
+            part.hits(q, &mut hits, &mut outcome.pdq_low_quality);
+            known.extend(hits.iter().map(|h| Self::to_match(part, h)));
+        }
         if known.is_empty() {
             return outcome;
         }
-        let mut allow = Vec::new();
+        // Allow entries that hit: their signal type and rule.
+        let mut allow: Vec<(SignalType, &AllowRule)> = Vec::new();
         let mut ignored = false;
-        self.side_hits(&self.allow, q, &mut allow, &mut ignored);
-        let allow: Vec<&Entry> = allow
-            .iter()
-            .map(|h| (&self.entries[h.id as usize].1, h.distance))
-            .filter(|(e, distance)| e.distance.is_none_or(|d| *distance <= d))
-            .map(|(e, _)| e)
-            .collect();
-        for hit in known {
-            let m = self.to_match(&hit);
-            let known_entry = &self.entries[hit.id as usize].1;
-            let suppressed = allow.iter().any(|a| {
-                a.signal == known_entry.signal
-                    && (a.scope.is_empty()
-                        || a.scope.iter().any(|r| r.list == m.list && r.entry == m.entry_id))
+        for part in self.parts.iter().filter(|p| p.manifest.kind == ListKind::Allow) {
+            hits.clear();
+            part.hits(q, &mut hits, &mut ignored);
+            for h in &hits {
+                let Some(rule) = part.allow_rule(h.id) else { continue };
+                if rule.distance.is_none_or(|d| h.distance <= d) {
+                    allow.push((part.value(h.id).0, rule));
+                }
+            }
+        }
+        for m in known {
+            let suppressed = allow.iter().any(|(signal, rule)| {
+                *signal == m.signal
+                    && (rule.scope.is_empty()
+                        || rule.scope.iter().any(|r| r.list == m.list && r.entry == m.entry_id))
             });
             if suppressed {
                 outcome.suppressed.push(m);

@@ -1,6 +1,7 @@
 //! Tests of the match index: derived variants, allow-list scope and suppression, summaries.
 use super::*;
 use crate::model::EntryRef;
+use crate::model::{Entry, Thresholds};
 
 fn list(name: &str, kind: ListKind, pdq_distance: u32, entries: Vec<Entry>) -> StoredList {
     StoredList {

@@ -20,8 +20,12 @@ use std::sync::OnceLock;
 
 use hashline_hash::PdqHash;
 
-/// Upper bound on the bucket tables and entry lists, besides the hashes themselves.
-const MEMORY_BUDGET: usize = 1 << 30;
+/// Upper bound on the bucket tables and entry lists, besides the hashes themselves: 1 GiB, or
+/// 64 bytes per entry past 16M entries (at 50M entries the best layout needs ~2.7 GB of
+/// tables; a fixed budget would force 16-bit chunks with thousands of entries per bucket).
+fn memory_budget(n: usize) -> usize {
+    (1usize << 30).max(n.saturating_mul(64))
+}
 /// Radii whose probe masks are built once per chunk width.
 const CACHED_RADII: usize = 4;
 
@@ -43,6 +47,9 @@ pub struct PdqIndex {
     /// Probe masks per chunk width and radius (0..CACHED_RADII), built on first use.
     masks: Vec<(usize, [OnceLock<Vec<u32>>; CACHED_RADII])>,
 }
+
+/// An index's flat tables: chunk count, hashes, per chunk its offsets and entry numbers.
+pub(crate) type Tables<'a> = (usize, &'a [[u64; 4]], &'a [Vec<u32>], &'a [Vec<u32>]);
 
 /// One answer: the entry's position (as given to [`PdqIndex::build`]) and its distance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -115,6 +122,11 @@ fn layout(m: usize) -> Vec<Chunk> {
         .collect()
 }
 
+/// The chunk widths of an index of `m` chunks (`None` outside 10..=64).
+pub(crate) fn layout_lengths(m: usize) -> Option<Vec<usize>> {
+    (10..=64).contains(&m).then(|| layout(m).iter().map(|c| c.len).collect())
+}
+
 /// The number of chunks for `n` entries: least expected work at `t = 31` (probes times the
 /// bucket size, plus the bucket lookup), with bucket tables no larger than 4 slots per entry
 /// and all tables within the memory budget.
@@ -127,7 +139,7 @@ fn choose_chunks(n: usize) -> usize {
             continue;
         }
         let memory: usize = chunks.iter().map(|c| 4 << c.len).sum::<usize>() + m * n * 4;
-        if memory > MEMORY_BUDGET {
+        if memory > memory_budget(n) {
             continue;
         }
         let r = 31 / m;
@@ -158,7 +170,8 @@ impl PdqIndex {
         let hashes: Vec<[u64; 4]> = hashes.iter().map(|h| h.0).collect();
         let mut offsets = Vec::with_capacity(m);
         let mut ids = Vec::with_capacity(m);
-        for &c in &chunks {
+        // An empty index holds no bucket tables (a list of digests only has one).
+        for &c in chunks.iter().filter(|_| !hashes.is_empty()) {
             let buckets = 1usize << c.len;
             let mut off = vec![0u32; buckets + 1];
             for h in &hashes {
@@ -204,6 +217,53 @@ impl PdqIndex {
         self.hashes.len() * 32
             + self.offsets.iter().map(|o| o.len() * 4).sum::<usize>()
             + self.ids.iter().map(|i| i.len() * 4).sum::<usize>()
+    }
+
+    /// The index as flat tables, to write to a snapshot: the chunk count, the hashes, and per
+    /// chunk its bucket offsets and entry numbers.
+    pub(crate) fn tables(&self) -> Tables<'_> {
+        (self.chunks.len(), &self.hashes, &self.offsets, &self.ids)
+    }
+
+    /// The index from tables read back from a snapshot, checked so that no search can index
+    /// out of bounds: the layout of `m` chunks, one bucket table of `2^len + 1` non-decreasing
+    /// offsets ending at the entry count per chunk, and entry numbers below the entry count.
+    pub(crate) fn from_tables(
+        m: usize,
+        hashes: Vec<[u64; 4]>,
+        offsets: Vec<Vec<u32>>,
+        ids: Vec<Vec<u32>>,
+    ) -> Result<PdqIndex, String> {
+        if !(10..=64).contains(&m) || offsets.len() != m || ids.len() != m {
+            return Err(format!("a PDQ index of {m} chunks has {} tables", offsets.len()));
+        }
+        let n = hashes.len();
+        if n >= u32::MAX as usize {
+            return Err("a PDQ index holds fewer than 2^32 entries".into());
+        }
+        let chunks = layout(m);
+        for (k, c) in chunks.iter().enumerate() {
+            let (off, list) = (&offsets[k], &ids[k]);
+            if off.len() != (1usize << c.len) + 1 || list.len() != n {
+                return Err(format!("chunk {k}: table sizes do not fit {n} entries"));
+            }
+            if off[0] != 0 || off[off.len() - 1] as usize != n || off.windows(2).any(|w| w[0] > w[1]) {
+                return Err(format!("chunk {k}: bucket offsets are not a partition of the entries"));
+            }
+            if list.iter().any(|&id| id as usize >= n) {
+                return Err(format!("chunk {k}: an entry number is out of range"));
+            }
+        }
+        let mut lens: Vec<usize> = chunks.iter().map(|c| c.len).collect();
+        lens.sort_unstable();
+        lens.dedup();
+        let masks = lens.into_iter().map(|l| (l, std::array::from_fn(|_| OnceLock::new()))).collect();
+        Ok(PdqIndex { hashes, chunks, offsets, ids, masks })
+    }
+
+    /// The hash of entry `id`.
+    pub(crate) fn hash(&self, id: u32) -> PdqHash {
+        PdqHash(self.hashes[id as usize])
     }
 
     /// Every entry within `max_distance` bits of `query`, sorted by id, each once.

@@ -14,7 +14,9 @@ use sha2::{Digest, Sha256};
 use crate::formats::{parse, Format, ManifestLine, ParseOptions, RecordError};
 use crate::merge::merge;
 use crate::model::{validate_name, Classification, Entry, ListKind, Manifest, SignalType, Thresholds};
+use crate::part::{Origin, Part};
 use crate::signing::{self, Statement};
+use crate::snapshot::{self, Source};
 
 /// What went wrong with the store. Each message says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +169,26 @@ pub struct ImportReport {
     pub skipped: usize,
     /// The first bad records, for the user to fix.
     pub errors: Vec<String>,
+    /// Why the index snapshot could not be written, when it could not (the lists still load:
+    /// from the version file, more slowly).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_error: Option<String>,
+}
+
+/// Removes the snapshots of versions other than `keep` (their lists are no longer active;
+/// a running instance holds its index in memory, not in the file).
+fn remove_old_snapshots(dir: &Path, keep: u64) {
+    let Ok(read) = std::fs::read_dir(dir) else { return };
+    for e in read.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let version = name
+            .strip_prefix('v')
+            .and_then(|r| r.strip_suffix(".snap").or_else(|| r.strip_suffix(".snap.lock")))
+            .and_then(|v| v.parse::<u64>().ok());
+        if version.is_some_and(|v| v != keep) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// A store of lists in a folder.
@@ -296,6 +318,57 @@ impl Store {
             self.check_signed_chain(name, &manifest, &parsed.entries, &keys)?;
         }
         Ok(StoredList { manifest, entries: parsed.entries })
+    }
+
+    /// The active version of a list, indexed and ready to match: read from its snapshot
+    /// (`vN.snap`) when that was made from the version file as it is now; otherwise built from
+    /// the version file (checked as [`Store::load`] checks it) and the snapshot written for the
+    /// next reader. One instance builds at a time (a lock file beside the snapshot): instances
+    /// that start together wait for the first and read what it wrote. Allow-lists (small, and
+    /// with entries that expire) and stores with trusted keys (whose signature chain is checked
+    /// on every load) are always built from the version file.
+    pub(crate) fn load_part(&self, name: &str) -> Result<Part, StoreError> {
+        let version = self.current_version(name)?.ok_or_else(|| StoreError::NoSuchList(name.to_string()))?;
+        let dir = self.dir(name);
+        let hll = dir.join(format!("v{version}.hll"));
+        let source = Source {
+            manifest: self.manifest_at(name, version)?,
+            len: std::fs::metadata(&hll).map_err(io(&hll))?.len(),
+        };
+        let build = |store: &Store| -> Result<Part, StoreError> {
+            let l = store.load(name)?;
+            Ok(Part::build(l.manifest, l.entries, &now_rfc3339()))
+        };
+        if source.manifest.kind == ListKind::Allow || !self.trusted_keys()?.is_empty() {
+            return build(self);
+        }
+        let snap = snapshot::path(&dir, version);
+        let first_try = match snapshot::read(&snap, &source) {
+            Ok(part) => return Ok(part.with_origin(Origin::Snapshot)),
+            Err(why) => why,
+        };
+        // Hold the build lock when the folder is writable; a read-only list volume builds in
+        // memory only.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("v{version}.snap.lock")))
+            .ok()
+            .filter(|f| f.lock().is_ok());
+        if lock.is_some() {
+            // Another instance may have written it while this one waited.
+            if let Ok(part) = snapshot::read(&snap, &source) {
+                return Ok(part.with_origin(Origin::Snapshot));
+            }
+        }
+        let part = build(self)?;
+        let note = match lock.as_ref().map(|_| snapshot::write(&snap, &source, &part)) {
+            Some(Ok(())) => format!("snapshot rebuilt ({first_try})"),
+            Some(Err(e)) => format!("snapshot not written ({e}); built from the version file ({first_try})"),
+            None => format!("list folder not writable; built from the version file ({first_try})"),
+        };
+        Ok(part.with_origin(Origin::Built(note)))
     }
 
     /// The manifest of version `version` of a list (its first line).
@@ -438,9 +511,22 @@ impl Store {
                 write_atomic(&dir.join(format!("v{version}.src.sig")), sig)?;
             }
         }
-        write_atomic(&dir.join(format!("v{version}.hll")), &bytes)?;
+        let hll = dir.join(format!("v{version}.hll"));
+        write_atomic(&hll, &bytes)?;
+        // The snapshot before the switch, so that every instance that sees the new version
+        // reads it instead of building the index itself. Known lists only (see `load_part`);
+        // a failure costs the readers a build, not the import.
+        let snapshot = if kind == ListKind::Known && keys.is_empty() {
+            let source = Source { manifest: manifest.clone(), len: bytes.len() as u64 };
+            drop(bytes);
+            let part = Part::build(manifest, merged.entries, &now_rfc3339());
+            Some(snapshot::write(&snapshot::path(&dir, version), &source, &part).map_err(|e| e.to_string()))
+        } else {
+            None
+        };
         // The switch: one atomic rename makes the new version active.
         write_atomic(&dir.join("CURRENT"), format!("{version}\n").as_bytes())?;
+        remove_old_snapshots(&dir, version);
         Ok(ImportReport {
             name: req.name,
             version,
@@ -450,6 +536,7 @@ impl Store {
             active,
             skipped: errors.len(),
             errors: errors.iter().take(20).map(ToString::to_string).collect(),
+            snapshot_error: snapshot.and_then(Result::err),
         })
     }
 

@@ -72,7 +72,8 @@ fn new_versions_swap_in_under_concurrent_queries() {
         })
         .collect();
 
-    let _watch = live.watch(Duration::from_millis(20), |e| panic!("reload failed: {e}"));
+    let _watch =
+        live.watch(Duration::from_millis(20), Duration::from_millis(5), |e| panic!("reload failed: {e}"));
     import(&store, &format!("pdq {new}\n"));
     // Wait (bounded) until the new entry matches; no timing is asserted.
     let mut found = false;

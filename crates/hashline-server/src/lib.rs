@@ -86,6 +86,9 @@ pub struct ServerConfig {
     pub threads: usize,
     /// How often to check the store for new list versions, in seconds (default 30).
     pub reload_every_s: u64,
+    /// Up to this many seconds more, drawn at random per check (default 10), so that
+    /// instances started together do not all load a new list at once.
+    pub reload_jitter_s: u64,
     /// Serve the match API for platforms (`/v1/...`; default true).
     pub api: bool,
     /// Serve the analyst triage pages (default true). They work on the outbox in the data
@@ -142,6 +145,7 @@ impl Default for ServerConfig {
             max_cpu_jobs: 0,
             threads: 0,
             reload_every_s: 30,
+            reload_jitter_s: 10,
             api: true,
             pages: true,
             memory_budget_mib: 1024,
@@ -247,8 +251,14 @@ impl AppState {
         }
         let config_memory_kib = config.memory_budget_mib.saturating_mul(1024);
         let triage = triage::Triage::open(data, store.clone(), triage)?;
+        let lists = Arc::new(LiveLists::open(store)?);
+        for (list, note) in lists.snapshot().load_notes() {
+            if let Some(note) = note {
+                tracing::info!(list = %list, "list index: {note}");
+            }
+        }
         Ok(AppState {
-            lists: Arc::new(LiveLists::open(store)?),
+            lists,
             tokens: TokenStore::open(&data.path().join("tokens.json"))?,
             audit: Arc::clone(&data.audit),
             triage,
@@ -571,7 +581,8 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let _watch = state.lists.watch(Duration::from_secs(state.config.reload_every_s.max(1)), |e| {
+    let every = Duration::from_secs(state.config.reload_every_s.max(1));
+    let _watch = state.lists.watch(every, Duration::from_secs(state.config.reload_jitter_s), |e| {
         tracing::error!(error = %e, "list reload failed; the lists loaded before stay in force");
     });
     state.update_list_metrics();
