@@ -60,6 +60,47 @@ impl Strings {
     }
 }
 
+/// Where the keys of a sorted digest table with each value of their leading `bits` bits
+/// start: about one key per slot, so a lookup reads one slot pair and a few keys instead of
+/// binary-searching the whole table. Computed when a part is assembled (one pass), not stored.
+#[derive(Debug, Default)]
+pub(crate) struct Prefix {
+    bits: u32,
+    starts: Vec<u32>,
+}
+
+impl Prefix {
+    fn lead(key: &[u8], bits: u32) -> usize {
+        let mut v = [0u8; 4];
+        v[..key.len().min(4)].copy_from_slice(&key[..key.len().min(4)]);
+        (u32::from_be_bytes(v) >> (32 - bits)) as usize
+    }
+
+    fn of<const N: usize>(table: &[[u8; N]]) -> Prefix {
+        if table.len() < 64 || table.len() >= u32::MAX as usize {
+            return Prefix::default();
+        }
+        let bits = (usize::BITS - table.len().leading_zeros()).clamp(6, 24);
+        let mut starts = vec![0u32; (1 << bits) + 1];
+        for k in table {
+            starts[Self::lead(k, bits) + 1] += 1;
+        }
+        for i in 0..1usize << bits {
+            starts[i + 1] += starts[i];
+        }
+        Prefix { bits, starts }
+    }
+
+    /// The range of the table that can hold `key`.
+    fn range(&self, key: &[u8]) -> (usize, usize) {
+        if self.starts.is_empty() {
+            return (0, usize::MAX);
+        }
+        let v = Self::lead(key, self.bits);
+        (self.starts[v] as usize, self.starts[v + 1] as usize)
+    }
+}
+
 /// What an allow-list entry needs besides its hash.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct AllowRule {
@@ -101,6 +142,8 @@ pub(crate) struct Part {
     pub counts: BTreeMap<String, usize>,
     pub cols: Columns,
     pub pdq: PdqIndex,
+    /// Per digest table (MD5, SHA-1, SHA-256), where each run of leading bits starts.
+    prefixes: [Prefix; 3],
     video: Option<VideoIndex>,
     /// Per entry, for allow-lists only.
     allow: Vec<AllowRule>,
@@ -257,7 +300,8 @@ impl Part {
             videos.add(first_video + v as u32, cols.vpdq.get(v), &manifest.thresholds);
         }
         let origin = Origin::Built("built from the version file".into());
-        Part { origin, manifest, counts, cols, pdq, video: videos.build(), allow }
+        let prefixes = [Prefix::of(&cols.md5), Prefix::of(&cols.sha1), Prefix::of(&cols.sha256)];
+        Part { origin, manifest, counts, cols, pdq, prefixes, video: videos.build(), allow }
     }
 
     /// The same part, marked with where it came from.
@@ -323,11 +367,21 @@ impl Part {
         self.allow.get(id as usize)
     }
 
-    /// The digest hits: every entry whose value equals the query's.
-    fn digest_hits<const N: usize>(table: &[[u8; N]], key: Option<[u8; N]>, base: usize, out: &mut Vec<Hit>) {
+    /// The digest hits: every entry whose value equals the query's. The prefix table narrows
+    /// the binary search to the keys that share the query's leading bits.
+    fn digest_hits<const N: usize>(
+        table: &[[u8; N]],
+        prefix: &Prefix,
+        key: Option<[u8; N]>,
+        base: usize,
+        out: &mut Vec<Hit>,
+    ) {
         let Some(key) = key else { return };
-        let start = table.partition_point(|k| *k < key);
-        let end = start + table[start..].partition_point(|k| *k == key);
+        let (lo, hi) = prefix.range(&key);
+        let hi = hi.min(table.len());
+        let slice = &table[lo..hi];
+        let start = lo + slice.partition_point(|k| *k < key);
+        let end = start + table[start..hi].partition_point(|k| *k == key);
         out.extend((start..end).map(|i| Hit {
             id: (base + i) as u32,
             distance: 0,
@@ -342,9 +396,9 @@ impl Part {
     pub fn hits(&self, q: &crate::Query, out: &mut Vec<Hit>, low_quality: &mut bool) {
         let c = &self.cols;
         let th = self.manifest.thresholds;
-        Self::digest_hits(&c.md5, q.md5, 0, out);
-        Self::digest_hits(&c.sha1, q.sha1, c.md5.len(), out);
-        Self::digest_hits(&c.sha256, q.sha256, c.md5.len() + c.sha1.len(), out);
+        Self::digest_hits(&c.md5, &self.prefixes[0], q.md5, 0, out);
+        Self::digest_hits(&c.sha1, &self.prefixes[1], q.sha1, c.md5.len(), out);
+        Self::digest_hits(&c.sha256, &self.prefixes[2], q.sha256, c.md5.len() + c.sha1.len(), out);
         let pdq_base = (c.md5.len() + c.sha1.len() + c.sha256.len()) as u32;
         self.video_hits(q, pdq_base, out);
         let Some((pdq, quality)) = q.pdq else { return };
@@ -406,6 +460,37 @@ impl Part {
             let radius = th.pdq_distance.max(th.trimmed_pdq_distance);
             let hits = frame_picture_hits(&self.pdq, radius, &q.vpdq, |i| pdq_base + i, |_| th);
             out.extend(hits.into_iter().map(Hit::from));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Digest lookups through the prefix table find exactly the equal keys, for tables
+        /// below and above the size that gets a table, duplicates included.
+        #[test]
+        fn digest_lookup_finds_every_equal_key(
+            mut keys in proptest::collection::vec(any::<[u8; 16]>(), 0..600),
+            dup in 0usize..5,
+            probe in any::<[u8; 16]>(),
+        ) {
+            if let Some(&k) = keys.first() {
+                keys.extend(std::iter::repeat_n(k, dup));
+            }
+            keys.sort_unstable();
+            let prefix = Prefix::of(&keys);
+            for q in keys.iter().copied().chain([probe]) {
+                let mut out = Vec::new();
+                Part::digest_hits(&keys, &prefix, Some(q), 7, &mut out);
+                let want: Vec<u32> =
+                    keys.iter().enumerate().filter(|(_, k)| **k == q).map(|(i, _)| 7 + i as u32).collect();
+                prop_assert_eq!(out.iter().map(|h| h.id).collect::<Vec<_>>(), want);
+            }
         }
     }
 }
