@@ -167,7 +167,8 @@ impl crate::Store {
             let text = String::from_utf8_lossy(&src);
             let parsed =
                 parse(format, &format!("v{version}.src"), &text, &ParseOptions { signal: st.input_type() });
-            derived = merge(if st.full { &[] } else { &derived }, vec![parsed], "").entries;
+            let base = if st.full { Vec::new() } else { std::mem::take(&mut derived) };
+            derived = merge(base, vec![parsed], "").entries;
         }
         if content_digest(&derived) != content_digest(entries) {
             return Err(bad(

@@ -429,11 +429,15 @@ impl Store {
     /// Imports files into a new version of a list and makes it active.
     pub fn import(&self, req: ImportRequest) -> Result<ImportReport, StoreError> {
         validate_name(&req.name).map_err(StoreError::BadName)?;
-        let previous = match self.current_version(&req.name)? {
-            Some(_) => Some(self.load(&req.name)?),
-            None => None,
+        let (previous, prev_entries) = match self.current_version(&req.name)? {
+            Some(_) => {
+                let l = self.load(&req.name)?;
+                (Some(l.manifest), l.entries)
+            }
+            None => (None, Vec::new()),
         };
-        let prev_manifest = previous.as_ref().map(|p| &p.manifest);
+        let active_before = prev_entries.iter().filter(|e| e.is_active()).count();
+        let prev_manifest = previous.as_ref();
         let kind = req.kind.or_else(|| prev_manifest.map(|m| m.kind)).unwrap_or_default();
         let keys = self.trusted_keys()?;
         let signed = if keys.is_empty() {
@@ -461,11 +465,11 @@ impl Store {
             });
         }
         let carried_manifest = parsed.iter_mut().find_map(|p| p.manifest.take());
-        let base = if req.replace { &[][..] } else { previous.as_ref().map_or(&[][..], |p| &p.entries[..]) };
+        let base = if req.replace { Vec::new() } else { prev_entries };
         let merged = merge(base, parsed, &now_rfc3339());
         let active = merged.entries.iter().filter(|e| e.is_active()).count();
         if req.replace {
-            let before = previous.as_ref().map_or(0, |p| p.entries.iter().filter(|e| e.is_active()).count());
+            let before = active_before;
             if let Some(max) = req.max_drop_percent {
                 let dropped = before.saturating_sub(active);
                 // dropped / before > max / 100, in integers.
@@ -481,7 +485,7 @@ impl Store {
         }
 
         let prev_manifest = prev_manifest.or(carried_manifest.as_ref());
-        let version = previous.as_ref().map_or(1, |p| p.manifest.version + 1);
+        let version = previous.as_ref().map_or(1, |m| m.version + 1);
         let mut manifest = Manifest {
             name: req.name.clone(),
             source: req
