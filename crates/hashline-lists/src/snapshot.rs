@@ -117,7 +117,10 @@ pub(crate) fn write(dest: &Path, source: &Source, part: &Part) -> std::io::Resul
     };
     let head = serde_json::to_vec(&header).map_err(std::io::Error::other)?;
     let mut name = dest.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".tmp{}", std::process::id()));
+    // Unique per writer even across containers that share the volume (each may be pid 1).
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    name.push(format!(".tmp{}-{nanos}", std::process::id()));
     let tmp = dest.with_file_name(name);
     let result = (|| {
         let mut opts = std::fs::OpenOptions::new();
@@ -206,17 +209,23 @@ impl In {
     }
 
     fn strings(&mut self, count: u64, bytes: u64) -> Result<Strings, String> {
-        let offsets: Vec<u64> = self.table(if count == 0 && bytes == 0 { 0 } else { count + 1 })?;
+        let offsets: Vec<u64> =
+            self.table(if count == 0 && bytes == 0 { 0 } else { count.saturating_add(1) })?;
         let s = Strings { offsets, bytes: self.table(bytes)? };
         s.check()?;
         Ok(s)
     }
 }
 
+/// The number of entries the header claims, or `None` when it overflows.
+fn entry_count(h: &Header) -> Option<u64> {
+    h.md5.checked_add(h.sha1)?.checked_add(h.sha256)?.checked_add(h.pdq)?.checked_add(h.vpdq)
+}
+
 /// The bytes a snapshot with this header takes, or `None` when the sizes overflow.
 fn expected_len(h: &Header, head_len: u64) -> Option<u64> {
     let t = |bytes: u64| -> Option<u64> { bytes.checked_add(8)?.checked_add(pad(bytes)) };
-    let n = h.md5 + h.sha1 + h.sha256 + h.pdq + h.vpdq;
+    let n = entry_count(h)?;
     let mut total = 8u64.checked_add(t(head_len)?)?;
     let mut add = |bytes: Option<u64>| -> Option<()> {
         total = total.checked_add(t(bytes?)?)?;
@@ -232,10 +241,10 @@ fn expected_len(h: &Header, head_len: u64) -> Option<u64> {
             add(h.pdq.checked_mul(4))?;
         }
     }
-    add(if h.vpdq == 0 && h.vpdq_bytes == 0 { Some(0) } else { (h.vpdq + 1).checked_mul(8) })?;
+    add(if h.vpdq == 0 && h.vpdq_bytes == 0 { Some(0) } else { h.vpdq.checked_add(1)?.checked_mul(8) })?;
     add(Some(h.vpdq_bytes))?;
     if let Some(b) = h.ids_bytes {
-        add(if n == 0 && b == 0 { Some(0) } else { (n + 1).checked_mul(8) })?;
+        add(if n == 0 && b == 0 { Some(0) } else { n.checked_add(1)?.checked_mul(8) })?;
         add(Some(b))?;
     }
     if h.classes.is_some() {
@@ -281,7 +290,7 @@ pub(crate) fn read(path: &Path, source: &Source) -> Result<Part, String> {
             expected_len(&h, head_len)
         ));
     }
-    let n = h.md5 + h.sha1 + h.sha256 + h.pdq + h.vpdq;
+    let n = entry_count(&h).ok_or("the entry counts overflow")?;
     let md5: Vec<[u8; 16]> = input.table(h.md5)?;
     let sha1: Vec<[u8; 20]> = input.table(h.sha1)?;
     let sha256: Vec<[u8; 32]> = input.table(h.sha256)?;
@@ -397,5 +406,42 @@ mod tests {
             assert!(err.contains(why), "{what}: {err}");
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        /// Any bytes changed anywhere, with the checksum made valid again: the read refuses
+        /// the file or gives an index that answers queries without panicking.
+        #[test]
+        fn a_snapshot_changed_anywhere_is_refused_or_safe_to_query(
+            edits in proptest::collection::vec((proptest::prelude::any::<u32>(), proptest::prelude::any::<u8>()), 1..6),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let dir = std::env::temp_dir().join(format!("hashline-snap-fuzz-{}-{seed}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("test setup");
+            let (path, source) = part(&dir);
+            let mut bytes = std::fs::read(&path).expect("test setup");
+            let end = bytes.len() - 16;
+            for (at, value) in edits {
+                bytes[at as usize % end] = value;
+            }
+            let crc = crc32fast::hash(&bytes[..end]);
+            bytes[end..end + 4].copy_from_slice(&crc.to_le_bytes());
+            std::fs::write(&path, &bytes).expect("test setup");
+            if let Ok(p) = read(&path, &source) {
+                let mut out = Vec::new();
+                let mut low = false;
+                for i in 0..64u64 {
+                    let h = hashline_hash::PdqHash([i, i * 7, i * 13, !i]);
+                    let q = crate::Query { pdq: Some((h, 100)), md5: Some([i as u8; 16]), ..crate::Query::default() };
+                    p.hits(&q, &mut out, &mut low);
+                }
+                for h in &out {
+                    let (signal, value) = p.value(h.id);
+                    let _ = (p.entry_id(h.id, &signal, &value), p.classification(h.id));
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }

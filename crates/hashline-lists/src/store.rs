@@ -175,16 +175,19 @@ pub struct ImportReport {
     pub snapshot_error: Option<String>,
 }
 
-/// Removes the snapshots of versions other than `keep` (their lists are no longer active;
-/// a running instance holds its index in memory, not in the file).
+/// Removes the snapshots (and their lock and temporary files) of versions other than `keep`:
+/// those versions are no longer active, and a running instance holds its index in memory,
+/// not in the file.
 fn remove_old_snapshots(dir: &Path, keep: u64) {
     let Ok(read) = std::fs::read_dir(dir) else { return };
     for e in read.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
+        // vN.snap, vN.snap.lock, and vN.snap.tmp… left by a writer that was killed.
         let version = name
             .strip_prefix('v')
-            .and_then(|r| r.strip_suffix(".snap").or_else(|| r.strip_suffix(".snap.lock")))
-            .and_then(|v| v.parse::<u64>().ok());
+            .and_then(|r| r.split_once(".snap"))
+            .filter(|(_, rest)| rest.is_empty() || *rest == ".lock" || rest.starts_with(".tmp"))
+            .and_then(|(v, _)| v.parse::<u64>().ok());
         if version.is_some_and(|v| v != keep) {
             let _ = std::fs::remove_file(e.path());
         }
@@ -349,13 +352,11 @@ impl Store {
         };
         // Hold the build lock when the folder is writable; a read-only list volume builds in
         // memory only.
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(format!("v{version}.snap.lock")))
-            .ok()
-            .filter(|f| f.lock().is_ok());
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock = options.open(dir.join(format!("v{version}.snap.lock"))).ok().filter(|f| f.lock().is_ok());
         if lock.is_some() {
             // Another instance may have written it while this one waited.
             if let Ok(part) = snapshot::read(&snap, &source) {

@@ -109,10 +109,14 @@ fn an_import_writes_a_snapshot_and_loading_it_answers_as_the_version_file_does()
         .iter()
         .any(|m| m.contains("\"entry_id\":\"case-4-pdq\"") && m.contains("\"classification\":\"B2\"")));
     assert!(a.iter().any(|m| m.contains(&format!("\"entry_id\":\"md5:{}\"", md5(1)))));
-    // A second import replaces the first version's snapshot.
+    // A second import replaces the first version's snapshot, and what a killed writer left.
+    let leftover = dir.join("lists/ncmec/v1.snap.tmp1-123");
+    std::fs::write(&leftover, b"partial").expect("test setup");
     import(&store, "ncmec", Format::PytxFile, &format!("pdq {}\n", pdq(1000)));
     assert!(snap(&dir, "ncmec", 2).is_file());
     assert!(!snap(&dir, "ncmec", 1).exists(), "the old version's snapshot is removed");
+    assert!(!leftover.exists(), "a killed writer's temporary file is removed");
+    assert!(dir.join("lists/ncmec/v1.hll").is_file(), "version files are kept");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
