@@ -52,7 +52,7 @@ pub use matcher::{ListSet, ListStats, Match, Outcome, Query, TrimmedQuery};
 pub use model::{Classification, Entry, EntryRef, ListKind, Manifest, SignalType, Thresholds};
 pub use pdq_index::{PdqHit, PdqIndex};
 pub use store::{
-    key_id, now_rfc3339, parse_public_key, render, unix_seconds, ImportReport, ImportRequest, Store,
+    key_id, now_rfc3339, parse_public_key, render, rfc3339, unix_seconds, ImportReport, ImportRequest, Store,
     StoreError, StoredList, DEFAULT_MAX_DROP_PERCENT,
 };
 pub use video_match::{MatchedFrame, QueryFrame, VideoMatch, MAX_LISTED_FRAMES};

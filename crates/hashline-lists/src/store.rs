@@ -202,7 +202,12 @@ pub struct Store {
 
 /// Current time, RFC 3339, UTC, seconds.
 pub fn now_rfc3339() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+    rfc3339(std::time::SystemTime::now())
+}
+
+/// A time as RFC 3339, UTC, seconds (the form [`now_rfc3339`] writes).
+pub fn rfc3339(t: std::time::SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// Unix seconds of an RFC 3339 time such as [`now_rfc3339`] writes (`None` for anything else
@@ -298,6 +303,12 @@ impl Store {
     /// Loads the active version of a list, checking it against its manifest.
     pub fn load(&self, name: &str) -> Result<StoredList, StoreError> {
         let version = self.current_version(name)?.ok_or_else(|| StoreError::NoSuchList(name.to_string()))?;
+        self.load_version(name, version)
+    }
+
+    /// Loads version `version` of a list (active or not), checking it against its manifest
+    /// (and, with trusted keys, against its signed inputs).
+    pub fn load_version(&self, name: &str, version: u64) -> Result<StoredList, StoreError> {
         let path = self.dir(name).join(format!("v{version}.hll"));
         let bytes = std::fs::read(&path).map_err(io(&path))?;
         let text = String::from_utf8(bytes)

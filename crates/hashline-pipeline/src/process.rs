@@ -124,6 +124,7 @@ fn detection(upload: &Upload, hashes: &FileHashes, matches: Vec<hashline_lists::
         }),
         file: FileInfo::from_hashes(hashes, upload.file_name.clone(), upload.content_type.clone()),
         matches,
+        retroactive: None,
     }
 }
 

@@ -48,8 +48,8 @@ pub use deliver::{check_delivery, Attempt, DeliverError, Deliverer, HotlineClien
 pub use evidence::{EvidenceConfig, EvidenceError, EvidenceStore, Keyring};
 pub use model::{
     idempotency_key, random_id, schema, AgeGroup, Assessment, Channel, EvidenceRef, FileInfo, FileLocation,
-    Incident, IndustryClass, IpEvent, IwfCategory, LegalAssessment, MatchInfo, MatchedFrameInfo, MediaType,
-    Report, Reporter, Review, Uploader, VideoFacts, VideoMatchInfo, SCHEMA_ID,
+    Incident, IndustryClass, IpEvent, IwfCategory, LegalAssessment, ListVersion, MatchInfo, MatchedFrameInfo,
+    MediaType, Report, Reporter, Retroactive, Review, Uploader, VideoFacts, VideoMatchInfo, SCHEMA_ID,
 };
 pub use ncmec::{export as ncmec_export, NcmecExport};
 pub use outbox::{unix_now, Enqueued, Outbox, OutboxError, Relation, Row, State, Stats, Tally};

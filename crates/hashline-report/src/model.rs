@@ -48,6 +48,33 @@ pub struct Report {
     /// Where the preserved copy is (never the bytes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceRef>,
+    /// Present when the match was found after the fact: the upload was examined before the
+    /// list entries it matches were listed (retroactive matching over the hash journal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retroactive: Option<Retroactive>,
+}
+
+/// How a retroactive match came about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Retroactive {
+    /// When the upload was received (RFC 3339, UTC).
+    pub received_at: String,
+    /// When it matched, after the lists changed (RFC 3339, UTC).
+    pub matched_at: String,
+    /// The list versions whose new entries (or removed allow-list entries) it matched.
+    #[schemars(length(min = 1))]
+    pub added_in: Vec<ListVersion>,
+}
+
+/// A version of a list.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListVersion {
+    /// The list's name.
+    pub list: String,
+    /// Its version.
+    pub version: u64,
 }
 
 /// The reporting organisation.

@@ -546,5 +546,6 @@ fn placeholder() -> Report {
         },
         review: Review::PendingReview { rule: String::new() },
         evidence: None,
+        retroactive: None,
     }
 }

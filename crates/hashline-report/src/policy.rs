@@ -92,6 +92,8 @@ pub struct Detection {
     pub file: FileInfo,
     /// What it matched.
     pub matches: Vec<hashline_lists::Match>,
+    /// Set when the match was found after the fact (retroactive matching).
+    pub retroactive: Option<crate::model::Retroactive>,
 }
 
 /// Builds the report for a detection under a policy. `None` when there is nothing to report
@@ -134,6 +136,7 @@ pub fn build(detection: &Detection, reporter: &Reporter, policy: &Policy) -> Opt
             matches,
             review,
             evidence: None,
+            retroactive: detection.retroactive.clone(),
         },
         decision,
     ))

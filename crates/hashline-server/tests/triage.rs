@@ -88,6 +88,7 @@ fn env(n: u32, triage: TriageConfig) -> Env {
                 pytx_conversion: false,
                 video: None,
             }],
+            retroactive: None,
         };
         let rec = stage.record(&det, Some(&bytes)).unwrap().unwrap();
         ids.push(rec.report().report_id.clone());

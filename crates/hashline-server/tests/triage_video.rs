@@ -74,6 +74,7 @@ async fn a_video_case_shows_its_matched_frames_as_blurred_stills_until_revealed(
                 border_trimmed: false,
             }),
         }],
+        retroactive: None,
     };
     let rec = stage.record(&det, Some(&bytes)).unwrap().unwrap();
     let id = rec.report().report_id.clone();

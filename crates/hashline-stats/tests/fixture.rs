@@ -64,6 +64,7 @@ fn detection(
             pytx_conversion: false,
             video: None,
         }],
+        retroactive: None,
     }
 }
 

@@ -62,6 +62,7 @@ pub fn detection(upload: &str, matches: Vec<hashline_lists::Match>) -> Detection
             location: None,
         },
         matches,
+        retroactive: None,
     }
 }
 
