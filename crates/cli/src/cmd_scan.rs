@@ -83,6 +83,13 @@ pub struct Summary {
     pub files_per_s: f64,
     pub mb_per_s: f64,
     pub reports: Vec<String>,
+    /// With a data folder and the journal on: files added to the hash journal, and what the
+    /// retroactive pass after the scan did (lists changed since the last pass: their new
+    /// entries looked up among the uploads of the window).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journaled: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retro: Option<hashline_retro::Outcome>,
 }
 
 /// One file's result, computed on a worker thread.
@@ -110,6 +117,21 @@ struct Sink<'a> {
     reporting: Option<&'a hashline_report::ReportStage>,
     reporter: hashline_report::Reporter,
     policy: hashline_report::Policy,
+    /// The hash journal of the data folder, when it is on.
+    journal: Option<&'a hashline_retro::Journal>,
+}
+
+/// The upload id of a scanned file: the host, its absolute path and content, hashed, so a
+/// rescan of the same file is recognised and the path does not appear in the id.
+fn upload_id(host: &str, path: &Path, sha256_hex: &str) -> String {
+    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    format!(
+        "scan:{}",
+        hashline_hash::hex(
+            &hashline_hash::digests(format!("{host}\0{}\0{sha256_hex}", abs.to_string_lossy()).as_bytes())
+                .sha256[..16]
+        )
+    )
 }
 
 fn hostname() -> String {
@@ -151,6 +173,11 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
              HASHLINE_EVIDENCE_KEY; `hashline evidence keygen` makes one)"
         );
     }
+    let data_dir = args.data_dir.as_deref().or(config.data_dir.as_deref());
+    let journal = match (data_dir, &reporting) {
+        (Some(dir), Some(_)) => config.journal.open(dir)?,
+        _ => None,
+    };
     let started = Instant::now();
     let mut summary =
         Summary { started_at: hashline_lists::now_rfc3339(), lists: lists.versions(), ..Summary::default() };
@@ -177,6 +204,7 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
         reporting: reporting.as_ref(),
         reporter: config.reporter.to_reporter(),
         policy: config.policy.clone(),
+        journal: journal.as_ref(),
     };
     let progress = !quiet && std::io::stderr().is_terminal();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
@@ -232,6 +260,14 @@ pub fn scan(args: &ScanArgs, config: &Config, quiet: bool) -> anyhow::Result<Sum
     if let Some(e) = failure {
         return Err(e);
     }
+    if let (Some(journal), Some(stage), Some(dir)) = (&journal, &reporting, data_dir) {
+        // The lists may have grown since the last scan: their new entries against the uploads
+        // of the window (this scan's included; what it reported already is not reported again).
+        journal.sync()?;
+        let retro = hashline_retro::Retro::new(dir.to_path_buf());
+        let outcome = retro.run(journal, &store, &lists, stage, hashline_report::unix_now())?;
+        summary.retro = Some(outcome);
+    }
     stdout.flush()?;
     let elapsed = started.elapsed().as_secs_f64();
     summary.finished_at = hashline_lists::now_rfc3339();
@@ -271,6 +307,18 @@ fn record(
         Scanned::Hashed { path, hashes, matches, suppressed, low_quality, media } => {
             summary.files += 1;
             summary.bytes += hashes.bytes;
+            if let Some(journal) = sink.journal {
+                let id = upload_id(sink.host, &path, &hashes.digests.sha256_hex());
+                let row = hashline_retro::JournalRow::of(
+                    id,
+                    hashline_report::Channel::Scan,
+                    Some(format!("scan@{}", sink.host)),
+                    hashline_report::unix_now(),
+                    &hashes,
+                );
+                journal.append(&row)?;
+                *summary.journaled.get_or_insert(0) += 1;
+            }
             summary.suppressed_by_allow_list += suppressed as u64;
             summary.pdq_below_quality += u64::from(low_quality);
             let shown = path.to_string_lossy().into_owned();
@@ -337,17 +385,7 @@ fn report_for(
     matches: &[Match],
     media: Option<&[u8]>,
 ) -> anyhow::Result<hashline_report::Report> {
-    let sha256 = hashes.digests.sha256_hex();
-    let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    // The upload id of a scanned file: the host, its absolute path and content, hashed, so a
-    // rescan of the same file is recognised and the path does not appear in the id.
-    let upload_id = format!(
-        "scan:{}",
-        hashline_hash::hex(
-            &hashline_hash::digests(format!("{}\0{}\0{sha256}", sink.host, abs.to_string_lossy()).as_bytes())
-                .sha256[..16]
-        )
-    );
+    let upload_id = upload_id(sink.host, path, &hashes.digests.sha256_hex());
     let detection = hashline_report::Detection {
         upload_id,
         channel: hashline_report::Channel::Scan,

@@ -55,6 +55,46 @@ pub struct Config {
     /// The analyst triage pages of `hashline serve` (`[triage]`: sessions, claims, the daily
     /// exposure cap, login limits, the allow-list, the default language).
     pub triage: TriageSection,
+    /// The hash journal of recent uploads, for retroactive matching (`[journal]`).
+    pub journal: JournalConfig,
+}
+
+/// `[journal]`: what every examined upload leaves behind for retroactive matching — its id,
+/// platform, channel, received time, hashes and file facts; never its bytes, name, path, URL
+/// or uploader — and for how long.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalConfig {
+    /// Keep the journal (default true). Off, uploads are matched only against the lists of the
+    /// moment they arrive.
+    pub enabled: bool,
+    /// Days a row is kept (default 30; 1–3650): the embedded journal deletes it within an hour
+    /// after, and the Kafka topic's retention should be the same.
+    pub window_days: u32,
+    /// `hashline run`: the topic journal rows are produced to, keyed by upload id (default
+    /// `hashline.hashes`; create it with `retention.ms` = the window).
+    pub topic: String,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig { enabled: true, window_days: 30, topic: "hashline.hashes".into() }
+    }
+}
+
+impl JournalConfig {
+    /// The window in seconds.
+    pub fn window_s(&self) -> i64 {
+        i64::from(self.window_days) * 86_400
+    }
+
+    /// The embedded journal of a data folder (`DATA/journal`), when the journal is on.
+    pub fn open(&self, data_dir: &std::path::Path) -> anyhow::Result<Option<hashline_retro::Journal>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        Ok(Some(hashline_retro::Journal::open(&data_dir.join("journal"), self.window_s())?))
+    }
 }
 
 /// `[server]`: read and checked by builds with `hashline serve`; a worker build without it
@@ -392,6 +432,12 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.video.validate().map_err(anyhow::Error::msg)?;
+        if !(1..=3650).contains(&self.journal.window_days) {
+            bail!("journal.window_days is {}: keep rows 1–3650 days", self.journal.window_days);
+        }
+        if self.journal.enabled && self.journal.topic.trim().is_empty() {
+            bail!("journal.topic is empty: name the Kafka topic for journal rows, or set journal.enabled = false");
+        }
         if self.lists.vpdq_distance > 255 || self.lists.vpdq_min_quality > 100 {
             bail!("lists.vpdq_distance is 0–255 and lists.vpdq_min_quality 0–100");
         }

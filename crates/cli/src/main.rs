@@ -5,6 +5,7 @@ mod cmd_hash;
 mod cmd_lists;
 mod cmd_match;
 mod cmd_reports;
+mod cmd_retro;
 mod cmd_run;
 mod cmd_scan;
 #[cfg(feature = "serve")]
@@ -61,6 +62,10 @@ enum Command {
     /// The streaming job: uploads from Kafka (a consumer group), reports to the outbox, match
     /// events and dead letters to Kafka, metrics and probes on --metrics-addr.
     Run(cmd_run::RunArgs),
+    /// Retroactive matching: the entries the lists gained since the last pass, looked up among
+    /// the uploads of the hash journal's window (`[journal]`); what it finds is reported,
+    /// marked retroactive. `scan --data-dir` runs the same pass after every scan.
+    Retro(cmd_retro::RetroArgs),
     /// Reports in the outbox: list, show, retry, export (JSON or NCMEC XML), stats, purge.
     #[command(subcommand)]
     Reports(cmd_reports::ReportsCommand),
@@ -121,6 +126,7 @@ fn main() -> ExitCode {
         Command::Stats(args) => cmd_stats::run(args, &config),
         Command::Demo(args) => cmd_demo::run(args, &config),
         Command::Run(args) => cmd_run::run(args, &config),
+        Command::Retro(args) => cmd_retro::run(args, &config),
         Command::Reports(cmd) => cmd_reports::run_reports(cmd, &config),
         Command::Reporter(args) => cmd_reports::run_reporter(args, &config),
         Command::Evidence(cmd) => cmd_reports::run_evidence(cmd, &config),

@@ -4,7 +4,7 @@
 
 mod util;
 
-use util::{bridge_like, encode_jpeg, encode_png, hashline, TempDir};
+use util::{bridge_like, encode_jpeg, encode_png, hashline, store_with_list, TempDir};
 
 #[test]
 fn demo_finds_every_planted_copy_and_nothing_else() {
@@ -252,4 +252,93 @@ fn configuration_file_environment_and_flags_in_that_order() {
     let none = util::hashline_in(dir.path(), &[], &["scan", "media"]);
     assert_eq!(none.code, 2);
     assert!(none.stderr.contains("--store"), "{}", none.stderr);
+}
+
+/// The hash journal and retroactive matching: a file scanned while no list knows it is
+/// reported, marked retroactive, once a list adds it — by `hashline retro`, and never twice.
+#[test]
+fn a_scanned_file_is_reported_retroactively_once_a_list_adds_it() {
+    let dir = TempDir::new("retro");
+    let (w, h) = (320, 240);
+    let exact = encode_png(&bridge_like(w, h), w, h);
+    let mut other = bridge_like(w, h);
+    other.reverse();
+    let near_src = encode_png(&other, w, h);
+    dir.write("files/holiday-secret-name.png", &exact);
+    dir.write("files/reencoded.jpg", &encode_jpeg(&other, w, h, 80));
+    dir.write("files/notes.txt", b"nothing to see");
+    let src = dir.write("src/near-src.png", &near_src);
+    let store = store_with_list(&dir, &format!("md5 {}\n", "0".repeat(32)));
+    let data = dir.path().join("data");
+    let (files, data_s) = (dir.path().join("files"), data.to_str().unwrap().to_string());
+    let scan = |out: &str| {
+        let out_dir = dir.path().join(out);
+        let o = hashline(&[
+            "scan",
+            files.to_str().unwrap(),
+            "--store",
+            &store,
+            "--data-dir",
+            &data_s,
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(o.code == 0 || o.code == 1, "{}", o.stderr);
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(out_dir.join("summary.json")).unwrap())
+            .unwrap()
+    };
+    let first = scan("out1");
+    assert_eq!((first["matched_files"].as_u64(), first["journaled"].as_u64()), (Some(0), Some(3)));
+    assert_eq!(first["retro"]["outcome"], "baseline");
+    // The journal holds hashes, never names or paths.
+    for seg in std::fs::read_dir(data.join("journal")).unwrap() {
+        let text = std::fs::read_to_string(seg.unwrap().path()).unwrap();
+        assert!(!text.contains("holiday-secret-name") && !text.contains(files.to_str().unwrap()), "{text}");
+    }
+
+    // A list adds the MD5 of one file and the PDQ of the picture the other is a copy of.
+    let hashes =
+        hashline(&["hash", files.join("holiday-secret-name.png").to_str().unwrap(), src.to_str().unwrap()])
+            .json_lines();
+    let list = dir.write(
+        "later.txt",
+        format!("md5 {}\npdq {}\n", hashes[0]["md5"].as_str().unwrap(), hashes[1]["pdq"].as_str().unwrap())
+            .as_bytes(),
+    );
+    let imported = hashline(&[
+        "lists",
+        "import",
+        "--store",
+        &store,
+        "--name",
+        "later",
+        "--format",
+        "pytx-file",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    let retro = hashline(&["retro", "--store", &store, "--data-dir", &data_s]);
+    assert_eq!(retro.code, 1, "{}{}", retro.stdout, retro.stderr);
+    let outcome: serde_json::Value = serde_json::from_str(retro.stdout.trim()).unwrap();
+    assert_eq!(
+        (outcome["outcome"].as_str(), outcome["reported"].as_u64()),
+        (Some("ran"), Some(2)),
+        "{outcome}"
+    );
+    let listed = hashline(&["reports", "list", "--data-dir", &data_s, "--json"]);
+    let ids: Vec<String> =
+        listed.json_lines().iter().map(|l| l["report_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 2, "{}", listed.stdout);
+    for id in &ids {
+        let shown = hashline(&["reports", "show", id, "--data-dir", &data_s]);
+        let report: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+        assert_eq!(report["retroactive"]["added_in"][0], serde_json::json!({"list": "later", "version": 1}));
+        assert!(report["file"].get("name").is_none(), "no file name from the journal");
+    }
+    // Nothing new the second time, and a rescan finds both live, as reported already.
+    let again = hashline(&["retro", "--store", &store, "--data-dir", &data_s]);
+    assert_eq!((again.code, again.stdout.trim()), (0, r#"{"outcome":"unchanged"}"#));
+    let second = scan("out2");
+    assert_eq!((second["matched_files"].as_u64(), second["reports_duplicate"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(second["retro"]["outcome"], "unchanged");
 }
