@@ -70,13 +70,17 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let _enter = rt.enter();
-    let pipeline = Arc::new(Pipeline::new(
+    let mut pipeline = Pipeline::new(
         kafka.clone(),
         Arc::clone(&lists),
         Arc::clone(&stage),
         hashline_engine::Settings { hash, video: config.video.clone() },
         config.hash.threads,
-    )?);
+    )?;
+    if config.journal.enabled {
+        pipeline = pipeline.with_journal(config.journal.topic.clone());
+    }
+    let pipeline = Arc::new(pipeline);
     if args.check_config {
         return Ok(check_config(&pipeline, &kafka, &lists, &stage, &dir, config, deliver));
     }

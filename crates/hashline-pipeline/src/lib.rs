@@ -18,6 +18,7 @@
 //! ```
 
 pub mod contract;
+pub mod journal;
 /// Fetching media by URL (the `hashline-fetch` crate, shared with the HMA-compatible routes).
 pub use hashline_fetch as fetch;
 mod kafka;

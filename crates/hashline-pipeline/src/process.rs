@@ -32,6 +32,8 @@ pub enum Processed {
         bytes: u64,
         /// Matches an allow-list suppressed.
         suppressed: usize,
+        /// The upload's row for the hash journal.
+        journal: Box<hashline_retro::JournalRow>,
     },
     /// Matched: the detection to decide on and record, and the media to preserve (none when
     /// it was only streamed through the digests).
@@ -40,6 +42,8 @@ pub enum Processed {
         detection: Box<Detection>,
         /// The bytes, for evidence.
         media: Option<Arc<Vec<u8>>>,
+        /// The upload's row for the hash journal.
+        journal: Box<hashline_retro::JournalRow>,
     },
 }
 
@@ -98,10 +102,27 @@ impl Intake {
 
 fn conclude(upload: &Upload, e: hashline_engine::Examined, media: Option<Arc<Vec<u8>>>) -> Processed {
     hashline_metrics::global().upload_bytes_total.inc_by(e.hashes.bytes);
+    // Received: the producer's upload time when it gives a readable one, else now.
+    let received_at = upload
+        .uploaded_at
+        .as_deref()
+        .and_then(hashline_lists::unix_seconds)
+        .unwrap_or_else(hashline_report::unix_now);
+    let journal = Box::new(hashline_retro::JournalRow::of(
+        upload.id.clone(),
+        Channel::Kafka,
+        upload.platform.clone(),
+        received_at,
+        &e.hashes,
+    ));
     if e.outcome.matches.is_empty() {
-        return Processed::NoMatch { bytes: e.hashes.bytes, suppressed: e.outcome.suppressed.len() };
+        return Processed::NoMatch { bytes: e.hashes.bytes, suppressed: e.outcome.suppressed.len(), journal };
     }
-    Processed::Matched { detection: Box::new(detection(upload, &e.hashes, e.outcome.matches)), media }
+    Processed::Matched {
+        detection: Box::new(detection(upload, &e.hashes, e.outcome.matches)),
+        media,
+        journal,
+    }
 }
 
 /// The detection of a matched upload: its facts from the producer contract.

@@ -62,7 +62,15 @@ async fn every_kind_of_record_gets_its_disposition() {
         ("hashline-file-name", "a.bin"),
     ];
     match f.intake.process(headers(&facts), LISTED).await {
-        Processed::Matched { detection, media } => {
+        Processed::Matched { detection, media, journal } => {
+            // The journal row: the upload's id, platform and hashes; never its name or uploader.
+            assert_eq!(
+                (journal.upload_id.as_str(), journal.platform.as_deref()),
+                ("u-1", Some("example-photos"))
+            );
+            assert_eq!(journal.file.md5, detection.file.md5);
+            let row = serde_json::to_string(&journal).unwrap();
+            assert!(!row.contains("a.bin") && !row.contains("acct-9"), "{row}");
             assert_eq!(detection.upload_id, "u-1");
             assert_eq!(detection.channel, Channel::Kafka);
             assert_eq!(detection.platform.as_deref(), Some("example-photos"));
@@ -81,7 +89,7 @@ async fn every_kind_of_record_gets_its_disposition() {
     let p = |h: Vec<(&'static str, Option<&'static [u8]>)>, v: &'static [u8]| f.intake.process(h, v);
     assert!(matches!(
         p(headers(&ID), b"some other text").await,
-        Processed::NoMatch { bytes: 15, suppressed: 0 }
+        Processed::NoMatch { bytes: 15, suppressed: 0, .. }
     ));
     // Allow-listed: examined, suppressed, nothing reported.
     assert!(matches!(p(headers(&ID), ALLOWED).await, Processed::NoMatch { suppressed: 1, .. }));

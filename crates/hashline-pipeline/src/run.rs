@@ -228,6 +228,8 @@ pub struct Pipeline {
     relay_key: Option<[u8; 32]>,
     /// Uploads examined, for `hashline stats` (counts only).
     examined: Arc<hashline_report::Tally>,
+    /// Where journal rows go, when the journal is on.
+    journal_topic: Option<String>,
 }
 
 impl Pipeline {
@@ -284,6 +286,7 @@ impl Pipeline {
             done: Notify::new(),
             broker_up,
             relay_key,
+            journal_topic: None,
         })
     }
 
@@ -467,12 +470,36 @@ impl Pipeline {
             msg.headers().map(|h| h.iter().map(|h| (h.key, h.value)).collect()).unwrap_or_default();
         match self.intake.process(headers, value).await {
             Processed::DeadLetter { reason, error } => self.dead_letter(msg, reason, &error).await,
-            Processed::NoMatch { .. } => Outcome::NoMatch,
-            Processed::Matched { detection, media } => {
+            Processed::NoMatch { journal, .. } => {
+                self.journal(&journal).await;
+                Outcome::NoMatch
+            }
+            Processed::Matched { detection, media, journal } => {
                 self.report(msg, *detection, media).await;
+                self.journal(&journal).await;
                 Outcome::Matched
             }
         }
+    }
+
+    /// Produces the upload's journal row (when the journal is on), durably, before its offset
+    /// can be stored: retroactive matching sees every upload at least once.
+    async fn journal(&self, row: &hashline_retro::JournalRow) {
+        let Some(topic) = &self.journal_topic else { return };
+        let payload = serde_json::to_vec(row).unwrap_or_default();
+        durably("journal row", || async {
+            let rec: FutureRecord<'_, str, [u8]> =
+                FutureRecord::to(topic).key(row.upload_id.as_str()).payload(&payload);
+            self.producer.send(rec, Duration::from_secs(30)).await.map(|_| ()).map_err(|(e, _)| e)
+        })
+        .await;
+    }
+
+    /// Produces a journal row for every examined upload to `topic` (keyed by upload id), for
+    /// `hashline retro`. Off unless set.
+    pub fn with_journal(mut self, topic: String) -> Pipeline {
+        self.journal_topic = Some(topic).filter(|t| !t.is_empty());
+        self
     }
 
     async fn report(&self, msg: &OwnedMessage, detection: Detection, media: Option<Arc<Vec<u8>>>) {

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-pub const TOPICS: [&str; 3] = ["hashline.uploads", "hashline.matches", "hashline.dead-letter"];
+pub const TOPICS: [&str; 4] =
+    ["hashline.uploads", "hashline.matches", "hashline.dead-letter", "hashline.hashes"];
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
