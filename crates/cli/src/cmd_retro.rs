@@ -34,6 +34,11 @@ pub struct RetroArgs {
     /// With --from-kafka: bootstrap brokers (default `[kafka] brokers`).
     #[arg(long, value_name = "HOST:PORT,...")]
     pub brokers: Option<String>,
+    /// With --from-kafka: look a new list version up only this many seconds after it appears,
+    /// so that uploads the scanners matched against the previous version meanwhile are in the
+    /// journal (default: `[run] reload_every_s` + `reload_jitter_s` + 30).
+    #[arg(long, value_name = "SECONDS")]
+    pub settle_s: Option<i64>,
 }
 
 /// Looks the entries the lists gained since the last pass (and the allow-list entries they
@@ -49,7 +54,12 @@ pub fn run(args: RetroArgs, config: &Config) -> anyhow::Result<ExitCode> {
     };
     let store = args.store.open(config)?;
     let stage = crate::reporting::open(config, &dir)?;
-    let retro = Retro::new(dir.clone());
+    let settle = if args.from_kafka {
+        args.settle_s.unwrap_or((config.run.reload_every_s + config.run.reload_jitter_s + 30) as i64)
+    } else {
+        0
+    };
+    let retro = Retro::new(dir.clone()).with_settle(settle);
     let pass = |journal: &Journal| -> anyhow::Result<Outcome> {
         let lists = ListSet::load(&store).context("loading the lists")?;
         Ok(retro.run(journal, &store, &lists, &stage, hashline_report::unix_now())?)
@@ -113,7 +123,10 @@ fn follow(
             match pass(&journal) {
                 Ok(o) => {
                     tracing::info!(outcome = %serde_json::to_string(&o).unwrap_or_default(), "retro pass");
-                    seen = now;
+                    // A change still settling is looked at again at the next tick.
+                    if !matches!(o, Outcome::Settling { .. }) {
+                        seen = now;
+                    }
                     last = o;
                 }
                 Err(e) => tracing::error!(error = %e, "retro pass failed; it runs again at the next tick"),

@@ -66,6 +66,8 @@ fn retro(b: &Broker, store: &str, data: &Path, cfg: &Path) -> (i32, Value) {
         "retro",
         "--from-kafka",
         "--drain",
+        "--settle-s",
+        "0",
         "--brokers",
         &b.addr(),
         "--store",

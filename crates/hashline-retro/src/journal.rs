@@ -117,6 +117,14 @@ pub struct RowRef {
     pub offset: u64,
 }
 
+/// Where a read of the journal ended: the next read from here sees only rows appended since.
+/// (A torn last line is read again next time, whole or not.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct End {
+    hour: i64,
+    offset: u64,
+}
+
 /// An embedded journal in a folder.
 pub struct Journal {
     dir: PathBuf,
@@ -215,10 +223,26 @@ impl Journal {
 
     /// Every row received within the window at `now`, oldest segment first, with where it
     /// is. Expired segments are deleted first.
-    pub fn read(&self, now: i64, mut each: impl FnMut(RowRef, JournalRow)) -> Result<Scan, JournalError> {
+    pub fn read(&self, now: i64, each: impl FnMut(RowRef, JournalRow)) -> Result<Scan, JournalError> {
+        self.read_from(now, None, each).map(|(scan, _)| scan)
+    }
+
+    /// As [`Journal::read`], from `from` on (the end a previous read returned; `None`: from
+    /// the start). Returns what it read and where it ended.
+    pub fn read_from(
+        &self,
+        now: i64,
+        from: Option<End>,
+        mut each: impl FnMut(RowRef, JournalRow),
+    ) -> Result<(Scan, End), JournalError> {
         self.expire(now)?;
         let mut scan = Scan::default();
+        let mut end = from.unwrap_or_default();
         for (hour, path) in self.segments()? {
+            if hour < end.hour {
+                continue;
+            }
+            let start = if hour == end.hour { end.offset } else { 0 };
             let file = match File::open(&path) {
                 Ok(f) => f,
                 // Expired by another process meanwhile.
@@ -226,12 +250,14 @@ impl Journal {
                 Err(e) => return Err(JournalError::Io { path, source: e }),
             };
             let mut reader = BufReader::new(file);
-            let mut offset = 0u64;
+            reader.seek(SeekFrom::Start(start)).map_err(io(&path))?;
+            let mut offset = start;
             let mut line = Vec::new();
             loop {
                 line.clear();
                 let n = reader.read_until(b'\n', &mut line).map_err(io(&path))?;
-                if n == 0 {
+                if n == 0 || line.last() != Some(&b'\n') {
+                    // The end, or a row still being written: read it whole next time.
                     break;
                 }
                 match serde_json::from_slice::<JournalRow>(&line) {
@@ -244,8 +270,9 @@ impl Journal {
                 }
                 offset += n as u64;
             }
+            end = End { hour, offset };
         }
-        Ok(scan)
+        Ok((scan, end))
     }
 
     /// Reads the row at `at` again (`None` when its segment expired or the line is gone).

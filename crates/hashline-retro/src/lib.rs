@@ -82,6 +82,12 @@ pub enum Outcome {
     Baseline,
     /// No list changed since the last run.
     Unchanged,
+    /// Lists changed, and are looked up once they have settled (`with_settle`): in about
+    /// this many seconds.
+    Settling {
+        /// Seconds until the first of them is looked up.
+        seconds: u64,
+    },
     /// Lists changed: the changed entries were looked up.
     Ran {
         /// Rows in the journal's window.
@@ -96,8 +102,15 @@ pub enum Outcome {
 }
 
 /// The embedded retro run over a data folder.
+///
+/// A long-running `Retro` (`retro --from-kafka`) keeps the journal's index between passes:
+/// the rows indexed so far stay indexed, and a pass indexes only the rows appended since
+/// (re-indexing everything once those grow past a quarter of the rest), so the cost of a pass
+/// grows with the list change and the new rows, not with the journal.
 pub struct Retro {
     state: PathBuf,
+    sealed: std::sync::Mutex<Option<(RetroIndex, journal::End)>>,
+    settle_s: i64,
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -105,6 +118,9 @@ pub struct Retro {
 struct State {
     /// The list versions already looked at.
     seen: BTreeMap<String, u64>,
+    /// Versions seen but not looked at yet (settling), with when they were first seen.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    settling: BTreeMap<String, (u64, i64)>,
 }
 
 fn rfc3339(unix: i64) -> String {
@@ -115,7 +131,40 @@ fn rfc3339(unix: i64) -> String {
 impl Retro {
     /// The retro run of the data folder `data_dir` (its state is `retro-state.json` there).
     pub fn new(data_dir: PathBuf) -> Retro {
-        Retro { state: data_dir.join("retro-state.json") }
+        Retro { state: data_dir.join("retro-state.json"), sealed: std::sync::Mutex::new(None), settle_s: 0 }
+    }
+
+    /// Looks a list version up only `seconds` after it was first seen. Streaming, uploads
+    /// examined while the scanners still held the previous version (up to their reload
+    /// interval and jitter) reach the journal after the version appears; waiting for them
+    /// keeps them from falling between the live match and the retro pass. 0 (the default) for
+    /// a journal written by the same process as the pass (`scan`).
+    pub fn with_settle(mut self, seconds: i64) -> Retro {
+        self.settle_s = seconds.max(0);
+        self
+    }
+
+    /// Brings the kept index up to date: the rows since the last pass indexed on their own,
+    /// or everything re-indexed when those are many. Returns the index of the rows since
+    /// (if kept apart) and the rows indexed in all.
+    fn refresh(&self, journal: &Journal, now: i64) -> Result<(Option<RetroIndex>, u64), RetroError> {
+        let mut sealed = self.sealed.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((index, end)) = sealed.as_ref() {
+            // The rows since are read again each pass until they are merged into the rest.
+            let (tail, scan, _) = RetroIndex::build_from(journal, now, Some(*end))?;
+            if (tail.len() as u64) <= 100_000u64.max(index.len() as u64 / 4) {
+                return Ok((Some(tail), index.len() as u64 + scan.rows));
+            }
+        }
+        let (index, scan, end) = RetroIndex::build_from(journal, now, None)?;
+        *sealed = Some((index, end));
+        Ok((None, scan.rows))
+    }
+
+    /// Builds (or refreshes) the kept index now, e.g. at start, so the first pass after a
+    /// list update costs only the update. Returns the rows indexed.
+    pub fn prepare(&self, journal: &Journal, now: i64) -> Result<u64, RetroError> {
+        Ok(self.refresh(journal, now)?.1)
     }
 
     fn load_state(&self) -> Result<Option<State>, RetroError> {
@@ -128,9 +177,8 @@ impl Retro {
         }
     }
 
-    fn save_state(&self, lists: &ListSet) -> Result<(), RetroError> {
-        let state = State { seen: lists.versions().into_iter().collect() };
-        let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
+    fn save_state(&self, state: &State) -> Result<(), RetroError> {
+        let bytes = serde_json::to_vec_pretty(state).unwrap_or_default();
         hashline_lists::fsio::write_private(&self.state, &bytes)
             .map_err(|e| RetroError::State { path: self.state.clone(), message: e.to_string() })
     }
@@ -146,16 +194,43 @@ impl Retro {
         stage: &ReportStage,
         now: i64,
     ) -> Result<Outcome, RetroError> {
-        let Some(state) = self.load_state()? else {
-            self.save_state(lists)?;
+        let Some(mut state) = self.load_state()? else {
+            let seen = lists.versions().into_iter().collect();
+            self.save_state(&State { seen, settling: BTreeMap::new() })?;
             return Ok(Outcome::Baseline);
         };
-        let changes = changes(store, &state.seen, &lists.versions())?;
-        if changes.is_empty() {
+        let all = changes(store, &state.seen, &lists.versions())?;
+        if all.is_empty() {
             return Ok(Outcome::Unchanged);
         }
-        let (index, scan) = RetroIndex::build(journal, now)?;
-        let (found, tally) = find(&index, journal, lists, &changes)?;
+        // Settled changes are looked up now; the others when they have settled.
+        let mut changes = Vec::new();
+        let mut settling = BTreeMap::new();
+        for c in all {
+            let since = match state.settling.get(&c.list) {
+                Some(&(v, t)) if v == c.to => t,
+                _ => now,
+            };
+            if now - since >= self.settle_s {
+                changes.push(c);
+            } else {
+                settling.insert(c.list.clone(), (c.to, since));
+            }
+        }
+        if changes.is_empty() {
+            let wait = settling.values().map(|(_, t)| t + self.settle_s - now).max().unwrap_or(0);
+            if settling != state.settling {
+                state.settling = settling;
+                self.save_state(&state)?;
+            }
+            return Ok(Outcome::Settling { seconds: wait.max(0) as u64 });
+        }
+        let (tail, rows) = self.refresh(journal, now)?;
+        let sealed = self.sealed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut indexes: Vec<&RetroIndex> = sealed.iter().map(|(i, _)| i).collect();
+        indexes.extend(tail.as_ref());
+        let (found, tally) = find(&indexes, journal, lists, &changes, now)?;
+        drop(sealed);
         let (mut reported, mut duplicates) = (0, 0);
         let matched_at = rfc3339(now);
         for f in found {
@@ -168,8 +243,12 @@ impl Retro {
         }
         // Only after every report is committed: a crash before this point runs the same
         // lookup again, and the outbox drops what was committed.
-        self.save_state(lists)?;
-        Ok(Outcome::Ran { rows: scan.rows, tally, reported, duplicates })
+        for c in &changes {
+            state.seen.insert(c.list.clone(), c.to);
+        }
+        state.settling = settling;
+        self.save_state(&state)?;
+        Ok(Outcome::Ran { rows, tally, reported, duplicates })
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use hashline_hash::PdqHash;
 use hashline_lists::{Entry, ListKind, ListSet, Match, PdqHit, PdqIndex, SignalType, Store, StoreError};
 
-use crate::journal::{Journal, JournalError, JournalRow, RowRef, Scan};
+use crate::journal::{End, Journal, JournalError, JournalRow, RowRef, Scan};
 
 /// The journal, indexed.
 pub struct RetroIndex {
@@ -31,10 +31,21 @@ fn key<const N: usize>(hex_text: &str) -> Option<[u8; N]> {
 impl RetroIndex {
     /// Reads the journal's rows within its window at `now` into an index.
     pub fn build(journal: &Journal, now: i64) -> Result<(RetroIndex, Scan), JournalError> {
+        let (index, scan, _) = RetroIndex::build_from(journal, now, None)?;
+        Ok((index, scan))
+    }
+
+    /// Reads the journal's rows from `from` on (see [`Journal::read_from`]) into an index;
+    /// also returns where the read ended.
+    pub fn build_from(
+        journal: &Journal,
+        now: i64,
+        from: Option<End>,
+    ) -> Result<(RetroIndex, Scan, End), JournalError> {
         let mut refs = Vec::new();
         let (mut hashes, mut pdq_owner) = (Vec::new(), Vec::new());
         let (mut md5, mut sha1, mut sha256) = (Vec::new(), Vec::new(), Vec::new());
-        let scan = journal.read(now, |at, row| {
+        let (scan, end) = journal.read_from(now, from, |at, row| {
             let id = refs.len() as u32;
             refs.push(at);
             md5.extend(key(&row.file.md5).map(|k| (k, id)));
@@ -59,7 +70,7 @@ impl RetroIndex {
         sha1.sort_unstable();
         sha256.sort_unstable();
         let index = RetroIndex { refs, pdq: PdqIndex::build(&hashes), pdq_owner, md5, sha1, sha256 };
-        Ok((index, scan))
+        Ok((index, scan, end))
     }
 
     /// Rows indexed.
@@ -201,27 +212,31 @@ pub struct Tally {
     pub found: usize,
 }
 
-/// Looks the changed entries up in the journal index and decides each candidate row against
-/// `lists` (the lists now in force): for a known list's new entries, the matches of those
-/// entries; for an allow-list's dropped entries, every match of the row (the outbox drops
-/// what was reported before).
+/// Looks the changed entries up in the journal indexes (rows indexed earlier, and the rows
+/// since) and decides each candidate row received within the window at `now` against `lists`
+/// (the lists now in force): for a known list's new entries, the matches of those entries;
+/// for an allow-list's dropped entries, every match of the row (the outbox drops what was
+/// reported before).
 pub fn find(
-    index: &RetroIndex,
+    indexes: &[&RetroIndex],
     journal: &Journal,
     lists: &ListSet,
     changes: &[Change],
+    now: i64,
 ) -> Result<(Vec<Found>, Tally), JournalError> {
     let mut tally = Tally::default();
-    // Per candidate row: which changes may explain it.
-    let mut rows: BTreeMap<u32, BTreeSet<usize>> = BTreeMap::new();
+    // Per candidate row (index, row): which changes may explain it.
+    let mut rows: BTreeMap<(usize, u32), BTreeSet<usize>> = BTreeMap::new();
     for (ci, change) in changes.iter().enumerate() {
-        let mut hit = BTreeSet::new();
-        for e in &change.entries {
-            tally.entries += 1;
-            index.candidates(e, change.pdq_distance, &mut hit);
-        }
-        for r in hit {
-            rows.entry(r).or_default().insert(ci);
+        tally.entries += change.entries.len();
+        for (ii, index) in indexes.iter().enumerate() {
+            let mut hit = BTreeSet::new();
+            for e in &change.entries {
+                index.candidates(e, change.pdq_distance, &mut hit);
+            }
+            for r in hit {
+                rows.entry((ii, r)).or_default().insert(ci);
+            }
         }
     }
     tally.candidates = rows.len();
@@ -231,8 +246,11 @@ pub fn find(
         .map(|c| (c.list.as_str(), c.entries.iter().map(|e| e.id.as_str()).collect()))
         .collect();
     let mut found = Vec::new();
-    for (r, causes) in rows {
-        let Some(row) = journal.get(index.row_ref(r))? else { continue };
+    for ((ii, r), causes) in rows {
+        let Some(row) = journal.get(indexes[ii].row_ref(r))? else { continue };
+        if row.received_at <= now - journal.window_s() {
+            continue;
+        }
         let outcome = lists.match_query(&row.query());
         let allow_changed = causes.iter().any(|&ci| changes[ci].kind == ListKind::Allow);
         let matches: Vec<Match> = outcome

@@ -253,3 +253,35 @@ fn a_torn_or_edited_journal_line_is_skipped_and_counted() {
     assert_eq!((scan.rows, scan.bad_lines), (2, 2));
     assert_eq!(seen, vec!["upload-1", "upload-2"]);
 }
+
+#[test]
+fn rows_appended_after_a_pass_are_found_and_a_change_settles_before_it_is_looked_up() {
+    let e = env("tail");
+    let lists = || ListSet::load(&e.store).expect("lists");
+    e.import("known", None, &format!("pdq {}\n", pdq(999_999)));
+    e.journal.append(&row(1, NOW - DAY)).expect("append");
+    assert_eq!(e.run(), Outcome::Baseline);
+    e.import("known", None, &format!("pdq {}\n", pdq(1)));
+    assert!(matches!(e.run(), Outcome::Ran { rows: 1, reported: 1, .. }), "the kept index is built");
+
+    // Streaming: a change waits 60 s, so that uploads the scanners still matched against the
+    // previous version (one being written here) are in the journal when it is looked up.
+    let retro = Retro::new(e.dir.join("data")).with_settle(60);
+    let run_at = |t: i64| retro.run(&e.journal, &e.store, &lists(), &e.stage, t).expect("retro");
+    assert!(matches!(run_at(NOW), Outcome::Ran { reported: 0, .. } | Outcome::Unchanged));
+    e.journal.append(&row(2, NOW - 60)).expect("append");
+    let seg = e.dir.join(format!("data/journal/h{}.jsonl", (NOW - 60).div_euclid(3600)));
+    let whole = serde_json::to_vec(&row(3, NOW - 60)).expect("row");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&seg).expect("segment");
+    std::io::Write::write_all(&mut f, &whole[..whole.len() / 2]).expect("write");
+    e.import("known", None, &format!("pdq {}\npdq {}\n", pdq(2), pdq(3)));
+    assert_eq!(run_at(NOW), Outcome::Settling { seconds: 60 });
+    assert_eq!(run_at(NOW + 30), Outcome::Settling { seconds: 30 });
+    // Row 3's write completes meanwhile; after the settling time both are found.
+    std::io::Write::write_all(&mut f, &whole[whole.len() / 2..]).expect("write");
+    std::io::Write::write_all(&mut f, b"\n").expect("write");
+    let Outcome::Ran { rows, reported, .. } = run_at(NOW + 60) else { panic!("no run") };
+    assert_eq!((rows, reported), (3, 2), "rows 2 and 3 from the rows since the index was built");
+    assert_eq!(e.reported_uploads(), vec!["upload-1", "upload-2", "upload-3"]);
+    assert_eq!(run_at(NOW + 61), Outcome::Unchanged);
+}
