@@ -432,6 +432,7 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         self.video.validate().map_err(anyhow::Error::msg)?;
+        self.policy.flood.validate().map_err(anyhow::Error::msg)?;
         if !(1..=3650).contains(&self.journal.window_days) {
             bail!("journal.window_days is {}: keep rows 1–3650 days", self.journal.window_days);
         }

@@ -50,7 +50,8 @@ impl LiveLists {
                 wanted.push((name, v));
             }
         }
-        if wanted == self.current.load().versions() {
+        let disabled = self.store.disabled()?;
+        if wanted == self.current.load().versions() && disabled == *self.current.load().disabled() {
             return Ok(Reload::Unchanged);
         }
         let started = Instant::now();
@@ -65,7 +66,7 @@ impl LiveLists {
             });
         }
         drop(old);
-        self.current.store(Arc::new(ListSet::from_parts(parts)));
+        self.current.store(Arc::new(ListSet::from_parts(parts).with_disabled(disabled)));
         Ok(Reload::Swapped(started.elapsed()))
     }
 

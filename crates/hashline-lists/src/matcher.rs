@@ -139,6 +139,8 @@ pub struct Outcome {
 pub struct ListSet {
     /// One part per list, in name order.
     parts: Vec<Arc<Part>>,
+    /// Entries disabled locally: their matches are suppressed.
+    disabled: Arc<std::collections::BTreeSet<crate::model::EntryRef>>,
     /// When the snapshot was built.
     pub built_at: SystemTime,
 }
@@ -157,19 +159,19 @@ pub struct ListStats {
 impl ListSet {
     /// An empty set (matches nothing).
     pub fn empty() -> ListSet {
-        ListSet { parts: Vec::new(), built_at: SystemTime::now() }
+        ListSet { parts: Vec::new(), disabled: Default::default(), built_at: SystemTime::now() }
     }
 
     /// Builds the index from lists.
     pub fn build(lists: Vec<StoredList>) -> ListSet {
         let now = crate::store::now_rfc3339();
         let parts = lists.into_iter().map(|l| Arc::new(Part::build(l.manifest, l.entries, &now))).collect();
-        ListSet { parts, built_at: SystemTime::now() }
+        ListSet { parts, disabled: Default::default(), built_at: SystemTime::now() }
     }
 
     /// A set of parts already built (one per list, in name order).
     pub(crate) fn from_parts(parts: Vec<Arc<Part>>) -> ListSet {
-        ListSet { parts, built_at: SystemTime::now() }
+        ListSet { parts, disabled: Default::default(), built_at: SystemTime::now() }
     }
 
     /// The parts, one per list in name order.
@@ -182,7 +184,18 @@ impl ListSet {
     pub fn load(store: &Store) -> Result<ListSet, StoreError> {
         let parts =
             store.names()?.iter().map(|n| store.load_part(n).map(Arc::new)).collect::<Result<_, _>>()?;
-        Ok(ListSet::from_parts(parts))
+        Ok(ListSet::from_parts(parts).with_disabled(store.disabled()?))
+    }
+
+    /// The same set with these entries disabled (their matches suppressed).
+    pub fn with_disabled(mut self, disabled: std::collections::BTreeSet<crate::model::EntryRef>) -> ListSet {
+        self.disabled = Arc::new(disabled);
+        self
+    }
+
+    /// The entries disabled locally.
+    pub fn disabled(&self) -> &std::collections::BTreeSet<crate::model::EntryRef> {
+        &self.disabled
     }
 
     /// How each list was loaded: `None` from its index snapshot, or what was built instead and
@@ -287,11 +300,16 @@ impl ListSet {
             }
         }
         for m in known {
-            let suppressed = allow.iter().any(|(signal, rule)| {
-                *signal == m.signal
-                    && (rule.scope.is_empty()
-                        || rule.scope.iter().any(|r| r.list == m.list && r.entry == m.entry_id))
-            });
+            let disabled = !self.disabled.is_empty()
+                && self
+                    .disabled
+                    .contains(&crate::model::EntryRef { list: m.list.clone(), entry: m.entry_id.clone() });
+            let suppressed = disabled
+                || allow.iter().any(|(signal, rule)| {
+                    *signal == m.signal
+                        && (rule.scope.is_empty()
+                            || rule.scope.iter().any(|r| r.list == m.list && r.entry == m.entry_id))
+                });
             if suppressed {
                 outcome.suppressed.push(m);
             } else {

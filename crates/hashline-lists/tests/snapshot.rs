@@ -214,3 +214,34 @@ fn a_reload_loads_only_the_lists_that_changed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_disabled_entry_matches_nothing_across_list_updates_and_reloads() {
+    let dir = tmp("disabled");
+    let store = Store::open(&dir).expect("test setup");
+    let (bad, good) = (pdq(1), pdq(2));
+    import(&store, "iwf", Format::PytxFile, &format!("pdq {bad}\npdq {good}\n"));
+    let live = LiveLists::open(store.clone()).expect("test setup");
+    let q = |h: PdqHash| Query { pdq: Some((h, 90)), ..Query::default() };
+    assert_eq!(live.snapshot().match_query(&q(bad)).matches.len(), 1);
+    let entry = hashline_lists::EntryRef { list: "iwf".into(), entry: format!("pdq:{bad}") };
+    store.disable_entry(entry.clone(), "sup-1", "a blank frame").expect("test setup");
+    assert!(
+        matches!(live.reload_if_changed().expect("test setup"), Reload::Swapped(_)),
+        "the override is a change"
+    );
+    let o = live.snapshot().match_query(&q(bad));
+    assert_eq!((o.matches.len(), o.suppressed.len()), (0, 1), "suppressed, never dropped from view");
+    assert_eq!(live.snapshot().match_query(&q(good)).matches.len(), 1);
+    // A list update keeps it disabled.
+    import(&store, "iwf", Format::PytxFile, &format!("pdq {}\n", pdq(3)));
+    assert!(matches!(live.reload_if_changed().expect("test setup"), Reload::Swapped(_)));
+    assert_eq!(live.snapshot().match_query(&q(bad)).matches.len(), 0);
+    assert_eq!(ListSet::load(&store).expect("test setup").match_query(&q(bad)).matches.len(), 0);
+    store.disable_entry(entry, "sup-1", "again").expect("test setup");
+    assert_eq!(store.disabled().expect("test setup").len(), 1, "recorded once");
+    std::fs::write(dir.join("overrides/disabled.json"), b"{not json").expect("test setup");
+    assert!(live.reload_if_changed().is_err(), "a damaged override file is an error");
+    assert_eq!(live.snapshot().match_query(&q(bad)).matches.len(), 0, "the set in force stays");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -62,6 +62,9 @@ pub struct Metrics {
     pub outbox_parked: IntGauge,
     /// `hashline_outbox_oldest_seconds`: age of the oldest report waiting for delivery.
     pub outbox_oldest_seconds: IntGauge,
+    /// `hashline_quarantined_entries`: list entries quarantined for flooding (their matches
+    /// wait for review) until a supervisor lifts or disables them.
+    pub quarantined_entries: IntGauge,
     /// `hashline_hotline_request_duration_seconds`: one delivery attempt.
     pub hotline_request_duration_seconds: Histogram,
     /// `hashline_evidence_reads_total{purpose}`: audited evidence reads.
@@ -173,6 +176,11 @@ impl Metrics {
             outbox_pending: gauge(&r, "hashline_outbox_pending", "Reports waiting for delivery."),
             outbox_review: gauge(&r, "hashline_outbox_review", "Reports waiting for analyst review."),
             outbox_parked: gauge(&r, "hashline_outbox_parked", "Reports refused by the hotline."),
+            quarantined_entries: gauge(
+                &r,
+                "hashline_quarantined_entries",
+                "List entries quarantined for matching far more uploads than before; their matches wait for review.",
+            ),
             outbox_oldest_seconds: gauge(
                 &r,
                 "hashline_outbox_oldest_seconds",

@@ -6,9 +6,11 @@
 //! false positive). Reports are de-duplicated by upload id + list entry: a replay of an upload
 //! adds nothing for entries already reported, and a report is made only for new entries.
 
+mod flood;
 mod read;
 mod tally;
 
+pub use flood::{FloodRule, Quarantine, QuarantineState, QUARANTINED_RULE};
 pub use tally::Tally;
 
 use std::path::{Path, PathBuf};
@@ -188,6 +190,7 @@ pub fn unix_now() -> i64 {
 pub struct Outbox {
     path: PathBuf,
     conn: Mutex<Connection>,
+    flood: std::sync::RwLock<FloodRule>,
 }
 
 const SCHEMA: &str = "
@@ -238,9 +241,21 @@ pub enum Relation {
 impl Outbox {
     /// Opens or creates the outbox at `path` (owner-only permissions).
     pub fn open(path: &Path) -> Result<Outbox, OutboxError> {
-        let conn = crate::sqlite::open_private(path, SCHEMA)
+        let conn = crate::sqlite::open_private(path, &format!("{SCHEMA}{}", flood::SCHEMA))
             .map_err(|source| OutboxError::Db { path: path.to_path_buf(), source })?;
-        Ok(Outbox { path: path.to_path_buf(), conn: Mutex::new(conn) })
+        let outbox = Outbox { path: path.to_path_buf(), conn: Mutex::new(conn), flood: Default::default() };
+        outbox.update_quarantine_gauge();
+        Ok(outbox)
+    }
+
+    /// The flood quarantine rule in force (the defaults until [`Outbox::set_flood_rule`]).
+    pub fn flood_rule(&self) -> FloodRule {
+        *self.flood.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sets the flood quarantine rule (`[policy.flood]`).
+    pub fn set_flood_rule(&self, rule: FloodRule) {
+        *self.flood.write().unwrap_or_else(|p| p.into_inner()) = rule;
     }
 
     /// The database file.
@@ -259,7 +274,11 @@ impl Outbox {
     /// Stores `report` in `state` (pending or review), durably, unless every one of its
     /// entries was already reported for this upload. Entries reported before are dropped from
     /// the report and its idempotency key recomputed over the rest.
-    pub fn enqueue(&self, mut report: Report, state: State) -> Result<Enqueued, OutboxError> {
+    ///
+    /// A report matching an entry that is quarantined, or that floods with this report
+    /// ([`FloodRule`]), is committed in review marked `quarantined_entry` whatever `state`
+    /// was asked; the row returned says which.
+    pub fn enqueue(&self, mut report: Report, mut state: State) -> Result<Enqueued, OutboxError> {
         let hex = |s: &str, n: usize| {
             s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         };
@@ -293,12 +312,20 @@ impl Outbox {
         report.matches = fresh;
         report.idempotency_key =
             idempotency_key(&upload, report.matches.iter().map(|m| (m.list.as_str(), m.entry_id.as_str())));
+        let now = unix_now();
+        let entries: Vec<(String, String)> =
+            report.matches.iter().map(|m| (m.list.clone(), m.entry_id.clone())).collect();
+        let held = self.flood_check(&tx, &entries, &upload, now)?;
+        let original = (state, report.review.clone());
+        if !held.is_empty() {
+            state = State::Review;
+            report.review = Review::PendingReview { rule: QUARANTINED_RULE.into() };
+        }
         let body = serde_json::to_string(&report).map_err(|source| OutboxError::Corrupt {
             path: self.path.clone(),
             seq: 0,
             source,
         })?;
-        let now = unix_now();
         tx.execute(
             "INSERT INTO reports (report_id, idempotency_key, upload_id, state, body, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -313,7 +340,14 @@ impl Outbox {
             )
             .map_err(&db)?;
         }
+        if !held.is_empty() {
+            self.note_held(&tx, seq, original.0, &original.1)?;
+        }
         tx.commit().map_err(&db)?;
+        drop(conn);
+        if !held.is_empty() {
+            self.update_quarantine_gauge();
+        }
         Ok(Enqueued::New(Box::new(Row {
             seq,
             state,

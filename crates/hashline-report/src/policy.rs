@@ -26,11 +26,19 @@ pub struct Policy {
     pub auto_report_pdq_distance: Option<u32>,
     /// Lists whose matches always wait for review (e.g. a list still being vetted).
     pub review_lists: Vec<String>,
+    /// Flood quarantine (`[policy.flood]`): an entry that suddenly matches far more uploads
+    /// than before has its matches held for review instead of delivered.
+    pub flood: crate::outbox::FloodRule,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { auto_report_digest: true, auto_report_pdq_distance: None, review_lists: Vec::new() }
+        Policy {
+            auto_report_digest: true,
+            auto_report_pdq_distance: None,
+            review_lists: Vec::new(),
+            flood: Default::default(),
+        }
     }
 }
 

@@ -151,6 +151,7 @@ impl ReportStage {
 
     /// The stage over an open data folder: reports built for `reporter` under `policy`.
     pub fn new(data: &DataDir, reporter: Reporter, policy: Policy) -> ReportStage {
+        data.outbox.set_flood_rule(policy.flood);
         ReportStage {
             outbox: Arc::clone(&data.outbox),
             audit: Arc::clone(&data.audit),
@@ -181,6 +182,8 @@ impl ReportStage {
         let m = hashline_metrics::global();
         Ok(Some(match self.outbox.enqueue(report.clone(), state)? {
             Enqueued::New(row) => {
+                // The outbox may hold it in review (a quarantined entry).
+                let state = row.state;
                 let outcome = if state == State::Pending {
                     hashline_metrics::report_outcome::QUEUED
                 } else {
