@@ -187,3 +187,78 @@ fn uploads_are_reported_retroactively_once_when_a_list_adds_them() {
     assert_eq!((code, third["reported"].as_u64()), (0, Some(0)), "{third}");
     assert_eq!(outbox_reports(&rdata).len(), 25);
 }
+
+/// Every report in the outbox (as `reports list --json` gives them).
+fn all_reports(data: &Path) -> Vec<Value> {
+    hashline(&["reports", "list", "--data-dir", data.to_str().unwrap(), "--json", "--limit", "10000"])
+        .json_lines()
+}
+
+/// Flood quarantine through the broker: 500 uploads of one listed benign picture among 1,000
+/// others. The entry floods at the 50th distinct upload in the window: from then on every
+/// report of it is held in review marked `quarantined_entry` — those still waiting for delivery
+/// included — and none is auto-delivered; the other uploads match nothing. Lifting returns
+/// them to the policy's state; disabling overrides the entry in the list store.
+#[test]
+fn a_flooding_entry_is_quarantined_and_lift_and_disable_do_what_they_say() {
+    let Some(bin) = prerequisites() else { return };
+    let dir = TempDir::new("kafka-flood");
+    let b = Broker::start(bin, dir.path());
+    let meme = encode_png(&picture(9_999), W, W);
+    let store = util::store_with_list(&dir, &format!("md5 {}\n", hashline_hash::digests(&meme).md5_hex()));
+    let mut recs: Vec<Rec> = (0..500)
+        .map(|i| Rec { id: Some(format!("meme-{i:03}")), value: meme.clone(), extra: vec![] })
+        .collect();
+    recs.extend((0..1000).map(|i| Rec {
+        id: Some(format!("other-{i:04}")),
+        value: encode_png(&picture(i), W, W),
+        extra: vec![],
+    }));
+    produce(&b, dir.path(), &recs);
+    let data = dir.path().join("data");
+    let run = start_run_store(&b, &store, &data, "flood", "", "");
+    run.wait_for(recs.len() as u64, 600);
+    let outcomes = run.outcomes();
+    let metrics = run.scrape();
+    assert!(run.term().success());
+    assert_eq!(outcomes.get("matched").copied(), Some(500), "{outcomes:?}");
+    assert!(metrics.lines().any(|l| l == "hashline_quarantined_entries 1"), "the gauge says so");
+    let reports = all_reports(&data);
+    assert_eq!(reports.len(), 500);
+    assert!(
+        reports.iter().all(|r| r["state"] == "review" && r["review"]["rule"] == "quarantined_entry"),
+        "every report of the entry is held: {:?}",
+        reports.iter().find(|r| r["state"] != "review")
+    );
+    let data_s = data.to_str().unwrap();
+    let listed = hashline(&["reports", "quarantine", "list", "--data-dir", data_s, "--json"]);
+    let q = &listed.json_lines()[0];
+    assert_eq!(
+        (q["list"].as_str(), q["state"].as_str(), q["uploads"].as_u64(), q["held"].as_u64()),
+        (Some("l"), Some("quarantined"), Some(500), Some(500))
+    );
+    assert_eq!(q["uploads_at_quarantine"], 50);
+    let entry = q["entry_id"].as_str().unwrap().to_string();
+
+    // Lifted: back to what the policy gave them (an exact MD5: delivered without review).
+    let lifted = hashline(&["reports", "quarantine", "lift", "l", &entry, "--data-dir", data_s]);
+    assert_eq!(lifted.code, 0, "{}", lifted.stderr);
+    assert!(all_reports(&data).iter().all(|r| r["state"] == "pending" && r["review"]["rule"] == "exact_md5"));
+
+    // Disabled: recorded in the list store; the entry matches nothing any more.
+    let disabled =
+        hashline(&["reports", "quarantine", "disable", "l", &entry, "--data-dir", data_s, "--store", &store]);
+    assert_eq!(disabled.code, 0, "{}", disabled.stderr);
+    let file = dir.write("again/meme.png", &meme);
+    let out = dir.path().join("scan-out");
+    let scanned =
+        hashline(&["scan", file.to_str().unwrap(), "--store", &store, "--out", out.to_str().unwrap()]);
+    assert_eq!(scanned.code, 0, "the disabled entry matches nothing: {}", scanned.stderr);
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        (summary["matched_files"].as_u64(), summary["suppressed_by_allow_list"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let audit = std::fs::read_to_string(data.join("audit.log")).unwrap();
+    assert!(audit.contains("entry.quarantine_lift") && audit.contains("entry.disable"), "audited");
+}
