@@ -102,6 +102,21 @@ async fn wait_text(c: &fantoccini::Client, css: &str, ok: impl Fn(&str) -> bool)
     panic!("{css}: gave up waiting; last text {last:?}");
 }
 
+/// The first file under `dir` whose name contains `part`.
+fn walk_find(dir: &Path, part: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(found) = walk_find(&p, part) {
+                return Some(found);
+            }
+        } else if p.file_name().is_some_and(|n| n.to_string_lossy().contains(part)) {
+            return Some(p);
+        }
+    }
+    None
+}
+
 async fn press(c: &fantoccini::Client, keys: &str) {
     c.find(Locator::Css("main")).await.unwrap().send_keys(keys).await.unwrap();
 }
@@ -234,7 +249,52 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
     c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("login-submit")).await.unwrap();
     c.goto(&format!("{base}/queue")).await.unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/login", "signed out");
+
+    // Flood quarantine: three more copies of a listed demo picture flood its entry (a tiny
+    // threshold here); a supervisor lifts the quarantine from its page.
+    let copy = walk_find(&demo, "exact-copy").expect("the demo's exact copy");
+    std::fs::create_dir_all(dir.path().join("flood")).unwrap();
+    for i in 0..3 {
+        std::fs::copy(&copy, dir.path().join(format!("flood/{i}.img"))).unwrap();
+    }
+    let flood_cfg = dir.write(
+        "flood.toml",
+        format!(
+            "store = \"{d}/store\"\ndata_dir = \"{d}/data\"\n[evidence]\nkey_file = \"{d}/evidence.key\"\n[policy.flood]\nmin_uploads = 2\nmultiple = 1\n"
+        )
+        .as_bytes(),
+    );
+    let flooded = hashline_in(
+        dir.path(),
+        &[],
+        &[
+            "--config",
+            flood_cfg.to_str().unwrap(),
+            "scan",
+            dir.path().join("flood").to_str().unwrap(),
+            "--out",
+            dir.path().join("flood-out").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(flooded.code, 1, "{}", flooded.stderr);
+    let sup = run_with_stdin(
+        &["--config", cfg_s, "users", "add", "sophea", "--role", "supervisor"],
+        &format!("{PASSWORD}\n{PASSWORD}\n"),
+    );
+    assert_eq!(sup.code, 0, "{}", sup.stderr);
+    c.find(Locator::Id("name")).await.unwrap().send_keys("sophea").await.unwrap();
+    c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    c.find(Locator::Id("login-submit")).await.unwrap().click().await.unwrap();
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("logout")).await.unwrap();
+    c.goto(&format!("{base}/quarantine")).await.unwrap();
+    wait_text(&c, "#quarantine tbody", |t| t.contains("Quarantined")).await;
+    c.find(Locator::Css("#quarantine button.lift")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "p.flash", |t| t.starts_with("Quarantine lifted")).await;
+    wait_text(&c, "#quarantine tbody", |t| t.contains("Lifted")).await;
     c.close().await.unwrap();
+    let listed =
+        hashline_in(dir.path(), &[], &["--config", cfg_s, "reports", "quarantine", "list", "--json"]);
+    assert!(listed.stdout.contains("\"state\":\"lifted\""), "{}", listed.stdout);
 
     // The report is confirmed and waits for delivery, with the analyst's assessment.
     let shown = hashline_in(dir.path(), &[], &["--config", cfg_s, "reports", "show", &id]);

@@ -235,11 +235,13 @@ impl Outbox {
                 params![list, entry, now, count],
             )
             .map_err(&db)?;
-            // Its reports still waiting for delivery are held too.
+            // Its reports still waiting for delivery are held too — those the policy sent
+            // without review; a report an analyst confirmed has had its human look.
             let pending: Vec<(i64, String)> = {
                 let mut stmt = tx
                     .prepare(
-                        "SELECT seq, body FROM reports WHERE state = 'pending' AND seq IN
+                        "SELECT seq, body FROM reports WHERE state = 'pending'
+                         AND json_extract(body, '$.review.state') = 'auto_reported' AND seq IN
                          (SELECT seq FROM reported_entries WHERE list = ?1 AND entry_id = ?2)",
                     )
                     .map_err(&db)?;
@@ -489,6 +491,26 @@ mod tests {
         assert_eq!(ob.quarantined_count().expect("count"), 0);
         assert!(ob.lift("known", "meme", "sup-1").is_ok(), "lifting again changes nothing");
         assert!(ob.lift("known", "nothing", "sup-1").is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_report_an_analyst_confirmed_is_not_held_when_its_entry_floods() {
+        let (dir, ob) = outbox("confirmed");
+        // One of the entry's reports went to review and an analyst confirmed it.
+        let (_, id) = commit(&ob, "u0", "meme");
+        ob.conn()
+            .execute("UPDATE reports SET state = 'review' WHERE report_id = ?1", params![id])
+            .expect("to review");
+        assert_eq!(ob.confirm(&id, "dara", None).expect("confirm").state, State::Pending);
+        for i in 1..20 {
+            commit(&ob, &format!("u{i}"), "meme");
+        }
+        assert_eq!(ob.quarantined_count().expect("count"), 1);
+        let row = ob.get(&id).expect("row");
+        assert_eq!(row.state, State::Pending, "a human already looked: it is delivered");
+        assert!(matches!(row.report.review, Review::Confirmed { .. }));
+        assert_eq!(states(&ob, "meme").iter().filter(|(s, _)| *s == State::Review).count(), 19);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -42,6 +42,9 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/allow", get(super::allow::page))
         .route("/allow/{id}/approve", post(super::allow::approve))
         .route("/allow/{id}/reject", post(super::allow::reject))
+        .route("/quarantine", get(super::quarantine::page))
+        .route("/quarantine/lift", post(super::quarantine::lift))
+        .route("/quarantine/disable", post(super::quarantine::disable))
         .route("/audit", get(audit_page))
         .route("/admin/users", get(users_page).post(add_user))
         .route("/admin/users/{name}", post(change_user))
@@ -126,6 +129,7 @@ pub(super) fn chrome(s: &Triage, a: &Authed, here: &'static str, flash: Option<&
     }
     if role.includes(Role::Supervisor) {
         item("/allow", "nav-allow");
+        item("/quarantine", "nav-quarantine");
         item("/audit", "nav-audit");
         item("/stats", "nav-stats");
     }
@@ -279,6 +283,9 @@ const FLASHES: &[&str] = &[
     "flash-allow-proposed",
     "flash-allow-rejected",
     "flash-allow-not-pending",
+    "flash-quarantine-lifted",
+    "flash-quarantine-disabled",
+    "flash-quarantine-missing",
     "flash-user-added",
     "flash-user-changed",
 ];
