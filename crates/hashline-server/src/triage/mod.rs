@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod media;
 #[allow(clippy::result_large_err)]
 mod pages;
+#[allow(clippy::result_large_err)]
 mod quarantine;
 pub mod session;
 pub mod users;
