@@ -291,7 +291,32 @@ async fn an_analyst_works_a_case_in_headless_chromium() {
     c.find(Locator::Css("#quarantine button.lift")).await.unwrap().click().await.unwrap();
     wait_text(&c, "p.flash", |t| t.starts_with("Quarantine lifted")).await;
     wait_text(&c, "#quarantine tbody", |t| t.contains("Lifted")).await;
+
+    // Grouped review: the queue by list entry, one group opened and dismissed as a whole.
+    c.goto(&format!("{base}/queue?group=entry")).await.unwrap();
+    let first = wait_text(&c, "#groups tbody tr td.count", |t| t.parse::<u32>().is_ok()).await;
+    c.find(Locator::Css("#groups a.open-group")).await.unwrap().click().await.unwrap();
+    c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Id("group-dismiss")).await.unwrap();
+    c.find(Locator::Css("#group-dismiss input[name=reason]"))
+        .await
+        .unwrap()
+        .send_keys("benign demo picture")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#group-dismiss button")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "p.flash", |t| t.starts_with("Every case of the group")).await;
     c.close().await.unwrap();
+    let group_dismissed = hashline_in(
+        dir.path(),
+        &[],
+        &["--config", cfg_s, "reports", "list", "--state", "dismissed", "--json"],
+    );
+    assert_eq!(
+        group_dismissed.stdout.lines().count().to_string(),
+        first,
+        "every case of the group: {}",
+        group_dismissed.stdout
+    );
     let listed =
         hashline_in(dir.path(), &[], &["--config", cfg_s, "reports", "quarantine", "list", "--json"]);
     assert!(listed.stdout.contains("\"state\":\"lifted\""), "{}", listed.stdout);

@@ -122,6 +122,7 @@ fn routes(id: &str) -> Vec<(&'static str, String)> {
         ("POST", "/lang"),
         ("GET", "/queue"),
         ("POST", "/queue/next"),
+        ("POST", "/queue/group/dismiss"),
         ("GET", "/cases/{id}"),
         ("POST", "/cases/{id}/claim"),
         ("POST", "/cases/{id}/release"),

@@ -1,6 +1,6 @@
 //! The pages and form handlers of the triage app.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use askama::Template;
@@ -30,6 +30,7 @@ pub fn routes(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/lang", post(set_lang))
         .route("/queue", get(queue))
         .route("/queue/next", post(claim_next))
+        .route("/queue/group/dismiss", post(groups::dismiss_group))
         .route("/cases/{id}", get(case_page))
         .route("/cases/{id}/claim", post(claim))
         .route("/cases/{id}/release", post(release))
@@ -286,6 +287,7 @@ const FLASHES: &[&str] = &[
     "flash-quarantine-lifted",
     "flash-quarantine-disabled",
     "flash-quarantine-missing",
+    "flash-group-dismissed",
     "flash-user-added",
     "flash-user-changed",
 ];
@@ -320,6 +322,7 @@ async fn js() -> Response {
 mod admin;
 mod case;
 mod decisions;
+mod groups;
 mod login;
 mod queue;
 mod stats;

@@ -14,6 +14,12 @@ pub(in crate::triage) struct QueueQuery {
     pub(in crate::triage) escalated: String,
     #[serde(default)]
     pub(in crate::triage) page: usize,
+    /// Group the queue: `entry` (list entry) or `uploader` (account on a platform).
+    #[serde(default)]
+    pub(in crate::triage) group: String,
+    /// With `group`: only the cases of this group.
+    #[serde(default)]
+    pub(in crate::triage) key: String,
     pub(in crate::triage) msg: Option<String>,
 }
 
@@ -54,6 +60,11 @@ pub(in crate::triage) struct QueueTpl {
     pub(in crate::triage) page_text: String,
     pub(in crate::triage) prev_href: String,
     pub(in crate::triage) next_href: String,
+    /// How the queue is grouped (`""`, `entry`, `uploader`) and the groups, when grouped and
+    /// no group is opened.
+    pub(in crate::triage) group: String,
+    pub(in crate::triage) key: String,
+    pub(in crate::triage) groups: Vec<super::groups::GroupRow>,
 }
 
 /// The most review reports a queue page looks at.
@@ -96,6 +107,7 @@ pub(in crate::triage) fn visible(row: &Row, q: &QueueQuery, escalated: bool, sup
         // Escalated cases are the supervisors' alone, whatever the query asks for.
         && (!escalated || supervisor)
         && (q.escalated != "1" || escalated)
+        && (q.key.is_empty() || super::groups::keys(r, &q.group).contains(&q.key))
 }
 
 pub(in crate::triage) async fn queue(
@@ -115,6 +127,7 @@ pub(in crate::triage) async fn queue(
         let mut c = chrome(t, &a, "/queue", flash(&q.msg));
         let (mut lists, mut classes, mut platforms) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
         let mut out = Vec::new();
+        let mut grouped = super::groups::Groups::default();
         for row in &rows {
             let r = &row.report;
             lists.extend(lists_of(r));
@@ -124,6 +137,7 @@ pub(in crate::triage) async fn queue(
             if !visible(row, &q, escalated, supervisor) {
                 continue;
             }
+            grouped.add(r, &q.group, row.created_at);
             let claim = claims.get(&r.report_id);
             let mine = claim.is_some_and(|cl| cl.analyst == a.user.name);
             let mut status = match claim {
@@ -171,8 +185,11 @@ pub(in crate::triage) async fn queue(
             ("class", q.class.as_str()),
             ("platform", q.platform.as_str()),
             ("escalated", q.escalated.as_str()),
+            ("group", q.group.as_str()),
+            ("key", q.key.as_str()),
         ])
         .unwrap_or_default();
+        let groups = if q.key.is_empty() { grouped.rows(&c.tr, now, &q.group) } else { Vec::new() };
         let href = |p: usize| format!("/queue?{filters}&page={p}");
         Ok(render(&QueueTpl {
             count_text: c.tr.n("queue-count", total as i64),
@@ -190,6 +207,9 @@ pub(in crate::triage) async fn queue(
             supervisor,
             only_escalated: q.escalated == "1",
             filters,
+            group: q.group.clone(),
+            key: q.key.clone(),
+            groups,
             c,
         }))
     })
