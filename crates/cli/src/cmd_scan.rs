@@ -307,10 +307,15 @@ fn record(
         Scanned::Hashed { path, hashes, matches, suppressed, low_quality, media } => {
             summary.files += 1;
             summary.bytes += hashes.bytes;
+            // Derived once (it resolves the path): the journal row and the report share it.
+            let id = if sink.journal.is_some() || !matches.is_empty() {
+                upload_id(sink.host, &path, &hashes.digests.sha256_hex())
+            } else {
+                String::new()
+            };
             if let Some(journal) = sink.journal {
-                let id = upload_id(sink.host, &path, &hashes.digests.sha256_hex());
                 let row = hashline_retro::JournalRow::of(
-                    id,
+                    id.clone(),
                     hashline_report::Channel::Scan,
                     Some(format!("scan@{}", sink.host)),
                     hashline_report::unix_now(),
@@ -359,7 +364,7 @@ fn record(
                     .entry(m.classification.clone().unwrap_or_else(|| "unclassified".into()))
                     .or_default() += 1;
             }
-            let report = report_for(summary, sink, &path, &hashes, &matches, media.as_deref())?;
+            let report = report_for(summary, sink, &path, id, &hashes, &matches, media.as_deref())?;
             let name = format!("{}.json", report.report_id);
             private_file(&sink.out_dir.join(&name), &serde_json::to_vec_pretty(&report)?)?;
             summary.reports.push(name.clone());
@@ -381,11 +386,11 @@ fn report_for(
     summary: &mut Summary,
     sink: &Sink<'_>,
     path: &Path,
+    upload_id: String,
     hashes: &FileHashes,
     matches: &[Match],
     media: Option<&[u8]>,
 ) -> anyhow::Result<hashline_report::Report> {
-    let upload_id = upload_id(sink.host, path, &hashes.digests.sha256_hex());
     let detection = hashline_report::Detection {
         upload_id,
         channel: hashline_report::Channel::Scan,

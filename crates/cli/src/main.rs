@@ -4,6 +4,7 @@ mod cmd_demo;
 mod cmd_hash;
 mod cmd_lists;
 mod cmd_match;
+mod cmd_quarantine;
 mod cmd_reports;
 mod cmd_retro;
 mod cmd_run;

@@ -40,11 +40,13 @@ mod live;
 mod matcher;
 mod merge;
 pub mod model;
+mod overrides;
 mod part;
 mod pdq_index;
 pub mod signing;
 mod snapshot;
 mod store;
+mod store_index;
 mod video_match;
 
 pub use live::{LiveLists, Reload, WatchGuard};
@@ -52,7 +54,7 @@ pub use matcher::{ListSet, ListStats, Match, Outcome, Query, TrimmedQuery};
 pub use model::{Classification, Entry, EntryRef, ListKind, Manifest, SignalType, Thresholds};
 pub use pdq_index::{PdqHit, PdqIndex};
 pub use store::{
-    key_id, now_rfc3339, parse_public_key, render, rfc3339, unix_seconds, ImportReport, ImportRequest, Store,
-    StoreError, StoredList, DEFAULT_MAX_DROP_PERCENT,
+    key_id, now_rfc3339, parse_public_key, render, rfc3339_of_unix, unix_seconds, ImportReport,
+    ImportRequest, Store, StoreError, StoredList, DEFAULT_MAX_DROP_PERCENT,
 };
 pub use video_match::{MatchedFrame, QueryFrame, VideoMatch, MAX_LISTED_FRAMES};

@@ -348,6 +348,13 @@ impl Entry {
     pub fn is_active(&self) -> bool {
         self.removed_at.is_none()
     }
+
+    /// True when the entry can match at `now` (RFC 3339 UTC, as [`crate::now_rfc3339`] writes):
+    /// not a tombstone, and for an allow entry not past its `until` (strings of the same shape
+    /// compare in time order).
+    pub fn in_force(&self, now: &str) -> bool {
+        self.is_active() && self.until.as_deref().is_none_or(|u| u > now)
+    }
 }
 
 /// Normalises and checks a value of a matched type: trims, lower-cases, checks length and

@@ -197,12 +197,6 @@ fn default_id(e: &Entry) -> bool {
     e.id.strip_prefix(signal.as_str()).and_then(|r| r.strip_prefix(':')) == Some(e.value.as_str())
 }
 
-/// True for an entry that can match now: not a tombstone, and for allow entries not past
-/// their `until` (RFC 3339 UTC strings of the same shape compare in time order).
-pub(crate) fn in_force(e: &Entry, now: &str) -> bool {
-    e.is_active() && e.until.as_deref().is_none_or(|u| u > now)
-}
-
 impl Part {
     /// Indexes the entries of one list version that are in force at `now`.
     pub fn build(manifest: Manifest, entries: Vec<Entry>, now: &str) -> Part {
@@ -212,7 +206,7 @@ impl Part {
         let mut sha256: Vec<([u8; 32], usize)> = Vec::new();
         let mut pdq: Vec<(PdqHash, usize)> = Vec::new();
         let mut vpdq: Vec<usize> = Vec::new();
-        for (i, e) in entries.iter().enumerate().filter(|(_, e)| in_force(e, now)) {
+        for (i, e) in entries.iter().enumerate().filter(|(_, e)| e.in_force(now)) {
             match e.signal {
                 SignalType::Md5 => md5.extend(decode_hex(&e.value).map(|k| (k, i))),
                 SignalType::Sha1 => sha1.extend(decode_hex(&e.value).map(|k| (k, i))),

@@ -13,10 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::formats::{parse, Format, ManifestLine, ParseOptions, RecordError};
 use crate::merge::merge;
-use crate::model::{
-    validate_name, Classification, Entry, EntryRef, ListKind, Manifest, SignalType, Thresholds,
-};
-use crate::part::{Origin, Part};
+use crate::model::{validate_name, Classification, Entry, ListKind, Manifest, SignalType, Thresholds};
+use crate::part::Part;
 use crate::signing::{self, Statement};
 use crate::snapshot::{self, Source};
 
@@ -79,7 +77,7 @@ pub enum StoreError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
 
@@ -177,36 +175,6 @@ pub struct ImportReport {
     pub snapshot_error: Option<String>,
 }
 
-/// Removes the snapshots (and their lock and temporary files) of versions other than `keep`:
-/// those versions are no longer active, and a running instance holds its index in memory,
-/// not in the file.
-fn remove_old_snapshots(dir: &Path, keep: u64) {
-    let Ok(read) = std::fs::read_dir(dir) else { return };
-    for e in read.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        // vN.snap, vN.snap.lock, and vN.snap.tmp… left by a writer that was killed.
-        let version = name
-            .strip_prefix('v')
-            .and_then(|r| r.split_once(".snap"))
-            .filter(|(_, rest)| rest.is_empty() || *rest == ".lock" || rest.starts_with(".tmp"))
-            .and_then(|(v, _)| v.parse::<u64>().ok());
-        if version.is_some_and(|v| v != keep) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
-/// A locally disabled entry, as `overrides/disabled.json` keeps it.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DisabledEntry {
-    #[serde(flatten)]
-    entry: EntryRef,
-    by: String,
-    reason: String,
-    at: String,
-}
-
 /// A store of lists in a folder.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -215,11 +183,13 @@ pub struct Store {
 
 /// Current time, RFC 3339, UTC, seconds.
 pub fn now_rfc3339() -> String {
-    rfc3339(std::time::SystemTime::now())
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// A time as RFC 3339, UTC, seconds (the form [`now_rfc3339`] writes).
-pub fn rfc3339(t: std::time::SystemTime) -> String {
+/// Unix seconds as RFC 3339, UTC, seconds (the form [`now_rfc3339`] writes; the inverse of
+/// [`unix_seconds`]; before 1970 reads as 1970).
+pub fn rfc3339_of_unix(secs: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
@@ -231,7 +201,7 @@ pub fn unix_seconds(rfc3339: &str) -> Option<i64> {
 }
 
 /// Writes `bytes` to `path` atomically and owner-only.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     crate::fsio::write_private(path, bytes).map_err(io(path))
 }
 
@@ -345,89 +315,6 @@ impl Store {
             self.check_signed_chain(name, &manifest, &parsed.entries, &keys)?;
         }
         Ok(StoredList { manifest, entries: parsed.entries })
-    }
-
-    /// The active version of a list, indexed and ready to match: read from its snapshot
-    /// (`vN.snap`) when that was made from the version file as it is now; otherwise built from
-    /// the version file (checked as [`Store::load`] checks it) and the snapshot written for the
-    /// next reader. One instance builds at a time (a lock file beside the snapshot): instances
-    /// that start together wait for the first and read what it wrote. Allow-lists (small, and
-    /// with entries that expire) and stores with trusted keys (whose signature chain is checked
-    /// on every load) are always built from the version file.
-    pub(crate) fn load_part(&self, name: &str) -> Result<Part, StoreError> {
-        let version = self.current_version(name)?.ok_or_else(|| StoreError::NoSuchList(name.to_string()))?;
-        let dir = self.dir(name);
-        let hll = dir.join(format!("v{version}.hll"));
-        let source = Source {
-            manifest: self.manifest_at(name, version)?,
-            len: std::fs::metadata(&hll).map_err(io(&hll))?.len(),
-        };
-        let build = |store: &Store| -> Result<Part, StoreError> {
-            let l = store.load(name)?;
-            Ok(Part::build(l.manifest, l.entries, &now_rfc3339()))
-        };
-        if source.manifest.kind == ListKind::Allow || !self.trusted_keys()?.is_empty() {
-            return build(self);
-        }
-        let snap = snapshot::path(&dir, version);
-        let first_try = match snapshot::read(&snap, &source) {
-            Ok(part) => return Ok(part.with_origin(Origin::Snapshot)),
-            Err(why) => why,
-        };
-        // Hold the build lock when the folder is writable; a read-only list volume builds in
-        // memory only.
-        let mut options = std::fs::OpenOptions::new();
-        options.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let lock = options.open(dir.join(format!("v{version}.snap.lock"))).ok().filter(|f| f.lock().is_ok());
-        if lock.is_some() {
-            // Another instance may have written it while this one waited.
-            if let Ok(part) = snapshot::read(&snap, &source) {
-                return Ok(part.with_origin(Origin::Snapshot));
-            }
-        }
-        let part = build(self)?;
-        let note = match lock.as_ref().map(|_| snapshot::write(&snap, &source, &part)) {
-            Some(Ok(())) => format!("snapshot rebuilt ({first_try})"),
-            Some(Err(e)) => format!("snapshot not written ({e}); built from the version file ({first_try})"),
-            None => format!("list folder not writable; built from the version file ({first_try})"),
-        };
-        Ok(part.with_origin(Origin::Built(note)))
-    }
-
-    /// Entries disabled locally (`overrides/disabled.json`): a supervisor found them wrong
-    /// (usually a flood of false matches). They match nothing, whatever version of their
-    /// list is in force: the override survives list updates until it is removed.
-    pub fn disabled(&self) -> Result<std::collections::BTreeSet<EntryRef>, StoreError> {
-        let path = self.root.join("overrides/disabled.json");
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<Vec<DisabledEntry>>(&bytes)
-                .map(|v| v.into_iter().map(|d| d.entry).collect())
-                .map_err(|e| StoreError::Damaged {
-                    path,
-                    message: format!("not a list of disabled entries: {e}"),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
-            Err(e) => Err(StoreError::Io { path, source: e }),
-        }
-    }
-
-    /// Disables an entry locally (see [`Store::disabled`]); `by` and `reason` are kept with it.
-    pub fn disable_entry(&self, entry: EntryRef, by: &str, reason: &str) -> Result<(), StoreError> {
-        let dir = self.root.join("overrides");
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let path = dir.join("disabled.json");
-        let mut all: Vec<DisabledEntry> = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Damaged { path: path.clone(), message: e.to_string() })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(StoreError::Io { path, source: e }),
-        };
-        if !all.iter().any(|d| d.entry == entry) {
-            all.push(DisabledEntry { entry, by: by.into(), reason: reason.into(), at: now_rfc3339() });
-        }
-        write_atomic(&path, &serde_json::to_vec_pretty(&all).unwrap_or_default())
     }
 
     /// The manifest of version `version` of a list (its first line).
@@ -589,7 +476,7 @@ impl Store {
         };
         // The switch: one atomic rename makes the new version active.
         write_atomic(&dir.join("CURRENT"), format!("{version}\n").as_bytes())?;
-        remove_old_snapshots(&dir, version);
+        crate::store_index::remove_old_snapshots(&dir, version);
         Ok(ImportReport {
             name: req.name,
             version,
@@ -680,8 +567,10 @@ mod time_tests {
     use super::unix_seconds;
 
     #[test]
-    fn rfc3339_to_unix() {
+    fn rfc3339_to_unix_and_back() {
         assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(super::rfc3339_of_unix(1_795_946_400), "2026-11-29T10:00:00Z");
+        assert_eq!(super::rfc3339_of_unix(-5), "1970-01-01T00:00:00Z");
         assert_eq!(unix_seconds("2026-11-29T10:00:00Z"), Some(1_795_946_400));
         assert_eq!(unix_seconds("yesterday"), None);
     }

@@ -123,11 +123,6 @@ struct State {
     settling: BTreeMap<String, (u64, i64)>,
 }
 
-fn rfc3339(unix: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
-    hashline_lists::rfc3339(t)
-}
-
 impl Retro {
     /// The retro run of the data folder `data_dir` (its state is `retro-state.json` there).
     pub fn new(data_dir: PathBuf) -> Retro {
@@ -232,7 +227,7 @@ impl Retro {
         let (found, tally) = find(&indexes, journal, lists, &changes, now)?;
         drop(sealed);
         let (mut reported, mut duplicates) = (0, 0);
-        let matched_at = rfc3339(now);
+        let matched_at = hashline_lists::rfc3339_of_unix(now);
         for f in found {
             let detection = detection(f, &matched_at);
             match stage.record(&detection, None)? {
@@ -254,7 +249,7 @@ impl Retro {
 
 /// The detection of an upload found after the fact.
 pub fn detection(f: Found, matched_at: &str) -> Detection {
-    let received_at = rfc3339(f.row.received_at);
+    let received_at = hashline_lists::rfc3339_of_unix(f.row.received_at);
     Detection {
         upload_id: f.row.upload_id,
         channel: f.row.channel,

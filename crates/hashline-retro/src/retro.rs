@@ -140,10 +140,6 @@ pub struct Change {
     pub pdq_distance: u32,
 }
 
-fn in_force(e: &Entry, now: &str) -> bool {
-    e.is_active() && e.until.as_deref().is_none_or(|u| u > now)
-}
-
 /// Compares the list versions now in force (`target`, as [`ListSet::versions`] gives them)
 /// with the versions `seen` records, and says what changed. Lists at the same version give
 /// nothing; a removed list gives nothing (its matches were reported or not when it was in
@@ -170,12 +166,12 @@ pub fn changes(
         let kind = new.manifest.kind;
         let entries = if kind == ListKind::Allow {
             let still: HashSet<(String, String)> =
-                new.entries.iter().filter(|e| in_force(e, &now)).map(value_key).collect();
-            old.into_iter().filter(|e| in_force(e, &now) && !still.contains(&value_key(e))).collect()
+                new.entries.iter().filter(|e| e.in_force(&now)).map(value_key).collect();
+            old.into_iter().filter(|e| e.in_force(&now) && !still.contains(&value_key(e))).collect()
         } else {
             let before: HashSet<(String, String)> =
-                old.iter().filter(|e| in_force(e, &now)).map(value_key).collect();
-            new.entries.into_iter().filter(|e| in_force(e, &now) && !before.contains(&value_key(e))).collect()
+                old.iter().filter(|e| e.in_force(&now)).map(value_key).collect();
+            new.entries.into_iter().filter(|e| e.in_force(&now) && !before.contains(&value_key(e))).collect()
         };
         let t = new.manifest.thresholds;
         out.push(Change {
