@@ -116,7 +116,19 @@ fn init_tracing() {
         .try_init();
 }
 
+/// The first argument that makes this program the video frame decoder (`hashline-video` starts
+/// it in a child process under its limits; not a command for people).
+const VIDEO_DECODER: &str = "__video-decoder";
+
 fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == VIDEO_DECODER) {
+        let code = hashline_decoder::main_with(&args[2..]);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    if let Ok(me) = std::env::current_exe() {
+        hashline_video::register_decoder(me, vec![VIDEO_DECODER.into()]);
+    }
     let cli = Cli::parse();
     init_tracing();
     let result = config::Config::load(cli.config.as_deref()).and_then(|config| match cli.command {

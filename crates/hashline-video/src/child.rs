@@ -84,24 +84,15 @@ impl Running {
         std::thread::Builder::new()
             .name("video-stdout".into())
             .spawn(move || loop {
-                let mut buf = vec![0u8; piece];
-                let mut filled = 0;
-                while filled < piece {
-                    match out.read(&mut buf[filled..]) {
-                        Ok(0) => break,
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            let _ = tx.send(Piece::Failed(e.to_string()));
-                            return;
-                        }
-                    }
+                // Up to `piece` bytes, read into fresh capacity without zeroing it first.
+                let mut buf = Vec::with_capacity(piece);
+                if let Err(e) = (&mut out).take(piece as u64).read_to_end(&mut buf) {
+                    let _ = tx.send(Piece::Failed(e.to_string()));
+                    return;
                 }
-                if filled > 0 {
-                    buf.truncate(filled);
-                    if tx.send(Piece::Bytes(buf)).is_err() {
-                        return;
-                    }
+                let filled = buf.len();
+                if filled > 0 && tx.send(Piece::Bytes(buf)).is_err() {
+                    return;
                 }
                 if filled < piece {
                     let _ = tx.send(Piece::End);

@@ -36,8 +36,10 @@
 
 mod child;
 mod error;
+mod frames;
 mod limits;
 mod probe;
+pub mod wire;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -47,6 +49,7 @@ use hashline_hash::vpdq::{TrimmedFrame, VideoHashes, VpdqFrame};
 use hashline_hash::{Hasher, VideoOutcome};
 
 pub use error::VideoError;
+pub use frames::{decoder_in_use, register_decoder, DecoderChoice};
 pub use limits::{VideoLimits, VideoSettings};
 pub use probe::{probe, Probe};
 
@@ -76,8 +79,10 @@ pub fn frame_timestamp(n: u64, frame_rate: f64) -> f64 {
     f64::from(n as f32 / frame_rate as f32)
 }
 
-/// Hashes the video at `path`: probes it, checks the limits, decodes it in a child process and
-/// hashes the sampled frames with `hasher` (whose dihedral option applies to each frame).
+/// Hashes the video at `path`: checks its size, then decodes it in a child process under the
+/// limits — the frame decoder when there is one ([`DecoderChoice`]), else `ffprobe` and
+/// `ffmpeg` — and hashes the sampled frames with `hasher` (whose dihedral and border options
+/// apply to each frame).
 pub fn hash_file(
     path: &Path,
     settings: &VideoSettings,
@@ -88,6 +93,20 @@ pub fn hash_file(
     if bytes > limits.max_bytes {
         return Err(VideoError::TooLarge { bytes, limit: limits.max_bytes });
     }
+    match frames::frame_decoder(settings) {
+        Some(decoder) => frames::hash(&decoder, path, settings, hasher),
+        None => hash_with_ffmpeg(path, settings, hasher),
+    }
+}
+
+/// Through FFmpeg's programs: `ffprobe` for the facts, `ffmpeg` decoding every frame and
+/// sending the sampled ones.
+fn hash_with_ffmpeg(
+    path: &Path,
+    settings: &VideoSettings,
+    hasher: &mut Hasher,
+) -> Result<VideoHashes, VideoError> {
+    let limits = &settings.limits;
     let p = probe(path, settings)?;
     let interval = frame_interval(settings.seconds_per_hash, p.frame_rate);
     let (w, h) = (p.width, p.height);
@@ -96,44 +115,98 @@ pub fn hash_file(
     let output = ["-fps_mode", "passthrough", "-filter_threads", "1", "-frames:v", &most];
     let cmd = decoder(settings, path, &[], &output, filters(interval, w, h));
     let mut run = Running::start(cmd, settings, frame_len, path)?;
-    let mut frames = Vec::new();
-    let mut dihedral = Vec::new();
+    let mut collector = Collector::new(p, interval, settings);
     let mut index = 0u64;
     while let Some(piece) = run.next()? {
         if piece.len() < frame_len {
             break; // a frame cut short: the decoder stopped mid-frame, its error follows
         }
-        let n = index * interval;
-        if n >= limits.max_frames_decoded {
+        if let Err(e) = collector.push(index * interval, piece, hasher) {
             run.kill();
-            return Err(VideoError::TooManyFrames { limit: limits.max_frames_decoded });
+            return Err(e);
         }
-        let timestamp = frame_timestamp(n, p.frame_rate);
-        if timestamp > limits.max_duration_seconds {
-            run.kill();
-            return Err(VideoError::TooLong { seconds: timestamp, limit: limits.max_duration_seconds });
-        }
-        let pdq = hasher.pdq_of_rgb(&piece, w, h);
-        let trimmed = if hasher.options().trim_borders { trimmed(hasher, piece, w, h) } else { None };
-        frames.push(VpdqFrame { frame_number: n, pdq: pdq.hash, quality: pdq.quality, timestamp, trimmed });
-        dihedral.extend(pdq.dihedral);
         index += 1;
     }
     run.finish(limits.max_memory_bytes)?;
-    if frames.is_empty() {
-        return Err(VideoError::Unreadable("no frame could be decoded".into()));
+    collector.finish()
+}
+
+/// The sampled frames of one video as they come, checked against the limits and hashed.
+pub(crate) struct Collector {
+    probe: Probe,
+    interval: u64,
+    seconds_per_hash: f64,
+    max_frames: u64,
+    max_duration: f64,
+    frames: Vec<VpdqFrame>,
+    dihedral: Vec<[hashline_hash::PdqHash; 8]>,
+}
+
+impl Collector {
+    pub(crate) fn new(probe: Probe, interval: u64, settings: &VideoSettings) -> Collector {
+        Collector {
+            probe,
+            interval,
+            seconds_per_hash: settings.seconds_per_hash,
+            max_frames: settings.limits.max_frames_decoded,
+            max_duration: settings.limits.max_duration_seconds,
+            frames: Vec::new(),
+            dihedral: Vec::new(),
+        }
     }
-    let last = frames.last().map_or(0.0, |f| f.timestamp);
-    Ok(VideoHashes {
-        frames,
-        frame_rate: p.frame_rate,
-        seconds_per_hash: settings.seconds_per_hash,
-        duration_seconds: p.duration_seconds.unwrap_or(last),
-        width: w,
-        height: h,
-        codec: p.codec,
-        dihedral,
-    })
+
+    /// Frame `n`'s RGB24 pixels (width × height × 3 bytes): checked, hashed, kept.
+    pub(crate) fn push(&mut self, n: u64, rgb: Vec<u8>, hasher: &mut Hasher) -> Result<(), VideoError> {
+        let (w, h) = (self.probe.width, self.probe.height);
+        if !n.is_multiple_of(self.interval) || rgb.len() != 3 * w as usize * h as usize {
+            return Err(VideoError::DecodeFailed(format!(
+                "frame {n} is not a sampled frame of the right size"
+            )));
+        }
+        if n >= self.max_frames {
+            return Err(VideoError::TooManyFrames { limit: self.max_frames });
+        }
+        let timestamp = frame_timestamp(n, self.probe.frame_rate);
+        if timestamp > self.max_duration {
+            return Err(VideoError::TooLong { seconds: timestamp, limit: self.max_duration });
+        }
+        let pdq = hasher.pdq_of_rgb(&rgb, w, h);
+        let trimmed = if hasher.options().trim_borders { trimmed(hasher, rgb, w, h) } else { None };
+        self.frames.push(VpdqFrame {
+            frame_number: n,
+            pdq: pdq.hash,
+            quality: pdq.quality,
+            timestamp,
+            trimmed,
+        });
+        self.dihedral.extend(pdq.dihedral);
+        Ok(())
+    }
+
+    /// The frames so far are void (the decoder starts over).
+    pub(crate) fn restart(&mut self) {
+        self.frames.clear();
+        self.dihedral.clear();
+    }
+
+    /// The video's hashes; an error when no frame came.
+    pub(crate) fn finish(self) -> Result<VideoHashes, VideoError> {
+        if self.frames.is_empty() {
+            return Err(VideoError::Unreadable("no frame could be decoded".into()));
+        }
+        let last = self.frames.last().map_or(0.0, |f| f.timestamp);
+        let p = self.probe;
+        Ok(VideoHashes {
+            frames: self.frames,
+            frame_rate: p.frame_rate,
+            seconds_per_hash: self.seconds_per_hash,
+            duration_seconds: p.duration_seconds.unwrap_or(last),
+            width: p.width,
+            height: p.height,
+            codec: p.codec,
+            dihedral: self.dihedral,
+        })
+    }
 }
 
 /// The PDQ of the picture inside a frame's bars (the first candidate box), when it has some.

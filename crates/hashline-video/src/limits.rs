@@ -46,6 +46,10 @@ pub struct VideoSettings {
     /// Seconds between hashed frames (default 1, as python-threatexchange and HMA; 0 hashes
     /// every frame).
     pub seconds_per_hash: f64,
+    /// How videos are decoded (default `"auto"`: hashline's frame decoder, which decodes only
+    /// the sampled frames and those they refer to, else `ffmpeg`; `"ffmpeg"`; or the path of a
+    /// `hashline-decoder` program).
+    pub decoder: crate::DecoderChoice,
     /// The `ffmpeg` program (default `ffmpeg`, found on `PATH`).
     pub ffmpeg: PathBuf,
     /// The `ffprobe` program (default `ffprobe`).
@@ -65,6 +69,7 @@ impl Default for VideoSettings {
         VideoSettings {
             enabled: true,
             seconds_per_hash: 1.0,
+            decoder: crate::DecoderChoice::Auto,
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
             prlimit: "prlimit".into(),

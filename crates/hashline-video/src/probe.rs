@@ -96,21 +96,42 @@ pub(crate) fn input_url(path: &Path) -> std::ffi::OsString {
 }
 
 fn check(out: Output, settings: &VideoSettings) -> Result<Probe, VideoError> {
-    let limits = &settings.limits;
     let Some(stream) = out.streams.into_iter().next() else {
         return Err(VideoError::Unreadable("no video stream".into()));
     };
-    let (width, height) = (stream.width.unwrap_or(0), stream.height.unwrap_or(0));
+    let rates =
+        [stream.avg_frame_rate.as_deref(), stream.r_frame_rate.as_deref()].map(|r| r.and_then(rational));
+    let durations = [out.format.and_then(|f| f.duration), stream.duration]
+        .map(|d| d.and_then(|d| d.trim().parse::<f64>().ok()));
+    check_facts(
+        stream.codec_name.unwrap_or_else(|| "unknown".into()),
+        (stream.width.unwrap_or(0), stream.height.unwrap_or(0)),
+        rates,
+        durations,
+        settings,
+    )
+}
+
+/// Checks what a container claims against the limits: the frame size, the first non-zero of
+/// the frame `rates` (average, then base), the first valid of the `durations` (container,
+/// then stream). Shared by `ffprobe`'s answer and the frame decoder's.
+pub(crate) fn check_facts(
+    codec: String,
+    (width, height): (u64, u64),
+    rates: [Option<f64>; 2],
+    durations: [Option<f64>; 2],
+    settings: &VideoSettings,
+) -> Result<Probe, VideoError> {
+    let limits = &settings.limits;
     if width == 0 || height == 0 {
         return Err(VideoError::Unreadable(format!("the video stream claims {width}×{height} frames")));
     }
     if width.saturating_mul(height) > limits.max_frame_pixels || width > 65_535 || height > 65_535 {
         return Err(VideoError::FrameTooLarge { width, height, limit: limits.max_frame_pixels });
     }
-    let frame_rate = [stream.avg_frame_rate.as_deref(), stream.r_frame_rate.as_deref()]
+    let frame_rate = rates
         .into_iter()
         .flatten()
-        .filter_map(rational)
         .find(|r| *r != 0.0)
         .ok_or_else(|| VideoError::BadFrameRate("is unknown or zero".into()))?;
     if !(frame_rate.is_finite() && frame_rate > 0.0 && frame_rate <= limits.max_frame_rate) {
@@ -119,11 +140,7 @@ fn check(out: Output, settings: &VideoSettings) -> Result<Probe, VideoError> {
             limits.max_frame_rate
         )));
     }
-    let duration_seconds = [out.format.and_then(|f| f.duration), stream.duration]
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d.trim().parse::<f64>().ok())
-        .find(|d| d.is_finite() && *d >= 0.0);
+    let duration_seconds = durations.into_iter().flatten().find(|d| d.is_finite() && *d >= 0.0);
     if let Some(seconds) = duration_seconds {
         if seconds > limits.max_duration_seconds {
             return Err(VideoError::TooLong { seconds, limit: limits.max_duration_seconds });
@@ -132,13 +149,7 @@ fn check(out: Output, settings: &VideoSettings) -> Result<Probe, VideoError> {
             return Err(VideoError::TooManyFrames { limit: limits.max_frames_decoded });
         }
     }
-    Ok(Probe {
-        codec: stream.codec_name.unwrap_or_else(|| "unknown".into()),
-        width: width as u32,
-        height: height as u32,
-        frame_rate,
-        duration_seconds,
-    })
+    Ok(Probe { codec, width: width as u32, height: height as u32, frame_rate, duration_seconds })
 }
 
 /// `"30000/1001"` → 29.97; `None` when it is not a fraction with a non-zero denominator.

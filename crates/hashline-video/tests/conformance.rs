@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use hashline_hash::vpdq::{parse_reference, VpdqFrame};
 use hashline_hash::{HashOptions, Hasher};
-use hashline_video::{hash_file, VideoSettings};
+use hashline_video::{decoder_in_use, hash_file, DecoderChoice, VideoSettings};
 
 fn shared() -> PathBuf {
     let dir = std::env::var("HASHLINE_PDQ_VECTORS")
@@ -39,7 +39,11 @@ fn videos() -> Vec<PathBuf> {
 }
 
 fn ours(path: &Path, seconds_per_hash: f64) -> Vec<VpdqFrame> {
-    let settings = VideoSettings { seconds_per_hash, ..VideoSettings::default() };
+    ours_with(path, seconds_per_hash, DecoderChoice::Auto)
+}
+
+fn ours_with(path: &Path, seconds_per_hash: f64, decoder: DecoderChoice) -> Vec<VpdqFrame> {
+    let settings = VideoSettings { seconds_per_hash, decoder, ..VideoSettings::default() };
     hash_file(path, &settings, &mut Hasher::new(HashOptions::default())).unwrap().frames
 }
 
@@ -77,14 +81,23 @@ fn every_frame_is_within_the_references_bar_of_the_sample_hash_files() {
 #[test]
 fn at_least_99_percent_of_frames_are_bit_identical_to_the_vpdq_package_on_the_same_ffmpeg() {
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vpdq-0.2.5");
-    for (tag, sph) in [("every-frame", 0.0), ("1s", 1.0)] {
+    assert!(
+        decoder_in_use(&VideoSettings::default()).starts_with("frame decoder"),
+        "no hashline-decoder beside the tests: `cargo build -p hashline-decoder` (a workspace test run builds it)"
+    );
+    for (decoder, tag, sph) in [
+        (DecoderChoice::Auto, "every-frame", 0.0),
+        (DecoderChoice::Auto, "1s", 1.0),
+        (DecoderChoice::Ffmpeg, "every-frame", 0.0),
+        (DecoderChoice::Ffmpeg, "1s", 1.0),
+    ] {
         let (mut total, mut same, mut quality_same) = (0usize, 0usize, 0usize);
         for video in videos() {
             let name = stem(&video);
             let expected =
                 parse_reference(&std::fs::read_to_string(data.join(format!("{name}.{tag}.txt"))).unwrap())
                     .unwrap();
-            let got = ours(&video, sph);
+            let got = ours_with(&video, sph, decoder.clone());
             assert_eq!(got.len(), expected.len(), "{name} {tag}: frame count");
             for (g, e) in got.iter().zip(&expected) {
                 assert_eq!(g.frame_number, e.frame_number, "{name} {tag}: the same frames are selected");
@@ -94,7 +107,7 @@ fn at_least_99_percent_of_frames_are_bit_identical_to_the_vpdq_package_on_the_sa
                 quality_same += usize::from(g.quality == e.quality);
             }
         }
-        println!("{tag}: {same} of {total} frames bit-identical, {quality_same} same quality");
+        println!("{decoder:?} {tag}: {same} of {total} frames bit-identical, {quality_same} same quality");
         assert!(same * 100 >= total * 99, "{tag}: {same} of {total} bit-identical");
     }
 }

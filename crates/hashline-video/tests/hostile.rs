@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hashline_hash::{HashOptions, Hasher};
-use hashline_video::{hash_bytes, hash_file, VideoError, VideoLimits, VideoSettings};
+use hashline_video::{hash_bytes, hash_file, DecoderChoice, VideoError, VideoLimits, VideoSettings};
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("hashline-video-{name}-{}", std::process::id()));
@@ -38,6 +38,17 @@ fn hash(path: &Path, settings: &VideoSettings) -> Result<usize, VideoError> {
     hash_file(path, settings, &mut Hasher::new(HashOptions::default())).map(|v| v.frames.len())
 }
 
+/// The settings for each way of decoding: the frame decoder (`hashline-decoder`, which Cargo
+/// builds beside the test programs in a workspace test run) and the `ffmpeg` program.
+fn both_decoders() -> [VideoSettings; 2] {
+    let frames = VideoSettings::default();
+    assert!(
+        hashline_video::decoder_in_use(&frames).starts_with("frame decoder"),
+        "no hashline-decoder beside the tests: `cargo build -p hashline-decoder` (a workspace test run builds it)"
+    );
+    [frames, VideoSettings { decoder: DecoderChoice::Ffmpeg, ..VideoSettings::default() }]
+}
+
 fn fake_program(dir: &Path, name: &str, script: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
@@ -49,12 +60,21 @@ fn fake_program(dir: &Path, name: &str, script: &str) -> PathBuf {
 fn a_good_video_is_hashed_once_per_second_and_broken_copies_fail_cleanly() {
     let d = dir("broken");
     let good = pattern(&d, "good.mp4", "160x120", 3, &[]);
-    let settings = VideoSettings::default();
-    assert_eq!(hash(&good, &settings).unwrap(), 3, "frames 0, 30, 60");
-    let bytes = std::fs::read(&good).unwrap();
+    for settings in both_decoders() {
+        broken_copies(&d, &good, &settings);
+    }
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+fn broken_copies(d: &Path, good: &Path, settings: &VideoSettings) {
+    let settings = settings.clone();
+    assert_eq!(hash(good, &settings).unwrap(), 3, "frames 0, 30, 60");
+    let bytes = std::fs::read(good).unwrap();
 
     // Truncated: the index (moov) is written at the end by default, so half a file has none.
     let half = d.join("half.mp4");
+    let d = d.to_path_buf();
+    let good = good.to_path_buf();
     std::fs::write(&half, &bytes[..bytes.len() / 2]).unwrap();
     assert_eq!(hash(&half, &settings).unwrap_err().kind(), "unreadable");
 
@@ -81,24 +101,25 @@ fn a_good_video_is_hashed_once_per_second_and_broken_copies_fail_cleanly() {
     let concat = d.join("concat.mp4");
     std::fs::write(&concat, format!("ffconcat version 1.0\nfile '{}'\n", good.display())).unwrap();
     assert_eq!(hash(&concat, &settings).unwrap_err().kind(), "unreadable");
-    std::fs::remove_dir_all(&d).unwrap();
 }
 
 #[test]
 fn limits_are_checked_from_the_container_before_decoding() {
     let d = dir("limits");
     let video = pattern(&d, "v.mp4", "320x240", 2, &[]);
-    let with = |limits: VideoLimits| VideoSettings { limits, ..VideoSettings::default() };
     let base = VideoLimits::default();
-    for (limits, kind) in [
-        (VideoLimits { max_bytes: 100, ..base.clone() }, "too_large"),
-        (VideoLimits { max_frame_pixels: 320 * 240 - 1, ..base.clone() }, "frame_too_large"),
-        (VideoLimits { max_frame_rate: 25.0, ..base.clone() }, "bad_frame_rate"),
-        (VideoLimits { max_duration_seconds: 1.5, ..base.clone() }, "too_long"),
-        (VideoLimits { max_frames_decoded: 40, ..base.clone() }, "too_many_frames"),
-    ] {
-        let e = hash(&video, &with(limits)).unwrap_err();
-        assert_eq!(e.kind(), kind, "{e}");
+    for settings in both_decoders() {
+        let with = |limits: VideoLimits| VideoSettings { limits, ..settings.clone() };
+        for (limits, kind) in [
+            (VideoLimits { max_bytes: 100, ..base.clone() }, "too_large"),
+            (VideoLimits { max_frame_pixels: 320 * 240 - 1, ..base.clone() }, "frame_too_large"),
+            (VideoLimits { max_frame_rate: 25.0, ..base.clone() }, "bad_frame_rate"),
+            (VideoLimits { max_duration_seconds: 1.5, ..base.clone() }, "too_long"),
+            (VideoLimits { max_frames_decoded: 40, ..base.clone() }, "too_many_frames"),
+        ] {
+            let e = hash(&video, &with(limits)).unwrap_err();
+            assert_eq!(e.kind(), kind, "{e}");
+        }
     }
     std::fs::remove_dir_all(&d).unwrap();
 }
@@ -110,8 +131,10 @@ fn a_container_that_lies_about_its_length_is_stopped_while_decoding() {
     let d = dir("lies");
     let ts = pattern(&d, "v.ts", "160x120", 4, &["-f", "mpegts"]);
     let limits = VideoLimits { max_frames_decoded: 61, ..VideoLimits::default() };
-    let e = hash(&ts, &VideoSettings { limits, ..VideoSettings::default() }).unwrap_err();
-    assert_eq!(e.kind(), "too_many_frames", "{e}");
+    for settings in both_decoders() {
+        let e = hash(&ts, &VideoSettings { limits: limits.clone(), ..settings }).unwrap_err();
+        assert_eq!(e.kind(), "too_many_frames", "{e}");
+    }
     std::fs::remove_dir_all(&d).unwrap();
 }
 
@@ -135,7 +158,10 @@ fn a_decoder_that_crashes_hangs_or_floods_ends_as_an_error_for_that_video() {
     let video = pattern(&d, "v.mp4", "160x120", 1, &[]);
     let run = |script: &str, limits: VideoLimits| {
         let ffmpeg = fake_program(&d, "ffmpeg", script);
-        hash(&video, &VideoSettings { ffmpeg, limits, ..VideoSettings::default() })
+        hash(
+            &video,
+            &VideoSettings { ffmpeg, decoder: DecoderChoice::Ffmpeg, limits, ..VideoSettings::default() },
+        )
     };
     let base = VideoLimits::default();
     // Segmentation fault.
@@ -178,6 +204,86 @@ fn a_decoder_that_crashes_hangs_or_floods_ends_as_an_error_for_that_video() {
     // No such program.
     let settings = VideoSettings { prlimit: d.join("no-such-prlimit"), ..VideoSettings::default() };
     assert_eq!(hash(&video, &settings).unwrap_err().kind(), "tool_missing");
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+/// A frame decoder that writes the facts of a 2×1 video at 30 frames/s, then runs `rest`
+/// (Python) with `w` the standard output's binary writer and `struct` imported.
+fn fake_frame_decoder(rest: &str) -> String {
+    format!(
+        "exec python3 -c 'import sys, struct\nw = sys.stdout.buffer\nw.write(b\"HLVD\\x01I\" + struct.pack(\"<IIiid\", 2, 1, 30, 1, 1.0) + bytes([4]) + b\"h264\")\n{rest}'"
+    )
+}
+
+#[test]
+fn a_frame_decoder_that_crashes_hangs_floods_or_lies_ends_as_an_error_for_that_video() {
+    let d = dir("fake-frames");
+    let video = pattern(&d, "v.mp4", "160x120", 1, &[]);
+    let run = |script: &str, limits: VideoLimits| {
+        let decoder = DecoderChoice::Program(fake_program(&d, "decoder", script));
+        hash(&video, &VideoSettings { decoder, limits, ..VideoSettings::default() })
+    };
+    let base = VideoLimits::default();
+    assert_eq!(run("kill -SEGV $$", base.clone()).unwrap_err(), VideoError::Crashed { signal: 11 });
+    // Dies after the magic: the stream is cut short, the signal says why.
+    assert_eq!(
+        run("printf 'HLVD\\001'; kill -ABRT $$", base.clone()).unwrap_err(),
+        VideoError::Crashed { signal: 6 }
+    );
+    let one_second = VideoLimits { max_decode_seconds: 1, ..base.clone() };
+    let started = Instant::now();
+    assert_eq!(run("sleep 60", one_second.clone()).unwrap_err().kind(), "timed_out");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(run("sleep 96.5 & wait", one_second.clone()).unwrap_err().kind(), "timed_out");
+    std::thread::sleep(Duration::from_millis(300));
+    let left = Command::new("pgrep").args(["-f", "sleep 96.5"]).output().unwrap();
+    assert!(left.stdout.is_empty(), "a decoder's own child outlived it");
+    assert_eq!(run("while :; do :; done", one_second).unwrap_err().kind(), "timed_out");
+    // Garbage instead of the stream.
+    let e = run("cat /dev/zero", base.clone()).unwrap_err();
+    assert!(matches!(&e, VideoError::DecodeFailed(m) if m.contains("malformed")), "{e}");
+    // Valid frames without end: stopped here at the frame limit, whatever the child counts.
+    let flood = fake_frame_decoder(
+        "n = 0\nwhile True:\n    w.write(b\"F\" + struct.pack(\"<Q\", n) + bytes(6)); n += 30",
+    );
+    let e = run(&flood, VideoLimits { max_frames_decoded: 3000, ..base.clone() }).unwrap_err();
+    assert_eq!(e.kind(), "too_many_frames", "{e}");
+    // A frame that is not a sampled one, frames out of order, a frame size over the limit.
+    let odd = fake_frame_decoder("w.write(b\"F\" + struct.pack(\"<Q\", 7) + bytes(6))");
+    assert_eq!(run(&odd, base.clone()).unwrap_err().kind(), "decode_failed");
+    let back = fake_frame_decoder(
+        "w.write(b\"F\" + struct.pack(\"<Q\", 30) + bytes(6) + b\"F\" + struct.pack(\"<Q\", 0) + bytes(6))",
+    );
+    assert_eq!(run(&back, base.clone()).unwrap_err().kind(), "decode_failed");
+    let huge = "printf 'HLVD\\001I\\377\\377\\377\\377\\377\\377\\377\\377'; cat /dev/zero";
+    let e = run(huge, base.clone()).unwrap_err();
+    assert!(matches!(&e, VideoError::DecodeFailed(m) if m.contains("pixel limit")), "{e}");
+    // Facts over this process's limits, whatever the child checked.
+    let e = run(&fake_frame_decoder(""), VideoLimits { max_frame_rate: 25.0, ..base.clone() }).unwrap_err();
+    assert_eq!(e.kind(), "bad_frame_rate");
+    // Its failures, in its words, mapped to this process's kinds.
+    let said = fake_frame_decoder("w.write(b\"X\\x04\" + struct.pack(\"<H\", 6) + b\"9999 s\")");
+    assert_eq!(
+        run(&said, base.clone()).unwrap_err(),
+        VideoError::TooLong { seconds: 9999.0, limit: base.max_duration_seconds }
+    );
+    let named = "echo \"$2: Invalid data found when processing input\" >&2; exit 1";
+    let e = run(named, base.clone()).unwrap_err();
+    assert!(
+        matches!(&e, VideoError::DecodeFailed(m) if m.contains("Invalid data") && !m.contains("v.mp4")),
+        "{e}"
+    );
+    assert_eq!(
+        run("echo 'Cannot allocate memory' >&2; exit 1", base.clone()).unwrap_err().kind(),
+        "out_of_memory"
+    );
+    // Nothing at all, then a clean exit.
+    assert_eq!(run("exit 0", base.clone()).unwrap_err().kind(), "decode_failed");
+    let missing = VideoSettings {
+        decoder: DecoderChoice::Program(d.join("no-such-decoder")),
+        ..VideoSettings::default()
+    };
+    assert_eq!(hash(&video, &missing).unwrap_err().kind(), "tool_missing");
     std::fs::remove_dir_all(&d).unwrap();
 }
 
