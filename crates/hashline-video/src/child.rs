@@ -193,7 +193,11 @@ impl Running {
         }
         let line = last_line(tail, &self.hide);
         let lower = line.to_ascii_lowercase();
-        if lower.contains("cannot allocate memory") || lower.contains("out of memory") {
+        // The dynamic loader's words when the libraries do not fit the address-space limit.
+        if lower.contains("cannot allocate memory")
+            || lower.contains("out of memory")
+            || lower.contains("failed to map segment")
+        {
             return Err(VideoError::OutOfMemory { limit: memory_limit });
         }
         Err(VideoError::DecodeFailed(if line.is_empty() {

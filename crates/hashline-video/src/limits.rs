@@ -105,9 +105,9 @@ impl VideoSettings {
                 return Err(format!("[video.limits] {name} must be at least 1"));
             }
         }
-        if l.max_memory_bytes < 64 << 20 {
+        if l.max_memory_bytes < 256 << 20 {
             return Err(
-                "[video.limits] max_memory_bytes must be at least 64 MiB (FFmpeg needs that to start)".into(),
+                "[video.limits] max_memory_bytes must be at least 256 MiB (FFmpeg's libraries alone map ~190 MiB of address space before the decoder reads a byte)".into(),
             );
         }
         Ok(())
