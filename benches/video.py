@@ -6,7 +6,7 @@ pinned to CPU 0 (`taskset -c 0`): hashline as `hashline hash -j 1 VIDEOS...` (it
 processes included in the CPU time), the reference as one Python process calling
 `vpdq.computeHash(path, seconds_per_hash=1, thread_count=1)` for each video. Reported: seconds
 of video per CPU second (user + system, children included) and per wall second, medians of
-RUNS, and whether both selected the same frames.
+RUNS, whether both selected the same frames and how many of them have bit-identical PDQ.
 
     /tmp/hashline-peers/bin/python benches/video.py target/release/hashline RUNS SET=VIDEOS... [SET=...]
 """
@@ -21,7 +21,7 @@ REFERENCE = r"""
 import json, sys, vpdq
 out = {}
 for p in sys.argv[1:]:
-    out[p] = [f.frame_number for f in vpdq.computeHash(p, seconds_per_hash=1, thread_count=1)]
+    out[p] = [[f.frame_number, f.hex] for f in vpdq.computeHash(p, seconds_per_hash=1, thread_count=1)]
 print(json.dumps(out))
 """
 
@@ -45,8 +45,8 @@ def duration(path):
 
 def main(hashline, runs, sets):
     py = sys.executable
-    print("| videos | seconds of video | tool | video s per CPU s | video s per wall s | frames hashed | same frames |")
-    print("|---|---:|---|---:|---:|---:|---|")
+    print("| videos | seconds of video | tool | video s per CPU s | video s per wall s | frames hashed | same frames | bit-identical |")
+    print("|---|---:|---|---:|---:|---:|---|---:|")
     for name, videos in sets:
         seconds = sum(duration(v) for v in videos)
         results = {}
@@ -59,17 +59,20 @@ def main(hashline, runs, sets):
                 cpu.append(c)
                 wall.append(w)
             if tool == "hashline":
-                frames[tool] = {j["path"]: [f["frame_number"] for f in j["video"]["frames"]]
+                frames[tool] = {j["path"]: [[f["frame_number"], f["pdq"]] for f in j["video"]["frames"]]
                                 for j in map(json.loads, out.splitlines())}
             else:
                 frames[tool] = json.loads(out)
             results[tool] = (statistics.median(cpu), statistics.median(wall))
-        same = frames["hashline"] == frames["vpdq 0.2.5 (reference)"]
+        ours, ref = frames["hashline"], frames["vpdq 0.2.5 (reference)"]
+        numbers = lambda fs: {p: [f[0] for f in v] for p, v in fs.items()}
+        same = numbers(ours) == numbers(ref)
+        identical = sum(a == b for p in ours for a, b in zip(ours[p], ref.get(p, [])))
         for tool, (c, w) in results.items():
             n = sum(len(v) for v in frames[tool].values())
-            print(f"| {name} | {seconds:.0f} | {tool} | {seconds / c:.1f} | {seconds / w:.1f} | {n} | {'yes' if same else 'NO'} |")
+            print(f"| {name} | {seconds:.0f} | {tool} | {seconds / c:.1f} | {seconds / w:.1f} | {n} | {'yes' if same else 'NO'} | {identical} |")
         ratio = results["vpdq 0.2.5 (reference)"][0] / results["hashline"][0]
-        print(f"| {name} | | **hashline ÷ reference (CPU)** | **{ratio:.2f}×** | | | |")
+        print(f"| {name} | | **hashline ÷ reference (CPU)** | **{ratio:.2f}×** | | | | |")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,9 @@ pub fn run(args: RunArgs, config: &Config) -> anyhow::Result<ExitCode> {
     if config.journal.enabled {
         pipeline = pipeline.with_journal(config.journal.topic.clone());
     }
+    if config.video.enabled {
+        tracing::info!("videos: {}", hashline_video::decoder_in_use(&config.video));
+    }
     let pipeline = Arc::new(pipeline);
     if args.check_config {
         return Ok(check_config(&pipeline, &kafka, &lists, &stage, &dir, config, deliver));

@@ -298,6 +298,9 @@ pub fn run_serve(args: ServeArgs, config: &Config) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--hma-compat needs the match API: drop --no-api (or server.api = false)");
     }
     let listen = settings.server.listen.clone();
+    if config.video.enabled {
+        tracing::info!("videos: {}", hashline_video::decoder_in_use(&config.video));
+    }
     let state = Arc::new(AppState::open(store, &data, settings).context("starting the server")?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

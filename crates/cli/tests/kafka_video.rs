@@ -95,16 +95,19 @@ fn a_decoder_that_hangs_on_one_video_is_stopped_at_its_limit_and_the_stream_goes
     let Some(bin) = prerequisites() else { return };
     let dir = TempDir::new("kafka-video-hang");
     let v = util::videos::make(dir.path(), &dir.path().join("media"), (192, 144), "mp4", "40");
-    // A decoder that hangs on any video carrying a marker (and decodes the others): the marker
-    // bytes are appended to a copy of a good video, after its index.
-    let ffmpeg = dir.path().join("ffmpeg-hangs-on-marker");
+    // A frame decoder that hangs on any video carrying a marker (and decodes the others with
+    // hashline's own): the marker bytes are appended to a copy of a good video, after its index.
+    let decoder = dir.path().join("decoder-hangs-on-marker");
     std::fs::write(
-        &ffmpeg,
-        "#!/bin/sh\nfor a; do case $a in file:*) f=${a#file:};; esac; done\n\
-         if grep -q HASHLINE-HANG-MARKER \"$f\"; then sleep 120; fi\nexec ffmpeg \"$@\"\n",
+        &decoder,
+        format!(
+            "#!/bin/sh\nprev=\nfor a; do [ \"$prev\" = --input ] && f=$a; prev=$a; done\n\
+             if grep -q HASHLINE-HANG-MARKER \"$f\"; then sleep 120; fi\nexec {} __video-decoder \"$@\"\n",
+            env!("CARGO_BIN_EXE_hashline")
+        ),
     )
     .unwrap();
-    std::fs::set_permissions(&ffmpeg, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&decoder, std::fs::Permissions::from_mode(0o755)).unwrap();
     let b = Broker::start(bin, dir.path());
     let good = std::fs::read(&v.copy).unwrap();
     let mut hanging = std::fs::read(&v.other).unwrap();
@@ -115,7 +118,7 @@ fn a_decoder_that_hangs_on_one_video_is_stopped_at_its_limit_and_the_stream_goes
     produce(&b, dir.path(), &recs);
     let data = dir.path().join("data");
     let top =
-        format!("[video]\nffmpeg = \"{}\"\n\n[video.limits]\nmax_decode_seconds = 3\n\n", ffmpeg.display());
+        format!("[video]\ndecoder = \"{}\"\n\n[video.limits]\nmax_decode_seconds = 3\n\n", decoder.display());
     let started = std::time::Instant::now();
     let run = start_run_store(&b, &v.store, &data, "hang", "", &top);
     run.wait_for(recs.len() as u64, 60);

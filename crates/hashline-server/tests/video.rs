@@ -101,13 +101,13 @@ async fn a_re_encoded_listed_video_matches_with_its_frames_and_broken_videos_are
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_decoder_is_stopped_at_its_limit_while_the_server_keeps_answering() {
     let d = tmp("hang");
-    let fake = d.join("ffmpeg");
+    let fake = d.join("decoder");
     std::fs::write(&fake, "#!/bin/sh\nsleep 60\n").unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let settings = hashline_server::Settings {
         server: ServerConfig { threads: 2, ..ServerConfig::default() },
         video: VideoSettings {
-            ffmpeg: fake,
+            decoder: hashline_video::DecoderChoice::Program(fake),
             limits: VideoLimits { max_decode_seconds: 3, ..VideoLimits::default() },
             ..VideoSettings::default()
         },
