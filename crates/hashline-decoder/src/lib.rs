@@ -15,12 +15,13 @@
 //! and the video is decoded again frame by frame, counting as the reference does.
 //!
 //! ```no_run
-//! use hashline_decoder::{decode::Request, main_with};
 //! // What the parent runs: `hashline-decoder --input clip.mp4 --seconds-per-hash 1 …`
 //! let args: Vec<std::ffi::OsString> =
 //!     ["--input", "clip.mp4", "--seconds-per-hash", "1"].iter().map(Into::into).collect();
-//! let code = main_with(&args); // RGB24 frames on standard output
-//! # let _ = (code, std::mem::size_of::<Request>());
+//! let request = hashline_decoder::parse(&args).expect("well-formed arguments");
+//! assert_eq!(request.seconds_per_hash, 1.0);
+//! let code = hashline_decoder::main_with(&args); // the wire stream on standard output
+//! assert_eq!(code, 0);
 //! ```
 
 #![allow(unsafe_code)] // FFmpeg's C API, confined to `ffmpeg.rs` (each block says why it holds).
